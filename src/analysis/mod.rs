@@ -1,0 +1,1 @@
+//! Cost and receptive-field analysis: pure functions over a network description.

@@ -1,0 +1,1 @@
+//! The CPU reference forward pass: simple loops, obviously right; the oracle for the GPU engine.

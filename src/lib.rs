@@ -1,0 +1,11 @@
+//! convscope: classic CNNs described once, analysed exactly, run on a CPU reference and on the GPU.
+//!
+//! Data flows `model` (descriptions) -> `zoo` (the networks) -> `analysis` (costs, receptive
+//! fields) -> `cpu` (reference forward pass) -> later the GPU engine and the page.
+
+pub mod analysis;
+pub mod cpu;
+pub mod model;
+pub mod tensor;
+pub mod weights;
+pub mod zoo;

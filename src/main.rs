@@ -1,0 +1,2 @@
+//! The `convscope` command-line tool.
+fn main() {}

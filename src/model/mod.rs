@@ -1,0 +1,7 @@
+//! The network description: layer kinds, the graph, and shape inference. Knows nothing of GPU or web.
+
+mod layer;
+mod network;
+
+pub use layer::*;
+pub use network::*;

@@ -1,0 +1,371 @@
+//! `Network`: a graph of named nodes in topological order, and shape inference over it.
+
+use super::layer::{window_output, Layer, Pool2d};
+use serde::Serialize;
+use std::fmt;
+use thiserror::Error;
+
+/// Activation shape of one image: channels x height x width. Flat vectors are `n x 1 x 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Shape {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Shape {
+    pub const fn new(c: usize, h: usize, w: usize) -> Self {
+        Shape { c, h, w }
+    }
+    pub const fn flat(n: usize) -> Self {
+        Shape { c: n, h: 1, w: 1 }
+    }
+    pub const fn len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}x{}", self.c, self.h, self.w)
+    }
+}
+
+/// Index of a node inside its network (node 0 is always the input).
+pub type NodeId = usize;
+
+/// One named operation and the nodes it reads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Node {
+    /// Unique name; for nodes with parameters it is also the tensor prefix
+    /// (`features.0` owns `features.0.weight`), following torchvision's module paths.
+    pub name: String,
+    pub layer: Layer,
+    pub inputs: Vec<NodeId>,
+}
+
+/// Why a network cannot run on a given input.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ModelError {
+    #[error("node `{node}`: expected {expected} input, found {found}")]
+    ShapeMismatch {
+        node: String,
+        expected: String,
+        found: String,
+    },
+    #[error("node `{node}`: its {window} window does not fit the {input} input (with padding); the network input is too small")]
+    InputTooSmall {
+        node: String,
+        window: String,
+        input: Shape,
+    },
+    #[error("node `{node}`: needs {expected} inputs, has {found}")]
+    Arity {
+        node: String,
+        expected: &'static str,
+        found: usize,
+    },
+    #[error("node `{node}`: invalid configuration: {reason}")]
+    BadConfig { node: String, reason: String },
+    #[error("network input must be at least 1x1, got {h}x{w}")]
+    EmptyInput { h: usize, w: usize },
+}
+
+/// A directed acyclic graph of layers with one input (node 0) and one or more outputs:
+/// the first is the main output, the rest are side outputs such as GoogLeNet's auxiliary
+/// classifiers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Network {
+    pub name: String,
+    pub nodes: Vec<Node>,
+    pub outputs: Vec<NodeId>,
+    /// The input size the network was designed for, `(height, width)`.
+    pub default_input: (usize, usize),
+}
+
+impl Network {
+    /// Start a network whose input has `channels` and a default `height x width`.
+    pub fn new(name: &str, channels: usize, default_input: (usize, usize)) -> Self {
+        Network {
+            name: name.to_string(),
+            nodes: vec![Node {
+                name: "input".into(),
+                layer: Layer::Input { channels },
+                inputs: vec![],
+            }],
+            outputs: vec![],
+            default_input,
+        }
+    }
+
+    /// The input node.
+    pub const INPUT: NodeId = 0;
+
+    /// Append a node reading `inputs`; returns its id. Names must be unique.
+    pub fn add(&mut self, name: impl Into<String>, layer: Layer, inputs: &[NodeId]) -> NodeId {
+        let name = name.into();
+        debug_assert!(
+            self.find(&name).is_none(),
+            "duplicate node name `{name}` in {}",
+            self.name
+        );
+        debug_assert!(inputs.iter().all(|&i| i < self.nodes.len()));
+        self.nodes.push(Node {
+            name,
+            layer,
+            inputs: inputs.to_vec(),
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Append a node reading the last node added.
+    pub fn then(&mut self, name: impl Into<String>, layer: Layer) -> NodeId {
+        let last = self.nodes.len() - 1;
+        self.add(name, layer, &[last])
+    }
+
+    /// Id of the node called `name`.
+    pub fn find(&self, name: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Input channels.
+    pub fn input_channels(&self) -> usize {
+        match self.nodes[0].layer {
+            Layer::Input { channels } => channels,
+            _ => unreachable!("node 0 is always the input"),
+        }
+    }
+
+    /// The shape of the input image at the default size.
+    pub fn default_input_shape(&self) -> Shape {
+        Shape::new(
+            self.input_channels(),
+            self.default_input.0,
+            self.default_input.1,
+        )
+    }
+
+    /// Main output node (the last node if none was marked).
+    pub fn output(&self) -> NodeId {
+        self.outputs
+            .first()
+            .copied()
+            .unwrap_or(self.nodes.len() - 1)
+    }
+
+    /// Every node's output shape for an input of `h x w`, or the first node that cannot run.
+    pub fn infer_shapes(&self, h: usize, w: usize) -> Result<Vec<Shape>, ModelError> {
+        if h == 0 || w == 0 {
+            return Err(ModelError::EmptyInput { h, w });
+        }
+        let mut shapes: Vec<Shape> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let ins: Vec<Shape> = node.inputs.iter().map(|&i| shapes[i]).collect();
+            let s = match &node.layer {
+                Layer::Input { channels } => Shape::new(*channels, h, w),
+                layer => output_shape(&node.name, layer, &ins)?,
+            };
+            shapes.push(s);
+        }
+        Ok(shapes)
+    }
+
+    /// Total trainable parameters.
+    pub fn params(&self) -> usize {
+        self.nodes.iter().map(|n| n.layer.params()).sum()
+    }
+}
+
+fn mismatch(node: &str, expected: impl fmt::Display, found: impl fmt::Display) -> ModelError {
+    ModelError::ShapeMismatch {
+        node: node.to_string(),
+        expected: expected.to_string(),
+        found: found.to_string(),
+    }
+}
+
+fn one_input(node: &str, ins: &[Shape]) -> Result<Shape, ModelError> {
+    match ins {
+        [s] => Ok(*s),
+        _ => Err(ModelError::Arity {
+            node: node.into(),
+            expected: "exactly 1",
+            found: ins.len(),
+        }),
+    }
+}
+
+fn expect_channels(node: &str, s: Shape, c: usize) -> Result<(), ModelError> {
+    if s.c == c {
+        Ok(())
+    } else {
+        Err(mismatch(node, format!("{c}-channel"), s))
+    }
+}
+
+/// Spatial output of a window of `kernel` sliding over `s`.
+#[allow(clippy::too_many_arguments)]
+fn window_shape(
+    node: &str,
+    s: Shape,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    pad: [usize; 4],
+    dilation: (usize, usize),
+    ceil: bool,
+    channels: usize,
+) -> Result<Shape, ModelError> {
+    let oh = window_output(s.h, kernel.0, stride.0, pad[0], pad[1], dilation.0, ceil);
+    let ow = window_output(s.w, kernel.1, stride.1, pad[2], pad[3], dilation.1, ceil);
+    match (oh, ow) {
+        (Some(oh), Some(ow)) => Ok(Shape::new(channels, oh, ow)),
+        _ => Err(ModelError::InputTooSmall {
+            node: node.into(),
+            window: format!("{}x{}", kernel.0, kernel.1),
+            input: s,
+        }),
+    }
+}
+
+fn pool_shape(node: &str, p: &Pool2d, s: Shape) -> Result<Shape, ModelError> {
+    let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+    if pad[0] + pad[1] >= 2 * p.kernel.0 || pad[2] + pad[3] >= 2 * p.kernel.1 {
+        return Err(ModelError::BadConfig {
+            node: node.into(),
+            reason: "pooling padding must be at most half the window".into(),
+        });
+    }
+    window_shape(
+        node,
+        s,
+        p.kernel,
+        p.stride,
+        pad,
+        (1, 1),
+        p.ceil_mode,
+        s.c,
+    )
+}
+
+/// Output shape of one layer given its input shapes.
+pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, ModelError> {
+    let bad = |reason: &str| ModelError::BadConfig {
+        node: node.into(),
+        reason: reason.into(),
+    };
+    match layer {
+        Layer::Input { .. } => Err(bad("the input node cannot appear inside the graph")),
+        Layer::Conv2d(c) => {
+            let s = one_input(node, ins)?;
+            if c.groups == 0 || c.in_channels % c.groups != 0 || c.out_channels % c.groups != 0 {
+                return Err(bad(&format!(
+                    "groups {} must divide in_channels {} and out_channels {}",
+                    c.groups, c.in_channels, c.out_channels
+                )));
+            }
+            if c.kernel.0 == 0 || c.kernel.1 == 0 || c.stride.0 == 0 || c.stride.1 == 0 {
+                return Err(bad("kernel and stride must be at least 1"));
+            }
+            expect_channels(node, s, c.in_channels)?;
+            let pad = c.padding.resolve(
+                s.h,
+                s.w,
+                (
+                    c.dilation.0 * (c.kernel.0 - 1) + 1,
+                    c.dilation.1 * (c.kernel.1 - 1) + 1,
+                ),
+                c.stride,
+            );
+            window_shape(
+                node,
+                s,
+                c.kernel,
+                c.stride,
+                pad,
+                c.dilation,
+                false,
+                c.out_channels,
+            )
+        }
+        Layer::PartialConv2d(p) => {
+            let s = one_input(node, ins)?;
+            expect_channels(node, s, p.in_channels)?;
+            if p.table.iter().flatten().any(|&i| i >= p.in_channels) {
+                return Err(bad("connection table names an input map that does not exist"));
+            }
+            window_shape(
+                node,
+                s,
+                (p.kernel, p.kernel),
+                (1, 1),
+                [0; 4],
+                (1, 1),
+                false,
+                p.table.len(),
+            )
+        }
+        Layer::Subsample(sub) => {
+            let s = one_input(node, ins)?;
+            expect_channels(node, s, sub.channels)?;
+            let k = (sub.window, sub.window);
+            window_shape(node, s, k, k, [0; 4], (1, 1), false, s.c)
+        }
+        Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => pool_shape(node, p, one_input(node, ins)?),
+        Layer::Lrn(_)
+        | Layer::Activation(_)
+        | Layer::Dropout(_)
+        | Layer::Softmax => one_input(node, ins),
+        Layer::BatchNorm(b) => {
+            let s = one_input(node, ins)?;
+            expect_channels(node, s, b.channels)?;
+            Ok(s)
+        }
+        Layer::Flatten => Ok(Shape::flat(one_input(node, ins)?.len())),
+        Layer::GlobalAvgPool => Ok(Shape::flat(one_input(node, ins)?.c)),
+        Layer::Dense(d) => {
+            let s = one_input(node, ins)?;
+            if s.h != 1 || s.w != 1 || s.c != d.in_features {
+                return Err(mismatch(node, format!("{}x1x1", d.in_features), s));
+            }
+            Ok(Shape::flat(d.out_features))
+        }
+        Layer::Rbf(r) => {
+            let s = one_input(node, ins)?;
+            if s.h != 1 || s.w != 1 || s.c != r.in_features {
+                return Err(mismatch(node, format!("{}x1x1", r.in_features), s));
+            }
+            Ok(Shape::flat(r.outputs))
+        }
+        Layer::Concat => {
+            if ins.len() < 2 {
+                return Err(ModelError::Arity {
+                    node: node.into(),
+                    expected: "at least 2",
+                    found: ins.len(),
+                });
+            }
+            let (h, w) = (ins[0].h, ins[0].w);
+            if let Some(s) = ins.iter().find(|s| s.h != h || s.w != w) {
+                return Err(mismatch(node, format!("Cx{h}x{w}"), s));
+            }
+            Ok(Shape::new(ins.iter().map(|s| s.c).sum(), h, w))
+        }
+        Layer::Add => {
+            if ins.len() < 2 {
+                return Err(ModelError::Arity {
+                    node: node.into(),
+                    expected: "at least 2",
+                    found: ins.len(),
+                });
+            }
+            if let Some(s) = ins.iter().find(|s| **s != ins[0]) {
+                return Err(mismatch(node, ins[0], s));
+            }
+            Ok(ins[0])
+        }
+    }
+}
