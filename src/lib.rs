@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod cpu;
+pub mod gpu;
 pub mod model;
 pub mod tensor;
 pub mod weights;

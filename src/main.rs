@@ -1,2 +1,69 @@
-//! The `convscope` command-line tool.
-fn main() {}
+//! The `convscope` command-line tool: list the zoo, summarise a model, compare kernel designs.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "convscope", version, about = "Classic CNNs: shapes, costs, receptive fields")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the models of the zoo.
+    Models,
+    /// Per-node table: output shape, parameters, MACs, receptive field; and totals.
+    Summary {
+        /// Model name (see `convscope models`).
+        model: String,
+        /// Input size as HxW (or one number for a square), default: the model's own.
+        #[arg(long)]
+        input: Option<String>,
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One k x k convolution against the stack of 3x3 convolutions with the same receptive field.
+    CompareKernels {
+        /// Input channels.
+        #[arg(long = "in")]
+        in_channels: usize,
+        /// Output channels.
+        #[arg(long = "out")]
+        out_channels: usize,
+        /// Input size HxW.
+        #[arg(long, default_value = "56x56")]
+        size: String,
+        /// The large kernel (odd, >= 3).
+        #[arg(long)]
+        kernel: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Models => cli::models(),
+        Command::Summary { model, input, json } => cli::summary(&model, input.as_deref(), json),
+        Command::CompareKernels {
+            in_channels,
+            out_channels,
+            size,
+            kernel,
+            json,
+        } => cli::compare_kernels(in_channels, out_channels, &size, kernel, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,25 @@
+// Batch normalisation at inference: (x - mean) / sqrt(var + eps) * weight + bias, per channel.
+// Bindings: 0 input, 1 weight, 2 bias, 3 running_mean, 4 running_var, 5 output, 6 params.
+
+struct Params {
+    c: u32, hw: u32, eps: f32, _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> mean: array<f32>;
+@group(0) @binding(4) var<storage, read> variance: array<f32>;
+@group(0) @binding(5) var<storage, read_write> output: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let idx = gid.x + gid.y * groups.x * 64u;
+    if (idx >= p.c * p.hw) {
+        return;
+    }
+    let c = idx / p.hw;
+    let scale = weight[c] / sqrt(variance[c] + p.eps);
+    output[idx] = (input[idx] - mean[c]) * scale + bias[c];
+}

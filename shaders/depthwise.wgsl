@@ -1,0 +1,47 @@
+// Depthwise convolution (groups == in_c == out_c / multiplier), one invocation per output.
+// Bindings: 0 input, 1 weight [out_c, 1, kh, kw], 2 bias, 3 output, 4 params.
+
+struct Params {
+    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
+    out_h: u32, out_w: u32, kh: u32, kw: u32,
+    sh: u32, sw: u32, dh: u32, dw: u32,
+    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
+}
+
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let idx = gid.x + gid.y * groups.x * 64u;
+    if (idx >= p.out_c * p.out_h * p.out_w) {
+        return;
+    }
+    let ox = idx % p.out_w;
+    let oy = (idx / p.out_w) % p.out_h;
+    let oc = idx / (p.out_w * p.out_h);
+    let ic = oc / (p.out_c / p.in_c);
+    let plane = ic * p.in_h * p.in_w;
+    var acc = 0.0;
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_t);
+        if (iy < 0 || iy >= i32(p.in_h)) {
+            continue;
+        }
+        let row = plane + u32(iy) * p.in_w;
+        let wrow = (oc * p.kh + ky) * p.kw;
+        for (var kx = 0u; kx < p.kw; kx++) {
+            let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pad_l);
+            if (ix >= 0 && ix < i32(p.in_w)) {
+                acc += input[row + u32(ix)] * weight[wrow + kx];
+            }
+        }
+    }
+    if (p.has_bias != 0u) {
+        acc += bias[oc];
+    }
+    output[idx] = acc;
+}

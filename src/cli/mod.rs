@@ -1,0 +1,36 @@
+//! Command implementations; each prints to stdout and returns a `CliError` a person can act on.
+
+mod summary;
+
+pub use summary::{compare_kernels, models, summary};
+
+use convscope::analysis::CompareError;
+use convscope::model::ModelError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error("unknown model `{0}`; `convscope models` lists the zoo")]
+    UnknownModel(String),
+    #[error("bad size `{0}`: expected HxW with positive integers, e.g. 224x224, or one number")]
+    BadSize(String),
+    #[error("{0}")]
+    Model(#[from] ModelError),
+    #[error("{0}")]
+    Compare(#[from] CompareError),
+}
+
+/// Parse `HxW` or `N` (square) into `(h, w)`.
+pub fn parse_size(s: &str) -> Result<(usize, usize), CliError> {
+    let bad = || CliError::BadSize(s.to_string());
+    let parse = |p: &str| p.trim().parse::<usize>().ok().filter(|&v| v > 0 && v <= 1 << 16);
+    match s.split_once(['x', 'X']) {
+        Some((h, w)) => Ok((parse(h).ok_or_else(bad)?, parse(w).ok_or_else(bad)?)),
+        None => parse(s).map(|n| (n, n)).ok_or_else(bad),
+    }
+}
+
+/// The zoo model called `name`.
+pub fn model(name: &str) -> Result<convscope::model::Network, CliError> {
+    convscope::zoo::build(name).ok_or_else(|| CliError::UnknownModel(name.to_string()))
+}

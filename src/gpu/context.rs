@@ -1,0 +1,75 @@
+//! The GPU device: found once by the caller and passed in to everything that computes.
+
+use super::pipelines::Pipelines;
+use super::GpuError;
+use std::sync::Mutex;
+
+/// A device, its queue, and what the adapter can do.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    /// Whether per-node timestamps can be taken (the `timestamp-query` feature).
+    pub timestamps: bool,
+    /// Compiled pipelines, shared by every plan on this device.
+    pub pipelines: Mutex<Pipelines>,
+}
+
+impl GpuContext {
+    /// Find an adapter and open a device with the adapter's real limits (WebGPU's defaults
+    /// cap a storage binding at 128 MiB; VGG's fc6 alone is 411 MB).
+    pub async fn new() -> Result<GpuContext, GpuError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        Self::from_adapter(&adapter).await
+    }
+
+    /// Open a device on `adapter`.
+    pub async fn from_adapter(adapter: &wgpu::Adapter) -> Result<GpuContext, GpuError> {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let required_features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("convscope"),
+                required_features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoDevice(e.to_string()))?;
+        Ok(GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+            timestamps,
+            pipelines: Mutex::new(Pipelines::new()),
+        })
+    }
+
+    /// One line naming the adapter: `llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({:?}, {:?})",
+            self.info.name, self.info.backend, self.info.device_type
+        )
+    }
+
+    /// The largest buffer one storage binding may hold.
+    pub fn max_binding_bytes(&self) -> u64 {
+        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+    }
+}

@@ -1,0 +1,125 @@
+//! The kernel table: every WGSL kernel family, its source embedded at build time, and the
+//! shape of its bind group (read-only inputs, then the output, then the uniform params).
+
+/// One compute kernel family; one shader file each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kernel {
+    ConvNaive,
+    ConvGemm,
+    Depthwise,
+    ConvPartial,
+    Subsample,
+    Pool,
+    Lrn,
+    BatchNorm,
+    Activation,
+    Dense,
+    Rbf,
+    Copy,
+    Add,
+    GlobalAvgPool,
+    Softmax,
+}
+
+impl Kernel {
+    /// The shader source.
+    pub fn source(self) -> &'static str {
+        match self {
+            Kernel::ConvNaive => include_str!("../../shaders/conv_naive.wgsl"),
+            Kernel::ConvGemm => include_str!("../../shaders/conv_gemm.wgsl"),
+            Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
+            Kernel::ConvPartial => include_str!("../../shaders/conv_partial.wgsl"),
+            Kernel::Subsample => include_str!("../../shaders/subsample.wgsl"),
+            Kernel::Pool => include_str!("../../shaders/pool.wgsl"),
+            Kernel::Lrn => include_str!("../../shaders/lrn.wgsl"),
+            Kernel::BatchNorm => include_str!("../../shaders/batchnorm.wgsl"),
+            Kernel::Activation => include_str!("../../shaders/activation.wgsl"),
+            Kernel::Dense => include_str!("../../shaders/dense.wgsl"),
+            Kernel::Rbf => include_str!("../../shaders/rbf.wgsl"),
+            Kernel::Copy => include_str!("../../shaders/copy.wgsl"),
+            Kernel::Add => include_str!("../../shaders/add.wgsl"),
+            Kernel::GlobalAvgPool => include_str!("../../shaders/global_avg_pool.wgsl"),
+            Kernel::Softmax => include_str!("../../shaders/softmax.wgsl"),
+        }
+    }
+
+    /// Number of read-only storage bindings before the output binding.
+    pub fn reads(self) -> u32 {
+        match self {
+            Kernel::ConvNaive
+            | Kernel::ConvGemm
+            | Kernel::Depthwise
+            | Kernel::Subsample
+            | Kernel::Dense => 3,
+            Kernel::ConvPartial => 4,
+            Kernel::BatchNorm => 5,
+            Kernel::Rbf | Kernel::Add => 2,
+            Kernel::Pool
+            | Kernel::Lrn
+            | Kernel::Activation
+            | Kernel::Copy
+            | Kernel::GlobalAvgPool
+            | Kernel::Softmax => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::ConvNaive => "conv_naive",
+            Kernel::ConvGemm => "conv_gemm",
+            Kernel::Depthwise => "depthwise",
+            Kernel::ConvPartial => "conv_partial",
+            Kernel::Subsample => "subsample",
+            Kernel::Pool => "pool",
+            Kernel::Lrn => "lrn",
+            Kernel::BatchNorm => "batchnorm",
+            Kernel::Activation => "activation",
+            Kernel::Dense => "dense",
+            Kernel::Rbf => "rbf",
+            Kernel::Copy => "copy",
+            Kernel::Add => "add",
+            Kernel::GlobalAvgPool => "global_avg_pool",
+            Kernel::Softmax => "softmax",
+        }
+    }
+
+    pub const ALL: [Kernel; 15] = [
+        Kernel::ConvNaive,
+        Kernel::ConvGemm,
+        Kernel::Depthwise,
+        Kernel::ConvPartial,
+        Kernel::Subsample,
+        Kernel::Pool,
+        Kernel::Lrn,
+        Kernel::BatchNorm,
+        Kernel::Activation,
+        Kernel::Dense,
+        Kernel::Rbf,
+        Kernel::Copy,
+        Kernel::Add,
+        Kernel::GlobalAvgPool,
+        Kernel::Softmax,
+    ];
+}
+
+/// A pipeline variant: a kernel with its override constants (name, value), sorted by name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Variant {
+    pub kernel: Kernel,
+    pub overrides: Vec<(&'static str, u32)>,
+}
+
+impl Variant {
+    pub fn plain(kernel: Kernel) -> Self {
+        Variant {
+            kernel,
+            overrides: Vec::new(),
+        }
+    }
+    pub fn with(kernel: Kernel, name: &'static str, value: u32) -> Self {
+        Variant {
+            kernel,
+            overrides: vec![(name, value)],
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Lowering: each node of the graph becomes a few dispatches, with its weights uploaded,
+//! its params written and its bind groups made here, once, at plan time.
+
+use super::kernels::{Kernel, Variant};
+use super::params::*;
+use super::plan::ConvPath;
+use super::{GpuContext, GpuError};
+use crate::model::{Activation, Conv2d, Layer, Node, Pool2d, Shape};
+use crate::weights::Weights;
+use bytemuck::Pod;
+use wgpu::util::DeviceExt;
+
+/// One recorded dispatch: everything bound, ready to encode.
+pub struct Dispatch {
+    pub pipeline: wgpu::ComputePipeline,
+    pub bind_group: wgpu::BindGroup,
+    pub workgroups: [u32; 3],
+}
+
+/// Workgroups covering `threads` invocations of `size`, folded into 2-D past 65,535.
+fn grid(threads: usize, size: usize) -> [u32; 3] {
+    let groups = threads.div_ceil(size).max(1);
+    let x = groups.min(65_535);
+    [x as u32, groups.div_ceil(x) as u32, 1]
+}
+
+/// Builds the dispatches of one node.
+pub struct Lowering<'a> {
+    pub ctx: &'a GpuContext,
+    pub weights: &'a Weights,
+    pub conv: ConvPath,
+    /// Largest tensor one binding may hold.
+    pub limit: u64,
+    /// Bound where a kernel's optional input (a missing bias) is absent.
+    pub empty: &'a wgpu::Buffer,
+}
+
+impl Lowering<'_> {
+    fn storage(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer, GpuError> {
+        let limit = self.limit;
+        if bytes.len() as u64 > limit {
+            return Err(GpuError::TooLarge {
+                tensor: label.to_string(),
+                bytes: bytes.len() as u64,
+                limit,
+            });
+        }
+        Ok(self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+        }))
+    }
+
+    /// Upload the tensor `suffix` of `node`.
+    fn tensor(&self, node: &str, suffix: &str) -> Result<wgpu::Buffer, GpuError> {
+        let t = self.weights.get(node, suffix);
+        self.storage(&format!("{node}.{suffix}"), bytemuck::cast_slice(&t.data))
+    }
+
+    fn uniform<T: Pod>(&self, label: &str, params: &T) -> wgpu::Buffer {
+        self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+    }
+
+    fn dispatch<T: Pod>(
+        &self,
+        label: &str,
+        variant: Variant,
+        reads: &[&wgpu::Buffer],
+        output: &wgpu::Buffer,
+        params: &T,
+        workgroups: [u32; 3],
+    ) -> Dispatch {
+        let kernel = variant.kernel;
+        debug_assert_eq!(reads.len() as u32, kernel.reads(), "{label}");
+        let uniform = self.uniform(label, params);
+        let mut pipelines = self.ctx.pipelines.lock().expect("pipeline cache poisoned");
+        let pipeline = pipelines.get(&self.ctx.device, &variant);
+        let layout = pipelines.layout(&self.ctx.device, kernel);
+        let mut entries: Vec<wgpu::BindGroupEntry> = reads
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        entries.push(wgpu::BindGroupEntry {
+            binding: reads.len() as u32,
+            resource: output.as_entire_binding(),
+        });
+        entries.push(wgpu::BindGroupEntry {
+            binding: reads.len() as u32 + 1,
+            resource: uniform.as_entire_binding(),
+        });
+        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout,
+            entries: &entries,
+        });
+        Dispatch {
+            pipeline,
+            bind_group,
+            workgroups,
+        }
+    }
+
+    /// The dispatches computing `node` from `ins` into `out`.
+    pub fn lower(
+        &self,
+        node: &Node,
+        ins: &[(&wgpu::Buffer, Shape)],
+        out: &wgpu::Buffer,
+        out_shape: Shape,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let name = node.name.as_str();
+        let (input, in_shape) = ins[0];
+        let elementwise = grid(out_shape.len(), 64);
+        let small = |a: usize, b: usize| SmallParams {
+            a: a as u32,
+            b: b as u32,
+            _pad: [0; 2],
+        };
+        Ok(match &node.layer {
+            Layer::Input { .. } | Layer::Flatten | Layer::Dropout(_) => Vec::new(),
+            Layer::Conv2d(c) => vec![self.conv(name, c, input, in_shape, out, out_shape)?],
+            Layer::PartialConv2d(p) => {
+                let mut table: Vec<u32> = Vec::new();
+                for (o, row) in p.table.iter().enumerate() {
+                    table.extend([p.weight_offset(o) as u32, row.len() as u32]);
+                }
+                table.extend(p.table.iter().flatten().map(|&i| i as u32));
+                let table = self.storage(&format!("{name}.table"), bytemuck::cast_slice(&table))?;
+                let params = PartialConvParams {
+                    in_c: in_shape.c as u32,
+                    in_h: in_shape.h as u32,
+                    in_w: in_shape.w as u32,
+                    out_c: out_shape.c as u32,
+                    out_h: out_shape.h as u32,
+                    out_w: out_shape.w as u32,
+                    k: p.kernel as u32,
+                    _pad: 0,
+                };
+                let (w, b) = (self.tensor(name, "weight")?, self.tensor(name, "bias")?);
+                vec![self.dispatch(name, Variant::plain(Kernel::ConvPartial), &[input, &w, &b, &table], out, &params, elementwise)]
+            }
+            Layer::Subsample(s) => {
+                let params = SubsampleParams {
+                    c: out_shape.c as u32,
+                    in_h: in_shape.h as u32,
+                    in_w: in_shape.w as u32,
+                    out_h: out_shape.h as u32,
+                    out_w: out_shape.w as u32,
+                    window: s.window as u32,
+                    _pad: [0; 2],
+                };
+                let (w, b) = (self.tensor(name, "weight")?, self.tensor(name, "bias")?);
+                vec![self.dispatch(name, Variant::plain(Kernel::Subsample), &[input, &w, &b], out, &params, elementwise)]
+            }
+            Layer::MaxPool2d(p) => vec![self.pool(name, p, true, input, in_shape, out, out_shape)],
+            Layer::AvgPool2d(p) => vec![self.pool(name, p, false, input, in_shape, out, out_shape)],
+            Layer::Lrn(l) => {
+                let params = LrnParams {
+                    c: out_shape.c as u32,
+                    hw: (out_shape.h * out_shape.w) as u32,
+                    size: l.size as u32,
+                    _pad: 0,
+                    alpha: l.alpha,
+                    beta: l.beta,
+                    k: l.k,
+                    _pad1: 0.0,
+                };
+                vec![self.dispatch(name, Variant::plain(Kernel::Lrn), &[input], out, &params, elementwise)]
+            }
+            Layer::BatchNorm(b) => {
+                let params = BatchNormParams {
+                    c: out_shape.c as u32,
+                    hw: (out_shape.h * out_shape.w) as u32,
+                    eps: b.eps,
+                    _pad: 0,
+                };
+                let w = self.tensor(name, "weight")?;
+                let bias = self.tensor(name, "bias")?;
+                let mean = self.tensor(name, "running_mean")?;
+                let var = self.tensor(name, "running_var")?;
+                let reads = [input, &w, &bias, &mean, &var];
+                vec![self.dispatch(name, Variant::plain(Kernel::BatchNorm), &reads, out, &params, elementwise)]
+            }
+            Layer::Activation(a) => {
+                let code = match a {
+                    Activation::Relu => 0,
+                    Activation::Relu6 => 1,
+                    Activation::Sigmoid => 2,
+                    Activation::Tanh => 3,
+                    Activation::ScaledTanh => 4,
+                };
+                let variant = Variant::with(Kernel::Activation, "ACT", code);
+                vec![self.dispatch(name, variant, &[input], out, &small(out_shape.len(), 0), elementwise)]
+            }
+            Layer::Dense(d) => self.dense(name, d.in_features, d.out_features, d.bias, input, out)?,
+            Layer::Rbf(r) => {
+                let params = RbfParams {
+                    in_features: r.in_features as u32,
+                    outputs: r.outputs as u32,
+                    _pad: [0; 2],
+                };
+                let w = self.tensor(name, "weight")?;
+                vec![self.dispatch(name, Variant::plain(Kernel::Rbf), &[input, &w], out, &params, grid(r.outputs, 64))]
+            }
+            Layer::Concat => {
+                let mut offset = 0;
+                let mut dispatches = Vec::new();
+                for (buffer, shape) in ins {
+                    let params = small(shape.len(), offset);
+                    dispatches.push(self.dispatch(name, Variant::plain(Kernel::Copy), &[buffer], out, &params, grid(shape.len(), 64)));
+                    offset += shape.len();
+                }
+                dispatches
+            }
+            Layer::Add => {
+                if ins.len() != 2 {
+                    return Err(GpuError::Unsupported {
+                        node: name.into(),
+                        reason: format!("the add kernel sums two inputs, this node has {}", ins.len()),
+                    });
+                }
+                vec![self.dispatch(name, Variant::plain(Kernel::Add), &[ins[0].0, ins[1].0], out, &small(out_shape.len(), 0), elementwise)]
+            }
+            Layer::GlobalAvgPool => {
+                let params = small(in_shape.c, in_shape.h * in_shape.w);
+                vec![self.dispatch(name, Variant::plain(Kernel::GlobalAvgPool), &[input], out, &params, grid(in_shape.c, 1))]
+            }
+            Layer::Softmax => {
+                vec![self.dispatch(name, Variant::plain(Kernel::Softmax), &[input], out, &small(out_shape.len(), 0), [1, 1, 1])]
+            }
+        })
+    }
+
+    fn conv(&self, name: &str, c: &Conv2d, input: &wgpu::Buffer, s: Shape, out: &wgpu::Buffer, o: Shape) -> Result<Dispatch, GpuError> {
+        let dilated = (c.dilation.0 * (c.kernel.0 - 1) + 1, c.dilation.1 * (c.kernel.1 - 1) + 1);
+        let pad = c.padding.resolve(s.h, s.w, dilated, c.stride);
+        let params = ConvParams {
+            in_c: s.c as u32,
+            in_h: s.h as u32,
+            in_w: s.w as u32,
+            out_c: o.c as u32,
+            out_h: o.h as u32,
+            out_w: o.w as u32,
+            kh: c.kernel.0 as u32,
+            kw: c.kernel.1 as u32,
+            sh: c.stride.0 as u32,
+            sw: c.stride.1 as u32,
+            dh: c.dilation.0 as u32,
+            dw: c.dilation.1 as u32,
+            pad_t: pad[0] as u32,
+            pad_l: pad[2] as u32,
+            groups: c.groups as u32,
+            has_bias: c.bias as u32,
+        };
+        let w = self.tensor(name, "weight")?;
+        let b = if c.bias { self.tensor(name, "bias")? } else { self.empty.clone() };
+        let depthwise = c.groups > 1 && c.groups == c.in_channels;
+        let pointwise = c.kernel == (1, 1) && c.stride == (1, 1) && pad == [0; 4];
+        let (variant, workgroups) = match self.conv {
+            ConvPath::Naive => (Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
+            ConvPath::Tiled if depthwise => (Variant::plain(Kernel::Depthwise), grid(o.len(), 64)),
+            ConvPath::Tiled => {
+                let rows = o.c / c.groups;
+                let tiles = [(o.h * o.w).div_ceil(64) as u32, rows.div_ceil(64) as u32, c.groups as u32];
+                (Variant::with(Kernel::ConvGemm, "POINTWISE", pointwise as u32), tiles)
+            }
+        };
+        Ok(self.dispatch(name, variant, &[input, &w, &b], out, &params, workgroups))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pool(&self, name: &str, p: &Pool2d, max: bool, input: &wgpu::Buffer, s: Shape, out: &wgpu::Buffer, o: Shape) -> Dispatch {
+        let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+        let params = PoolParams {
+            c: s.c as u32,
+            in_h: s.h as u32,
+            in_w: s.w as u32,
+            out_h: o.h as u32,
+            out_w: o.w as u32,
+            kh: p.kernel.0 as u32,
+            kw: p.kernel.1 as u32,
+            sh: p.stride.0 as u32,
+            sw: p.stride.1 as u32,
+            pad_t: pad[0] as u32,
+            pad_l: pad[2] as u32,
+            pad_b: pad[1] as u32,
+            pad_r: pad[3] as u32,
+            count_include_pad: p.count_include_pad as u32,
+            _pad: [0; 2],
+        };
+        let variant = Variant::with(Kernel::Pool, "MAX", max as u32);
+        self.dispatch(name, variant, &[input], out, &params, grid(o.len(), 64))
+    }
+
+    /// A dense layer, its weight rows split over as many buffers as the binding limit needs.
+    #[allow(clippy::too_many_arguments)]
+    fn dense(&self, name: &str, inputs: usize, outputs: usize, has_bias: bool, input: &wgpu::Buffer, out: &wgpu::Buffer) -> Result<Vec<Dispatch>, GpuError> {
+        let weight = self.weights.get(name, "weight");
+        let row_bytes = inputs as u64 * 4;
+        let limit = self.limit;
+        if row_bytes > limit {
+            return Err(GpuError::TooLarge { tensor: format!("{name}.weight (one row)"), bytes: row_bytes, limit });
+        }
+        let rows_per_chunk = ((limit / row_bytes) as usize).min(outputs).max(1);
+        let bias = if has_bias { self.tensor(name, "bias")? } else { self.empty.clone() };
+        let mut dispatches = Vec::new();
+        for start in (0..outputs).step_by(rows_per_chunk) {
+            let rows = rows_per_chunk.min(outputs - start);
+            let data = &weight.data[start * inputs..(start + rows) * inputs];
+            let label = format!("{name}.weight[{start}..{}]", start + rows);
+            let w = self.storage(&label, bytemuck::cast_slice(data))?;
+            let params = DenseParams {
+                in_features: inputs as u32,
+                rows: rows as u32,
+                row_offset: start as u32,
+                has_bias: has_bias as u32,
+            };
+            dispatches.push(self.dispatch(name, Variant::plain(Kernel::Dense), &[input, &w, &bias], out, &params, grid(rows, 1)));
+        }
+        Ok(dispatches)
+    }
+}

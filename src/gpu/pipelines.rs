@@ -1,0 +1,103 @@
+//! Pipelines cached by variant (kernel + override constants), with explicit bind group
+//! layouts: every shader reads its inputs at bindings 0..n, writes its output at n and
+//! takes its uniform params at n + 1.
+
+use super::kernels::{Kernel, Variant};
+use std::collections::HashMap;
+
+pub struct Pipelines {
+    modules: HashMap<Kernel, wgpu::ShaderModule>,
+    layouts: HashMap<Kernel, wgpu::BindGroupLayout>,
+    pipelines: HashMap<Variant, wgpu::ComputePipeline>,
+}
+
+impl Pipelines {
+    pub fn new() -> Self {
+        Pipelines {
+            modules: HashMap::new(),
+            layouts: HashMap::new(),
+            pipelines: HashMap::new(),
+        }
+    }
+
+    /// The bind group layout of `kernel`.
+    pub fn layout(&mut self, device: &wgpu::Device, kernel: Kernel) -> &wgpu::BindGroupLayout {
+        self.layouts.entry(kernel).or_insert_with(|| {
+            let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            };
+            let reads = kernel.reads();
+            let mut entries: Vec<_> = (0..reads).map(|b| storage(b, true)).collect();
+            entries.push(storage(reads, false));
+            entries.push(wgpu::BindGroupLayoutEntry {
+                binding: reads + 1,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            });
+            device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(kernel.name()),
+                entries: &entries,
+            })
+        })
+    }
+
+    /// The pipeline for `variant`, compiled on first use.
+    pub fn get(&mut self, device: &wgpu::Device, variant: &Variant) -> wgpu::ComputePipeline {
+        if let Some(p) = self.pipelines.get(variant) {
+            return p.clone();
+        }
+        let kernel = variant.kernel;
+        let layout = self.layout(device, kernel).clone();
+        let module = self
+            .modules
+            .entry(kernel)
+            .or_insert_with(|| {
+                device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.name()),
+                    source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+                })
+            })
+            .clone();
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(kernel.name()),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let constants: Vec<(&str, f64)> = variant
+            .overrides
+            .iter()
+            .map(|&(name, value)| (name, value as f64))
+            .collect();
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel.name()),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+        self.pipelines.insert(variant.clone(), pipeline.clone());
+        pipeline
+    }
+}
+
+impl Default for Pipelines {
+    fn default() -> Self {
+        Self::new()
+    }
+}
