@@ -27,6 +27,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time the GPU engine on a model: per-node ms and GFLOP/s, tiled against naive kernels.
+    Bench {
+        model: String,
+        #[arg(long)]
+        input: Option<String>,
+        /// Steady passes to average (after one first pass).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// One k x k convolution against the stack of 3x3 convolutions with the same receptive field.
     CompareKernels {
         /// Input channels.
@@ -51,6 +62,7 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Models => cli::models(),
         Command::Summary { model, input, json } => cli::summary(&model, input.as_deref(), json),
+        Command::Bench { model, input, runs, json } => cli::bench(&model, input.as_deref(), runs, json),
         Command::CompareKernels {
             in_channels,
             out_channels,

@@ -1,8 +1,10 @@
 //! Command implementations; each prints to stdout and returns a `CliError` a person can act on.
 
+mod bench;
 mod summary;
 
-pub use summary::{compare_kernels, models, summary};
+pub use bench::bench;
+pub use summary::{compare_kernels, models, si, summary};
 
 use convscope::analysis::CompareError;
 use convscope::model::ModelError;
@@ -18,6 +20,8 @@ pub enum CliError {
     Model(#[from] ModelError),
     #[error("{0}")]
     Compare(#[from] CompareError),
+    #[error("{0}")]
+    Gpu(#[from] convscope::gpu::GpuError),
 }
 
 /// Parse `HxW` or `N` (square) into `(h, w)`.
