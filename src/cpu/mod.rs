@@ -1,1 +1,232 @@
 //! The CPU reference forward pass: simple loops, obviously right; the oracle for the GPU engine.
+//!
+//! Activations are `Tensor`s shaped `[c, h, w]` (flat vectors `[n, 1, 1]`), channel-major.
+//! Long sums (convolution, dense, pooling averages, LRN windows) accumulate in f64 so the
+//! reference is more accurate than the engines it checks.
+
+mod conv;
+mod dense;
+mod elementwise;
+mod pool;
+
+use crate::model::{output_shape, Layer, ModelError, Network, NodeId, Shape};
+use crate::tensor::Tensor;
+use crate::weights::Weights;
+use std::cmp::Ordering;
+use thiserror::Error;
+
+/// Why the reference cannot run a network or a layer.
+#[derive(Debug, Error, PartialEq)]
+pub enum CpuError {
+    /// Shape inference failed (input too small, mismatched channels, bad configuration, ...).
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("network input must be shaped {expected}, found {found:?}")]
+    InputShape { expected: String, found: Vec<usize> },
+    #[error("node `{node}`: input tensors must be shaped [C, H, W], found {found:?}")]
+    InputRank { node: String, found: Vec<usize> },
+    #[error("tensor `{tensor}` has {len} values but its shape {shape:?} needs {needed}")]
+    DataLength {
+        tensor: String,
+        shape: Vec<usize>,
+        len: usize,
+        needed: usize,
+    },
+    #[error("missing weight tensor `{tensor}`")]
+    MissingWeight { tensor: String },
+    #[error("weight tensor `{tensor}` should be {expected:?}, found {found:?}")]
+    WeightShape {
+        tensor: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error("the network has no input node (node 0 must be `Layer::Input`)")]
+    NoInputNode,
+    #[error("node `{node}` reads node {input}, which does not come before it")]
+    InputNotBefore { node: String, input: NodeId },
+}
+
+/// Every node's output for one image `input` shaped `[C, H, W]`: index = `NodeId`, node 0 is
+/// the input itself. Inputs, the graph and all weights are checked before any work is done.
+pub fn forward(net: &Network, weights: &Weights, input: &Tensor) -> Result<Vec<Tensor>, CpuError> {
+    let channels = match net.nodes.first().map(|n| &n.layer) {
+        Some(Layer::Input { channels }) => *channels,
+        _ => return Err(CpuError::NoInputNode),
+    };
+    for (id, node) in net.nodes.iter().enumerate() {
+        if let Some(&bad) = node.inputs.iter().find(|&&i| i >= id) {
+            return Err(CpuError::InputNotBefore {
+                node: node.name.clone(),
+                input: bad,
+            });
+        }
+        check_config(&node.name, &node.layer)?;
+    }
+    check_data("input", input)?;
+    let (h, w) = match input.shape[..] {
+        [c, h, w] if c == channels => (h, w),
+        _ => {
+            return Err(CpuError::InputShape {
+                expected: format!("[{channels}, H, W]"),
+                found: input.shape.clone(),
+            })
+        }
+    };
+    let shapes = net.infer_shapes(h, w)?;
+    for node in &net.nodes {
+        check_weights(&node.name, &node.layer, weights)?;
+    }
+
+    let mut outputs: Vec<Tensor> = Vec::with_capacity(net.nodes.len());
+    outputs.push(input.clone());
+    for (id, node) in net.nodes.iter().enumerate().skip(1) {
+        let ins: Vec<&Tensor> = node.inputs.iter().map(|&i| &outputs[i]).collect();
+        let in_shapes: Vec<Shape> = node.inputs.iter().map(|&i| shapes[i]).collect();
+        let out = compute(
+            &node.name,
+            &node.layer,
+            weights,
+            &ins,
+            &in_shapes,
+            shapes[id],
+        );
+        outputs.push(out);
+    }
+    Ok(outputs)
+}
+
+/// One layer on its own, e.g. to compare a single GPU kernel against the reference.
+/// `inputs` are `[c, h, w]` tensors; the output shape comes from `model::output_shape`, and
+/// weights are read from `weights` under `node_name` (`conv1.weight`, ...).
+pub fn layer_forward(
+    node_name: &str,
+    layer: &Layer,
+    weights: &Weights,
+    inputs: &[&Tensor],
+) -> Result<Tensor, CpuError> {
+    let mut in_shapes = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        check_data(node_name, t)?;
+        match t.shape[..] {
+            [c, h, w] => in_shapes.push(Shape::new(c, h, w)),
+            _ => {
+                return Err(CpuError::InputRank {
+                    node: node_name.into(),
+                    found: t.shape.clone(),
+                })
+            }
+        }
+    }
+    check_config(node_name, layer)?;
+    let out_shape = output_shape(node_name, layer, &in_shapes)?;
+    check_weights(node_name, layer, weights)?;
+    Ok(compute(
+        node_name, layer, weights, inputs, &in_shapes, out_shape,
+    ))
+}
+
+/// The `k` largest logits as `(index, value)`, largest first; ties keep index order and
+/// NaNs come last.
+pub fn top_k(logits: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut ranked: Vec<(usize, f32)> = logits.iter().copied().enumerate().collect();
+    ranked.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal),
+    });
+    ranked.truncate(k);
+    ranked
+}
+
+/// Runs a layer whose inputs, weights and shapes have been checked.
+fn compute(
+    node: &str,
+    layer: &Layer,
+    weights: &Weights,
+    inputs: &[&Tensor],
+    in_shapes: &[Shape],
+    out: Shape,
+) -> Tensor {
+    let w = |suffix: &str| -> &[f32] { &weights.get(node, suffix).data };
+    let bias = |present: bool| present.then(|| w("bias"));
+    let x = || &inputs[0].data[..];
+    let s = || in_shapes[0];
+    let data = match layer {
+        Layer::Input { .. } => x().to_vec(),
+        Layer::Conv2d(c) => conv::conv2d(c, x(), s(), w("weight"), bias(c.bias), out),
+        Layer::PartialConv2d(p) => conv::partial_conv2d(p, x(), s(), w("weight"), w("bias"), out),
+        Layer::Subsample(sub) => pool::subsample(sub, x(), s(), w("weight"), w("bias"), out),
+        Layer::MaxPool2d(p) => pool::max_pool2d(p, x(), s(), out),
+        Layer::AvgPool2d(p) => pool::avg_pool2d(p, x(), s(), out),
+        Layer::GlobalAvgPool => pool::global_avg_pool(x(), s()),
+        Layer::Lrn(l) => elementwise::lrn(l, x(), s()),
+        Layer::BatchNorm(b) => elementwise::batch_norm(
+            b,
+            x(),
+            s(),
+            [w("weight"), w("bias"), w("running_mean"), w("running_var")],
+        ),
+        Layer::Activation(a) => x().iter().map(|&v| a.apply(v)).collect(),
+        Layer::Dropout(_) | Layer::Flatten => x().to_vec(),
+        Layer::Dense(d) => dense::dense(d, x(), w("weight"), bias(d.bias)),
+        Layer::Rbf(r) => dense::rbf(r, x(), w("weight")),
+        Layer::Concat => inputs.iter().flat_map(|t| t.data.iter().copied()).collect(),
+        Layer::Add => elementwise::add(inputs),
+        Layer::Softmax => elementwise::softmax(x()),
+    };
+    Tensor::new(vec![out.c, out.h, out.w], data)
+}
+
+/// Configurations that shape inference would not survive (zero-sized windows).
+fn check_config(node: &str, layer: &Layer) -> Result<(), CpuError> {
+    let zero_window = match layer {
+        Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => {
+            p.kernel.0 == 0 || p.kernel.1 == 0 || p.stride.0 == 0 || p.stride.1 == 0
+        }
+        Layer::Subsample(s) => s.window == 0,
+        Layer::PartialConv2d(p) => p.kernel == 0,
+        _ => false,
+    };
+    if zero_window {
+        return Err(ModelError::BadConfig {
+            node: node.into(),
+            reason: "window and stride must be at least 1".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Every tensor `layer` owns must exist under `node` with exactly the documented shape.
+fn check_weights(node: &str, layer: &Layer, weights: &Weights) -> Result<(), CpuError> {
+    for spec in layer.tensors() {
+        let tensor = format!("{node}.{}", spec.name);
+        let Some(t) = weights.try_get(node, spec.name) else {
+            return Err(CpuError::MissingWeight { tensor });
+        };
+        if t.shape != spec.shape {
+            return Err(CpuError::WeightShape {
+                tensor,
+                expected: spec.shape,
+                found: t.shape.clone(),
+            });
+        }
+        check_data(&tensor, t)?;
+    }
+    Ok(())
+}
+
+/// `Tensor`'s fields are public, so its data may disagree with its shape.
+fn check_data(name: &str, t: &Tensor) -> Result<(), CpuError> {
+    let needed: usize = t.shape.iter().product();
+    if t.data.len() != needed {
+        return Err(CpuError::DataLength {
+            tensor: name.into(),
+            shape: t.shape.clone(),
+            len: t.data.len(),
+            needed,
+        });
+    }
+    Ok(())
+}
