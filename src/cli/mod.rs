@@ -1,9 +1,13 @@
 //! Command implementations; each prints to stdout and returns a `CliError` a person can act on.
 
 mod bench;
+mod classify;
+mod prepare;
 mod summary;
 
 pub use bench::bench;
+pub use classify::classify;
+pub use prepare::prepare;
 pub use summary::{compare_kernels, models, si, summary};
 
 use convscope::analysis::CompareError;
@@ -22,6 +26,23 @@ pub enum CliError {
     Compare(#[from] CompareError),
     #[error("{0}")]
     Gpu(#[from] convscope::gpu::GpuError),
+    #[error("{0}")]
+    Cpu(#[from] convscope::cpu::CpuError),
+    #[error("{0}: {1}")]
+    Io(String, String),
+    #[error("{0} is not an image convscope can read: {1}")]
+    Image(String, String),
+    #[error("{0}: {1}")]
+    Weights(String, convscope::weights::WeightsError),
+    #[error("{file}: sha256 {found} does not match the expected {expected}; the download is not the file convscope was built for")]
+    Checksum { file: String, expected: &'static str, found: String },
+}
+
+/// Where weights and labels live: `$CONVSCOPE_ASSETS`, else `assets/` in the source tree.
+pub fn assets_dir() -> std::path::PathBuf {
+    std::env::var_os("CONVSCOPE_ASSETS")
+        .map(Into::into)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets"))
 }
 
 /// Parse `HxW` or `N` (square) into `(h, w)`.

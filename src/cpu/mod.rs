@@ -159,6 +159,7 @@ fn compute(
         Layer::Subsample(sub) => pool::subsample(sub, x(), s(), w("weight"), w("bias"), out),
         Layer::MaxPool2d(p) => pool::max_pool2d(p, x(), s(), out),
         Layer::AvgPool2d(p) => pool::avg_pool2d(p, x(), s(), out),
+        Layer::AdaptiveAvgPool2d(_) => pool::adaptive_avg_pool2d(x(), s(), out),
         Layer::GlobalAvgPool => pool::global_avg_pool(x(), s()),
         Layer::Lrn(l) => elementwise::lrn(l, x(), s()),
         Layer::BatchNorm(b) => elementwise::batch_norm(

@@ -1,7 +1,7 @@
 //! Pooling: LeNet-5's trainable subsampling, max and average pooling, global average pooling.
 
 use super::conv::at;
-use crate::model::{Pool2d, Shape, Subsample};
+use crate::model::{AdaptiveAvgPool2d, Pool2d, Shape, Subsample};
 
 /// `out[c, y, x] = coefficient[c] * (sum of the window x window block at (y, x)) + bias[c]`;
 /// blocks do not overlap and a remainder that does not fill a block is dropped.
@@ -110,4 +110,26 @@ pub(super) fn global_avg_pool(x: &[f32], s: Shape) -> Vec<f32> {
             (sum / n as f64) as f32
         })
         .collect()
+}
+
+/// PyTorch's adaptive average pooling: each output cell averages its bin (see
+/// [`AdaptiveAvgPool2d::bin`]).
+pub(super) fn adaptive_avg_pool2d(x: &[f32], s: Shape, out: Shape) -> Vec<f32> {
+    let mut y = Vec::with_capacity(out.len());
+    for c in 0..s.c {
+        for oy in 0..out.h {
+            let (y0, y1) = AdaptiveAvgPool2d::bin(oy, s.h, out.h);
+            for ox in 0..out.w {
+                let (x0, x1) = AdaptiveAvgPool2d::bin(ox, s.w, out.w);
+                let mut sum = 0.0f64;
+                for iy in y0..y1 {
+                    for ix in x0..x1 {
+                        sum += x[(c * s.h + iy) * s.w + ix] as f64;
+                    }
+                }
+                y.push((sum / ((y1 - y0) * (x1 - x0)) as f64) as f32);
+            }
+        }
+    }
+    y
 }

@@ -10,6 +10,7 @@ pub enum Kernel {
     ConvPartial,
     Subsample,
     Pool,
+    AdaptivePool,
     Lrn,
     BatchNorm,
     Activation,
@@ -31,6 +32,7 @@ impl Kernel {
             Kernel::ConvPartial => include_str!("../../shaders/conv_partial.wgsl"),
             Kernel::Subsample => include_str!("../../shaders/subsample.wgsl"),
             Kernel::Pool => include_str!("../../shaders/pool.wgsl"),
+            Kernel::AdaptivePool => include_str!("../../shaders/adaptive_pool.wgsl"),
             Kernel::Lrn => include_str!("../../shaders/lrn.wgsl"),
             Kernel::BatchNorm => include_str!("../../shaders/batchnorm.wgsl"),
             Kernel::Activation => include_str!("../../shaders/activation.wgsl"),
@@ -55,6 +57,7 @@ impl Kernel {
             Kernel::BatchNorm => 5,
             Kernel::Rbf | Kernel::Add => 2,
             Kernel::Pool
+            | Kernel::AdaptivePool
             | Kernel::Lrn
             | Kernel::Activation
             | Kernel::Copy
@@ -71,6 +74,7 @@ impl Kernel {
             Kernel::ConvPartial => "conv_partial",
             Kernel::Subsample => "subsample",
             Kernel::Pool => "pool",
+            Kernel::AdaptivePool => "adaptive_pool",
             Kernel::Lrn => "lrn",
             Kernel::BatchNorm => "batchnorm",
             Kernel::Activation => "activation",
@@ -83,13 +87,14 @@ impl Kernel {
         }
     }
 
-    pub const ALL: [Kernel; 15] = [
+    pub const ALL: [Kernel; 16] = [
         Kernel::ConvNaive,
         Kernel::ConvGemm,
         Kernel::Depthwise,
         Kernel::ConvPartial,
         Kernel::Subsample,
         Kernel::Pool,
+        Kernel::AdaptivePool,
         Kernel::Lrn,
         Kernel::BatchNorm,
         Kernel::Activation,

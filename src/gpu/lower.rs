@@ -163,6 +163,18 @@ impl Lowering<'_> {
             }
             Layer::MaxPool2d(p) => vec![self.pool(name, p, true, input, in_shape, out, out_shape)],
             Layer::AvgPool2d(p) => vec![self.pool(name, p, false, input, in_shape, out, out_shape)],
+            Layer::AdaptiveAvgPool2d(_) => {
+                let params = SubsampleParams {
+                    c: out_shape.c as u32,
+                    in_h: in_shape.h as u32,
+                    in_w: in_shape.w as u32,
+                    out_h: out_shape.h as u32,
+                    out_w: out_shape.w as u32,
+                    window: 0,
+                    _pad: [0; 2],
+                };
+                vec![self.dispatch(name, Variant::plain(Kernel::AdaptivePool), &[input], out, &params, elementwise)]
+            }
             Layer::Lrn(l) => {
                 let params = LrnParams {
                     c: out_shape.c as u32,

@@ -39,7 +39,7 @@ pub struct PartialConvParams {
     pub _pad: u32,
 }
 
-/// `subsample.wgsl`.
+/// `subsample.wgsl`; also `adaptive_pool.wgsl` (same first five words, `window` unused).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct SubsampleParams {

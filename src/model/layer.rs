@@ -80,18 +80,22 @@ pub fn window_output(
     dilation: usize,
     ceil: bool,
 ) -> Option<usize> {
-    let span = dilation * (window - 1) + 1;
-    let padded = input + pad_before + pad_after;
-    if padded < span || stride == 0 {
+    if window == 0 || stride == 0 || dilation == 0 {
         return None;
     }
-    let room = padded - span;
-    let mut out = if ceil { room.div_ceil(stride) } else { room / stride } + 1;
+    let span = dilation * (window - 1) + 1;
+    let padded = input + pad_before + pad_after;
+    // PyTorch's pooling_output_shape: ceil mode adds stride - 1 before dividing.
+    let extra = if ceil { stride - 1 } else { 0 };
+    if padded + extra < span {
+        return None;
+    }
+    let mut out = (padded + extra - span) / stride + 1;
     // PyTorch: the last pooling window must start inside the input or the left padding.
     if ceil && (out - 1) * stride >= input + pad_before {
         out -= 1;
     }
-    Some(out)
+    (out > 0).then_some(out)
 }
 
 /// 2-D convolution. Weight `[out_channels, in_channels / groups, kernel.0, kernel.1]`, bias `[out_channels]`.
@@ -237,6 +241,23 @@ impl Pool2d {
     }
 }
 
+/// PyTorch's adaptive average pooling to a fixed `output` size: output cell `i` of an axis
+/// of length `n` averages input cells `floor(i n / out)` to `ceil((i + 1) n / out) - 1`.
+/// torchvision puts it before the classifiers of AlexNet (6x6) and VGG (7x7) so they take any
+/// input size; at 224x224 it is the identity.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdaptiveAvgPool2d {
+    /// Output `(height, width)`.
+    pub output: (usize, usize),
+}
+
+impl AdaptiveAvgPool2d {
+    /// The input cells `[start, end)` averaged into output cell `i` of `out` along an axis of `n`.
+    pub fn bin(i: usize, n: usize, out: usize) -> (usize, usize) {
+        (i * n / out, ((i + 1) * n).div_ceil(out))
+    }
+}
+
 /// Local response normalisation across channels, as written in Krizhevsky et al. 2012, §3.3:
 /// `b_c = a_c / (k + alpha * sum_{c' in window} a_c'^2) ^ beta`, the window being `size`
 /// channels centred on `c` (clipped at the ends). Note: `alpha` is NOT divided by `size`
@@ -354,6 +375,7 @@ pub enum Layer {
     Subsample(Subsample),
     MaxPool2d(Pool2d),
     AvgPool2d(Pool2d),
+    AdaptiveAvgPool2d(AdaptiveAvgPool2d),
     Lrn(Lrn),
     BatchNorm(BatchNorm),
     Activation(Activation),
@@ -409,6 +431,7 @@ impl Layer {
             Layer::Subsample(_) => "subsample",
             Layer::MaxPool2d(_) => "maxpool",
             Layer::AvgPool2d(_) => "avgpool",
+            Layer::AdaptiveAvgPool2d(_) => "adaptive_avgpool",
             Layer::Lrn(_) => "lrn",
             Layer::BatchNorm(_) => "batchnorm",
             Layer::Activation(a) => a.name(),

@@ -72,6 +72,12 @@ pub enum ModelError {
     BadConfig { node: String, reason: String },
     #[error("network input must be at least 1x1, got {h}x{w}")]
     EmptyInput { h: usize, w: usize },
+    #[error("two nodes are called `{0}`; node names must be unique")]
+    DuplicateName(String),
+    #[error("node `{node}` reads node {input}, which does not come before it")]
+    InputNotBefore { node: String, input: NodeId },
+    #[error("node 0 must be the network input")]
+    NoInput,
 }
 
 /// A directed acyclic graph of layers with one input (node 0) and one or more outputs:
@@ -162,6 +168,7 @@ impl Network {
         if h == 0 || w == 0 {
             return Err(ModelError::EmptyInput { h, w });
         }
+        self.validate()?;
         let mut shapes: Vec<Shape> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let ins: Vec<Shape> = node.inputs.iter().map(|&i| shapes[i]).collect();
@@ -172,6 +179,24 @@ impl Network {
             shapes.push(s);
         }
         Ok(shapes)
+    }
+
+    /// The graph itself is well formed: node 0 is the only input, names are unique, and
+    /// every node reads only nodes before it.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let mut names = std::collections::HashSet::new();
+        for (id, node) in self.nodes.iter().enumerate() {
+            if (id == 0) != matches!(node.layer, Layer::Input { .. }) {
+                return Err(ModelError::NoInput);
+            }
+            if !names.insert(node.name.as_str()) {
+                return Err(ModelError::DuplicateName(node.name.clone()));
+            }
+            if let Some(&input) = node.inputs.iter().find(|&&i| i >= id) {
+                return Err(ModelError::InputNotBefore { node: node.name.clone(), input });
+            }
+        }
+        Ok(())
     }
 
     /// Total trainable parameters.
@@ -232,11 +257,18 @@ fn window_shape(
 }
 
 fn pool_shape(node: &str, p: &Pool2d, s: Shape) -> Result<Shape, ModelError> {
-    let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
-    if pad[0] + pad[1] >= 2 * p.kernel.0 || pad[2] + pad[3] >= 2 * p.kernel.1 {
+    if p.kernel.0 == 0 || p.kernel.1 == 0 || p.stride.0 == 0 || p.stride.1 == 0 {
         return Err(ModelError::BadConfig {
             node: node.into(),
-            reason: "pooling padding must be at most half the window".into(),
+            reason: "pooling window and stride must be at least 1".into(),
+        });
+    }
+    let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+    let (half_h, half_w) = (p.kernel.0 / 2, p.kernel.1 / 2);
+    if pad[0].max(pad[1]) > half_h || pad[2].max(pad[3]) > half_w {
+        return Err(ModelError::BadConfig {
+            node: node.into(),
+            reason: "pooling padding must be at most half the window on each side".into(),
         });
     }
     window_shape(
@@ -293,6 +325,9 @@ pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, M
         }
         Layer::PartialConv2d(p) => {
             let s = one_input(node, ins)?;
+            if p.kernel == 0 {
+                return Err(bad("kernel must be at least 1"));
+            }
             expect_channels(node, s, p.in_channels)?;
             if p.table.iter().flatten().any(|&i| i >= p.in_channels) {
                 return Err(bad("connection table names an input map that does not exist"));
@@ -310,11 +345,20 @@ pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, M
         }
         Layer::Subsample(sub) => {
             let s = one_input(node, ins)?;
+            if sub.window == 0 {
+                return Err(bad("window must be at least 1"));
+            }
             expect_channels(node, s, sub.channels)?;
             let k = (sub.window, sub.window);
             window_shape(node, s, k, k, [0; 4], (1, 1), false, s.c)
         }
         Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => pool_shape(node, p, one_input(node, ins)?),
+        Layer::AdaptiveAvgPool2d(a) => {
+            if a.output.0 == 0 || a.output.1 == 0 {
+                return Err(bad("adaptive pooling output must be at least 1x1"));
+            }
+            Ok(Shape::new(one_input(node, ins)?.c, a.output.0, a.output.1))
+        }
         Layer::Lrn(_)
         | Layer::Activation(_)
         | Layer::Dropout(_)

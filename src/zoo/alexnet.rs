@@ -10,7 +10,7 @@
 //! - `zfnet`: M. Zeiler, R. Fergus, "Visualizing and Understanding Convolutional Networks",
 //!   arXiv:1311.2901 (ECCV 2014): Fig. 3 (the architecture), §3 (dense layers 3-5, dropout).
 
-use crate::model::{Activation, Conv2d, Dense, Dropout, Layer, Lrn, Network, Pool2d};
+use crate::model::{AdaptiveAvgPool2d, Activation, Conv2d, Dense, Dropout, Layer, Lrn, Network, Pool2d};
 
 fn relu() -> Layer {
     Layer::Activation(Activation::Relu)
@@ -100,10 +100,9 @@ pub fn alexnet() -> Network {
     );
     net.then("features.11", relu());
     net.then("features.12", pool());
-    // torchvision's `avgpool = AdaptiveAvgPool2d((6, 6))` is deliberately absent: at the
-    // 224x224 default the map is already 256x6x6, where it averages 1x1 windows, i.e. it is
-    // the identity. The model has no adaptive pooling layer, so at other input sizes
-    // `classifier.1` reports the shape mismatch where torchvision would resample to 6x6.
+    // torchvision's `avgpool = AdaptiveAvgPool2d((6, 6))`: the identity at 224x224, and what
+    // lets the classifier take other input sizes.
+    net.then("avgpool", Layer::AdaptiveAvgPool2d(AdaptiveAvgPool2d { output: (6, 6) }));
     // `flatten` is torchvision's functional `torch.flatten(x, 1)`.
     net.then("flatten", Layer::Flatten);
     net.then("classifier.0", dropout());

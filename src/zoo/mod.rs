@@ -8,44 +8,55 @@ mod nin;
 mod resnet;
 mod vgg;
 
+use crate::labels::Labels;
 use crate::model::Network;
+use crate::preprocess::Preprocess;
 
 /// One zoo entry: its name, a one-line description, and its builder.
 pub struct ZooEntry {
     pub name: &'static str,
     pub description: &'static str,
     pub build: fn() -> Network,
+    /// How its training images were prepared; the CLI and the page prepare inputs the same way.
+    pub preprocess: Preprocess,
+    /// What its outputs name.
+    pub labels: Labels,
 }
 
 /// Every model, in historical order.
 pub const ZOO: &[ZooEntry] = &[
-    ZooEntry { name: "lenet5", description: "LeNet-5 as in LeCun et al. 1998: 32x32, C3 connection table, RBF output", build: lenet::lenet5 },
-    ZooEntry { name: "lenet5_modern", description: "LeNet-5 as commonly coded: 28x28, ReLU, 2x2 max-pool, dense 120-84-10", build: lenet::lenet5_modern },
-    ZooEntry { name: "alexnet_original", description: "AlexNet as in Krizhevsky et al. 2012: two towers (groups=2), LRN, 227x227", build: alexnet::alexnet_original },
-    ZooEntry { name: "alexnet", description: "AlexNet as in torchvision: one tower, 64-192-384-256-256", build: alexnet::alexnet },
-    ZooEntry { name: "zfnet", description: "ZFNet (Zeiler & Fergus 2013): 7x7/2 first layer, 3x3/2 pooling", build: alexnet::zfnet },
-    ZooEntry { name: "vgg11", description: "VGG configuration A (Simonyan & Zisserman 2014)", build: vgg::vgg11 },
-    ZooEntry { name: "vgg11_bn", description: "VGG configuration A with BatchNorm (torchvision)", build: vgg::vgg11_bn },
-    ZooEntry { name: "vgg13", description: "VGG configuration B", build: vgg::vgg13 },
-    ZooEntry { name: "vgg13_bn", description: "VGG configuration B with BatchNorm (torchvision)", build: vgg::vgg13_bn },
-    ZooEntry { name: "vgg16", description: "VGG configuration D", build: vgg::vgg16 },
-    ZooEntry { name: "vgg16_bn", description: "VGG configuration D with BatchNorm (torchvision)", build: vgg::vgg16_bn },
-    ZooEntry { name: "vgg19", description: "VGG configuration E", build: vgg::vgg19 },
-    ZooEntry { name: "vgg19_bn", description: "VGG configuration E with BatchNorm (torchvision)", build: vgg::vgg19_bn },
-    ZooEntry { name: "nin", description: "Network in Network (Lin et al. 2013), ImageNet model", build: nin::nin },
-    ZooEntry { name: "googlenet", description: "GoogLeNet / Inception v1 as in Szegedy et al. 2014, Table 1, with auxiliary classifiers", build: googlenet::googlenet },
-    ZooEntry { name: "googlenet_torchvision", description: "GoogLeNet as in torchvision: BatchNorm, 3x3 in the \"5x5\" branch", build: googlenet::googlenet_torchvision },
-    ZooEntry { name: "resnet18", description: "ResNet-18 (He et al. 2015), torchvision layout", build: resnet::resnet18 },
-    ZooEntry { name: "resnet34", description: "ResNet-34, torchvision layout", build: resnet::resnet34 },
-    ZooEntry { name: "resnet50", description: "ResNet-50 (bottleneck, stride in the 3x3), torchvision layout", build: resnet::resnet50 },
-    ZooEntry { name: "resnet101", description: "ResNet-101, torchvision layout", build: resnet::resnet101 },
-    ZooEntry { name: "resnet152", description: "ResNet-152, torchvision layout", build: resnet::resnet152 },
-    ZooEntry { name: "efficientnet_lite0", description: "EfficientNet-Lite0 (Tan & Le 2019, Lite variant): MBConv, ReLU6, no SE", build: efficientnet::efficientnet_lite0 },
+    ZooEntry { name: "lenet5", description: "LeNet-5 as in LeCun et al. 1998: 32x32, C3 connection table, RBF output", build: lenet::lenet5 , preprocess: Preprocess::FASHION_32, labels: Labels::FashionMnist },
+    ZooEntry { name: "lenet5_modern", description: "LeNet-5 as commonly coded: 28x28, ReLU, 2x2 max-pool, dense 120-84-10", build: lenet::lenet5_modern , preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "alexnet_original", description: "AlexNet as in Krizhevsky et al. 2012: two towers (groups=2), LRN, 227x227", build: alexnet::alexnet_original , preprocess: Preprocess::IMAGENET_227, labels: Labels::ImageNet },
+    ZooEntry { name: "alexnet", description: "AlexNet as in torchvision: one tower, 64-192-384-256-256", build: alexnet::alexnet , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "zfnet", description: "ZFNet (Zeiler & Fergus 2013): 7x7/2 first layer, 3x3/2 pooling", build: alexnet::zfnet , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "vgg11", description: "VGG configuration A (Simonyan & Zisserman 2014)", build: vgg::vgg11 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "vgg11_bn", description: "VGG configuration A with BatchNorm (torchvision)", build: vgg::vgg11_bn , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "vgg13", description: "VGG configuration B", build: vgg::vgg13 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "vgg13_bn", description: "VGG configuration B with BatchNorm (torchvision)", build: vgg::vgg13_bn , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "vgg16", description: "VGG configuration D", build: vgg::vgg16 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "vgg16_bn", description: "VGG configuration D with BatchNorm (torchvision)", build: vgg::vgg16_bn , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "vgg19", description: "VGG configuration E", build: vgg::vgg19 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "vgg19_bn", description: "VGG configuration E with BatchNorm (torchvision)", build: vgg::vgg19_bn , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "nin", description: "Network in Network (Lin et al. 2013), ImageNet model", build: nin::nin , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "googlenet", description: "GoogLeNet / Inception v1 as in Szegedy et al. 2014, Table 1, with auxiliary classifiers", build: googlenet::googlenet , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "googlenet_torchvision", description: "GoogLeNet as in torchvision: BatchNorm, 3x3 in the \"5x5\" branch", build: googlenet::googlenet_torchvision , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "resnet18", description: "ResNet-18 (He et al. 2015), torchvision layout", build: resnet::resnet18 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "resnet34", description: "ResNet-34, torchvision layout", build: resnet::resnet34 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "resnet50", description: "ResNet-50 (bottleneck, stride in the 3x3), torchvision layout", build: resnet::resnet50 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "resnet101", description: "ResNet-101, torchvision layout", build: resnet::resnet101 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "resnet152", description: "ResNet-152, torchvision layout", build: resnet::resnet152 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
+    ZooEntry { name: "efficientnet_lite0", description: "EfficientNet-Lite0 (Tan & Le 2019, Lite variant): MBConv, ReLU6, no SE", build: efficientnet::efficientnet_lite0 , preprocess: Preprocess::EFFICIENTNET_LITE, labels: Labels::ImageNet },
 ];
 
 /// The model called `name`, if the zoo has it.
 pub fn build(name: &str) -> Option<Network> {
     ZOO.iter().find(|e| e.name == name).map(|e| (e.build)())
+}
+
+/// The zoo entry called `name`.
+pub fn entry(name: &str) -> Option<&'static ZooEntry> {
+    ZOO.iter().find(|e| e.name == name)
 }
 
 /// All model names.

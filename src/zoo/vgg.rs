@@ -7,7 +7,7 @@
 //! `_bn` variants put a BatchNorm2d between each convolution and its ReLU, shifting the
 //! `features.N` indexes.
 
-use crate::model::{Activation, BatchNorm, Conv2d, Dense, Dropout, Layer, Network, Pool2d};
+use crate::model::{AdaptiveAvgPool2d, Activation, BatchNorm, Conv2d, Dense, Dropout, Layer, Network, Pool2d};
 
 /// Output channels of the five blocks; the same in every configuration (Table 1).
 const BLOCK_WIDTHS: [usize; 5] = [64, 128, 256, 512, 512];
@@ -58,10 +58,9 @@ fn vgg(name: &str, config: Config, batch_norm: bool) -> Network {
         feature(&mut net, Layer::MaxPool2d(Pool2d::new(2, 2)));
     }
 
-    // torchvision's `avgpool = AdaptiveAvgPool2d((7, 7))` is deliberately absent: at the
-    // 224x224 default the last pool gives 512x7x7, where it averages 1x1 windows, i.e. it is
-    // the identity. The model has no adaptive pooling layer, so at other input sizes
-    // `classifier.0` reports the shape mismatch where torchvision would resample to 7x7.
+    // torchvision's `avgpool = AdaptiveAvgPool2d((7, 7))`: the identity at 224x224, and what
+    // lets the classifier take other input sizes.
+    net.then("avgpool", Layer::AdaptiveAvgPool2d(AdaptiveAvgPool2d { output: (7, 7) }));
     // `flatten` is torchvision's functional `torch.flatten(x, 1)`.
     net.then("flatten", Layer::Flatten);
     let relu = || Layer::Activation(Activation::Relu);

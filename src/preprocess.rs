@@ -1,0 +1,118 @@
+//! Images to input tensors, exactly as each network was trained. Used by the CLI and the page.
+
+use crate::tensor::Tensor;
+use image::{imageops::FilterType, DynamicImage};
+use serde::Serialize;
+
+/// How a network's training images were prepared.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum Preprocess {
+    /// ImageNet style: resize the shorter side to `resize` (bilinear), centre-crop
+    /// `crop x crop`, then `(rgb - mean) / std` per channel with rgb in 0..=255.
+    Imagenet {
+        resize: u32,
+        crop: u32,
+        mean: [f32; 3],
+        std: [f32; 3],
+    },
+    /// Fashion-MNIST style: grayscale, resized to `size x size`, scaled to 0..=1, light
+    /// garments on a dark ground (a photo's bright background is inverted), then zero-padded
+    /// to `pad_to x pad_to` (LeNet-5 pads 28 to 32).
+    Grayscale { size: u32, pad_to: u32 },
+}
+
+impl Preprocess {
+    /// torchvision's ImageNet recipe: 256, centre 224, mean (0.485, 0.456, 0.406),
+    /// std (0.229, 0.224, 0.225) (torchvision model docs).
+    pub const TORCHVISION: Preprocess = Preprocess::Imagenet {
+        resize: 256,
+        crop: 224,
+        mean: [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0],
+        std: [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0],
+    };
+    /// AlexNet as in the paper takes 227x227 crops (Krizhevsky et al. 2012, with the usual
+    /// correction of 224 to 227).
+    pub const IMAGENET_227: Preprocess = Preprocess::Imagenet {
+        resize: 256,
+        crop: 227,
+        mean: [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0],
+        std: [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0],
+    };
+    /// EfficientNet-Lite: 256, centre 224, (rgb - 127) / 128 (the efficientnet-lite
+    /// reference preprocessing).
+    pub const EFFICIENTNET_LITE: Preprocess = Preprocess::Imagenet {
+        resize: 256,
+        crop: 224,
+        mean: [127.0; 3],
+        std: [128.0; 3],
+    };
+    pub const FASHION_28: Preprocess = Preprocess::Grayscale { size: 28, pad_to: 28 };
+    pub const FASHION_32: Preprocess = Preprocess::Grayscale { size: 28, pad_to: 32 };
+
+    /// The `[C, H, W]` tensor the network takes for `image`.
+    pub fn apply(&self, image: &DynamicImage) -> Tensor {
+        match *self {
+            Preprocess::Imagenet { resize, crop, mean, std } => {
+                let (w, h) = (image.width().max(1), image.height().max(1));
+                let scale = resize as f64 / w.min(h) as f64;
+                let (nw, nh) = (
+                    ((w as f64 * scale).round() as u32).max(crop),
+                    ((h as f64 * scale).round() as u32).max(crop),
+                );
+                let resized = image.resize_exact(nw, nh, FilterType::Triangle).to_rgb8();
+                let (x0, y0) = ((nw - crop) / 2, (nh - crop) / 2);
+                let n = (crop * crop) as usize;
+                let mut data = vec![0.0; 3 * n];
+                for y in 0..crop {
+                    for x in 0..crop {
+                        let px = resized.get_pixel(x0 + x, y0 + y).0;
+                        for c in 0..3 {
+                            data[c * n + (y * crop + x) as usize] = (px[c] as f32 - mean[c]) / std[c];
+                        }
+                    }
+                }
+                Tensor::new(vec![3, crop as usize, crop as usize], data)
+            }
+            Preprocess::Grayscale { size, pad_to } => {
+                let gray = image.resize_exact(size, size, FilterType::Triangle).to_luma8();
+                let mut values: Vec<f32> = gray.pixels().map(|p| p.0[0] as f32 / 255.0).collect();
+                // Fashion-MNIST garments are light on black; photos are usually the opposite.
+                let border: Vec<f32> = (0..size as usize)
+                    .flat_map(|i| [values[i], values[(size as usize - 1) * size as usize + i]])
+                    .collect();
+                if border.iter().sum::<f32>() / border.len() as f32 > 0.5 {
+                    values.iter_mut().for_each(|v| *v = 1.0 - *v);
+                }
+                Tensor::new(vec![1, size as usize, size as usize], values).pad_to(pad_to as usize)
+            }
+        }
+    }
+
+    /// The input size this preprocessing produces.
+    pub fn output_size(&self) -> (usize, usize) {
+        match *self {
+            Preprocess::Imagenet { crop, .. } => (crop as usize, crop as usize),
+            Preprocess::Grayscale { pad_to, .. } => (pad_to as usize, pad_to as usize),
+        }
+    }
+}
+
+impl Tensor {
+    /// A `[c, h, w]` tensor centred in a zero `[c, size, size]` one (no-op when already that size).
+    pub fn pad_to(self, size: usize) -> Tensor {
+        let [c, h, w] = self.shape[..] else { return self };
+        if h >= size && w >= size {
+            return self;
+        }
+        let (top, left) = ((size - h) / 2, (size - w) / 2);
+        let mut out = vec![0.0; c * size * size];
+        for ch in 0..c {
+            for y in 0..h {
+                let src = (ch * h + y) * w;
+                let dst = (ch * size + top + y) * size + left;
+                out[dst..dst + w].copy_from_slice(&self.data[src..src + w]);
+            }
+        }
+        Tensor::new(vec![c, size, size], out)
+    }
+}
