@@ -19,8 +19,10 @@ fn check(net: &Network, h: usize, w: usize) {
         let plan = pollster::block_on(Plan::new(ctx, net, &weights, h, w, options))
             .unwrap_or_else(|e| panic!("{}: plan: {e}", net.name));
         plan.forward(ctx, &input).unwrap();
+        let ids: Vec<usize> = (0..net.nodes.len()).collect();
+        let all = pollster::block_on(plan.read_many(ctx, &ids)).unwrap();
         for (id, node) in net.nodes.iter().enumerate() {
-            let got = pollster::block_on(plan.read(ctx, id)).unwrap();
+            let got = &all[id];
             assert_eq!(got.shape, expected[id].shape, "{} {}", net.name, node.name);
             assert_close(&format!("{} {} ({conv:?})", net.name, node.name), &got.data, &expected[id].data);
         }
@@ -56,6 +58,8 @@ fn convolutions_match_the_reference_on_awkward_shapes() {
         ("channels not divisible by 4", conv(3, 7, 3).pad(1).no_bias(), 6, 6),
         ("pointwise, tiles beyond 64", conv(13, 70, 1), 9, 11),
         ("deep K, several tiles", conv(40, 66, 3).pad(1), 9, 10),
+        ("more pixels than one workgroup covers", conv(3, 10, 3).pad(1), 20, 21),
+        ("pointwise, many pixels, 9 channels", conv(5, 9, 1), 23, 19),
         ("11x11 stride 4 like AlexNet", conv(3, 8, 11).stride(4).pad(2), 35, 35),
     ];
     for (what, c, h, w) in cases {

@@ -12,24 +12,37 @@ use convscope::zoo;
 fn check_model(name: &str, h: usize, w: usize) {
     let Some(ctx) = gpu() else { return };
     let net = zoo::build(name).unwrap();
-    let weights = Weights::random(&net, 42);
+    let mut weights = Weights::random(&net, 42);
     let input = random_input(net.input_channels(), h, w, 1);
-    let expected = cpu::forward(&net, &weights, &input).expect("cpu reference");
+    // BatchNorm statistics calibrated on this input keep activations of order one; the
+    // outputs of the calibrating pass are the reference's forward pass.
+    let reference = cpu::calibrate_batchnorm(&net, &mut weights, &input).expect("cpu reference");
     let plan = pollster::block_on(Plan::new(ctx, &net, &weights, h, w, PlanOptions::default()))
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     plan.forward(ctx, &input).unwrap();
-    for (id, node) in net.nodes.iter().enumerate() {
-        let got = pollster::block_on(plan.read(ctx, id)).unwrap();
-        assert_close(&format!("{name} node {}", node.name), &got.data, &expected[id].data);
+    let ids: Vec<usize> = (0..net.nodes.len()).collect();
+    let gpu = pollster::block_on(plan.read_many(ctx, &ids)).unwrap();
+    // Every node: the GPU kernel against the reference layer on the same inputs (the GPU's),
+    // within the kernel tolerance.
+    for (id, node) in net.nodes.iter().enumerate().skip(1) {
+        let ins: Vec<_> = node.inputs.iter().map(|&i| &gpu[i]).collect();
+        let expected = cpu::layer_forward(&node.name, &node.layer, &weights, &ins).unwrap();
+        assert_eq!(gpu[id].shape, reference[id].shape, "{name} node {}", node.name);
+        assert_close(&format!("{name} node {}", node.name), &gpu[id].data, &expected.data);
     }
+    // End to end: f32 rounding compounds with depth, so the whole pass is held to the
+    // kernel tolerance scaled by the output's magnitude, and the same top-5.
     for &out in &net.outputs {
-        let cpu_logits = &expected[out].data;
-        let gpu_logits = pollster::block_on(plan.read(ctx, out)).unwrap().data;
-        let (want, got) = (top_k(cpu_logits, 5), top_k(&gpu_logits, 5));
-        for (a, b) in want.iter().zip(&got) {
+        let (want, got) = (&reference[out].data, &gpu[out].data);
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
+        for (i, (g, c)) in got.iter().zip(want).enumerate() {
+            assert!((g - c).abs() <= 1e-3 * scale + 1e-3 * c.abs(), "{name} output {i}: gpu {g} cpu {c}");
+        }
+        let (top_want, top_got) = (top_k(want, 5), top_k(got, 5));
+        for (a, b) in top_want.iter().zip(&top_got) {
             // Same class, or two classes whose reference scores tie within the tolerance.
-            let tie = (cpu_logits[a.0] - cpu_logits[b.0]).abs() <= 1e-4 + 1e-3 * a.1.abs();
-            assert!(a.0 == b.0 || tie, "{name}: top-5 differs: cpu {want:?} gpu {got:?}");
+            let tie = (want[a.0] - want[b.0]).abs() <= 1e-4 + 1e-3 * a.1.abs();
+            assert!(a.0 == b.0 || tie, "{name}: top-5 differs: cpu {top_want:?} gpu {top_got:?}");
         }
     }
 }
@@ -69,10 +82,10 @@ zoo_tests! {
     nin: "nin" at 96 x 96;
     googlenet: "googlenet" at 224 x 224;
     googlenet_torchvision: "googlenet_torchvision" at 96 x 96;
-    resnet18: "resnet18" at 64 x 64;
-    resnet34: "resnet34" at 64 x 64;
-    resnet50: "resnet50" at 64 x 64;
-    resnet101: "resnet101" at 64 x 64;
-    resnet152: "resnet152" at 64 x 64;
+    resnet18: "resnet18" at 32 x 32;
+    resnet34: "resnet34" at 32 x 32;
+    resnet50: "resnet50" at 32 x 32;
+    resnet101: "resnet101" at 32 x 32;
+    resnet152: "resnet152" at 32 x 32;
     efficientnet_lite0: "efficientnet_lite0" at 224 x 224;
 }

@@ -4,10 +4,13 @@
 //! Long sums (convolution, dense, pooling averages, LRN windows) accumulate in f64 so the
 //! reference is more accurate than the engines it checks.
 
+mod calibrate;
 mod conv;
 mod dense;
 mod elementwise;
 mod pool;
+
+pub use calibrate::calibrate_batchnorm;
 
 use crate::model::{output_shape, Layer, ModelError, Network, NodeId, Shape};
 use crate::tensor::Tensor;
