@@ -1,9 +1,9 @@
 // Convolution as an implicit matrix product, register-blocked.
 // Per group g: out[m, n] = sum_k W[m, k] * X[k, n], m an output channel, n an output pixel,
-// k = (input channel, ky, kx). Each invocation keeps an 8 x 4 block of out in registers:
-// 8 channels (their weights are the same for the whole workgroup, so they load once per
+// k = (input channel, ky, kx). Each invocation keeps a 16 x 4 block of out in registers:
+// 16 channels (their weights are the same for the whole workgroup, so they load once per
 // tap and broadcast) by 4 pixels strided by the workgroup width (so neighbouring
-// invocations read neighbouring pixels). 32 multiply-adds per 12 loads, no barriers:
+// invocations read neighbouring pixels). 64 multiply-adds per 20 loads, no barriers:
 // the shape that software adapters (lavapipe, SwiftShader) vectorise well, and coalesced
 // reads with cached weights on hardware.
 // Override POINTWISE: 1x1 kernel, stride 1, no padding, where X[k, n] is the input itself.
@@ -26,7 +26,7 @@ override POINTWISE: bool = false;
 
 const WIDTH: u32 = 64u; // invocations per workgroup, along pixels
 const PIXELS: u32 = 4u; // pixels per invocation, WIDTH apart
-const CHANNELS: u32 = 8u; // output channels per invocation
+const CHANNELS: u32 = 16u; // output channels per invocation
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -41,7 +41,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 
     // Rows past the end repeat the last row (their results are discarded), so every load
     // below stays in bounds without a branch.
-    var wrow: array<u32, 8>;
+    var wrow: array<u32, 16>;
     for (var i = 0u; i < CHANNELS; i++) {
         wrow[i] = (g * rows + min(m0 + i, rows - 1u)) * cin_g * taps;
     }
@@ -57,7 +57,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         ix0[j] = i32((nn % p.out_w) * p.sw) - i32(p.pad_l);
     }
 
-    var acc: array<vec4<f32>, 8>;
+    var acc: array<vec4<f32>, 16>;
     let in_base = g * cin_g * plane;
     if (POINTWISE) {
         var n_safe: vec4<u32>;

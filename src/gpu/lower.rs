@@ -281,9 +281,9 @@ impl Lowering<'_> {
             ConvPath::Naive => (Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
             ConvPath::Tiled if depthwise => (Variant::plain(Kernel::Depthwise), grid(o.len(), 64)),
             ConvPath::Tiled => {
-                // conv_gemm.wgsl: 64 invocations x 4 pixels by 8 channels per workgroup.
+                // conv_gemm.wgsl: 64 invocations x 4 pixels by 16 channels per workgroup.
                 let rows = o.c / c.groups;
-                let tiles = [(o.h * o.w).div_ceil(256) as u32, rows.div_ceil(8) as u32, c.groups as u32];
+                let tiles = [(o.h * o.w).div_ceil(256) as u32, rows.div_ceil(16) as u32, c.groups as u32];
                 (Variant::with(Kernel::ConvGemm, "POINTWISE", pointwise as u32), tiles)
             }
         };

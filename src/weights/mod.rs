@@ -1,9 +1,68 @@
 //! Parameter tensors of a network, keyed `node.tensor` (`features.0.weight`), and their random initialisation.
+//!
+//! Files: `safetensors_io` reads and writes safetensors, checked against the network by
+//! `validate`; `torch_legacy` reads old-format PyTorch `.pth` files and converts them.
+
+mod safetensors_io;
+mod torch_legacy;
+mod validate;
+
+pub use safetensors_io::{load_safetensors, save_safetensors};
+pub use torch_legacy::{
+    convert_legacy_torch, read_legacy_torch, LegacyTorchError, TorchGlobal,
+    EFFICIENTNET_LITE0_PTH_SHA256,
+};
+pub use validate::{expected_tensors, TensorProblem};
 
 use crate::model::{Layer, Network};
 use crate::tensor::Tensor;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// Why weights cannot be loaded, saved or converted for a network.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum WeightsError {
+    /// The file parses but its tensors do not fit the model; every problem is listed.
+    #[error("{}", validate::list_problems(.model, .problems))]
+    Mismatch {
+        model: String,
+        problems: Vec<TensorProblem>,
+    },
+    #[error("safetensors file is truncated: it has {found} bytes, its header needs {needed}{}",
+        .tensor.as_ref().map(|t| format!(" (the data of tensor `{t}` is cut short)")).unwrap_or_default())]
+    Truncated {
+        needed: u128,
+        found: usize,
+        tensor: Option<String>,
+    },
+    #[error("safetensors file has {found} bytes but its header describes only {expected}")]
+    TrailingBytes { expected: u128, found: usize },
+    #[error(
+        "safetensors header length field says {declared} bytes, over the crate's 100 MB limit"
+    )]
+    HeaderTooLarge { declared: u64 },
+    #[error("safetensors header is invalid: {reason}")]
+    InvalidHeader { reason: String },
+    #[error("tensor `{tensor}`: its data offsets overlap, leave a gap or run backwards")]
+    BadOffsets { tensor: String },
+    #[error("tensor `{tensor}`: the header gives it {range_bytes} bytes of data but its dtype and shape need {needed_bytes}")]
+    SizeMismatch {
+        tensor: String,
+        range_bytes: u128,
+        needed_bytes: u128,
+    },
+    #[error("tensor `{tensor}` is given twice")]
+    DuplicateTensor { tensor: String },
+    #[error("tensor `{tensor}`: {len} values do not fill shape {shape:?}")]
+    InconsistentTensor {
+        tensor: String,
+        shape: Vec<usize>,
+        len: usize,
+    },
+    #[error("legacy torch file: {0}")]
+    Legacy(#[from] LegacyTorchError),
+}
 
 /// All parameter and buffer tensors of one network, by full name.
 #[derive(Clone, Debug, Default, PartialEq)]
