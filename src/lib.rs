@@ -6,7 +6,10 @@
 pub mod analysis;
 pub mod cpu;
 pub mod gpu;
+pub mod labels;
 pub mod model;
+pub mod preprocess;
 pub mod tensor;
+pub mod train;
 pub mod weights;
 pub mod zoo;

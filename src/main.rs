@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "convscope", version, about = "Classic CNNs: shapes, costs, receptive fields")]
+#[command(
+    name = "convscope",
+    version,
+    about = "Classic CNNs: shapes, costs, receptive fields"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -58,6 +62,9 @@ enum Command {
         /// Directory with darknet's imagenet.labels.list and imagenet.shortnames.list.
         #[arg(long)]
         darknet: Option<std::path::PathBuf>,
+        /// The scikit-image wheel, for its sample photos.
+        #[arg(long)]
+        skimage: Option<std::path::PathBuf>,
         /// Output directory (default: the assets directory).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
@@ -86,11 +93,29 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Models => cli::models(),
         Command::Summary { model, input, json } => cli::summary(&model, input.as_deref(), json),
-        Command::Bench { model, input, runs, json } => cli::bench(&model, input.as_deref(), runs, json),
-        Command::Classify { image, model, weights, cpu } => cli::classify(&image, &model, weights.as_deref(), cpu),
-        Command::Prepare { effnet, darknet, out } => {
-            cli::prepare(effnet.as_deref(), darknet.as_deref(), &out.unwrap_or_else(cli::assets_dir))
-        }
+        Command::Bench {
+            model,
+            input,
+            runs,
+            json,
+        } => cli::bench(&model, input.as_deref(), runs, json),
+        Command::Classify {
+            image,
+            model,
+            weights,
+            cpu,
+        } => cli::classify(&image, &model, weights.as_deref(), cpu),
+        Command::Prepare {
+            effnet,
+            darknet,
+            skimage,
+            out,
+        } => cli::prepare(
+            effnet.as_deref(),
+            darknet.as_deref(),
+            skimage.as_deref(),
+            &out.unwrap_or_else(cli::assets_dir),
+        ),
         Command::CompareKernels {
             in_channels,
             out_channels,

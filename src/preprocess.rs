@@ -46,13 +46,24 @@ impl Preprocess {
         mean: [127.0; 3],
         std: [128.0; 3],
     };
-    pub const FASHION_28: Preprocess = Preprocess::Grayscale { size: 28, pad_to: 28 };
-    pub const FASHION_32: Preprocess = Preprocess::Grayscale { size: 28, pad_to: 32 };
+    pub const FASHION_28: Preprocess = Preprocess::Grayscale {
+        size: 28,
+        pad_to: 28,
+    };
+    pub const FASHION_32: Preprocess = Preprocess::Grayscale {
+        size: 28,
+        pad_to: 32,
+    };
 
     /// The `[C, H, W]` tensor the network takes for `image`.
     pub fn apply(&self, image: &DynamicImage) -> Tensor {
         match *self {
-            Preprocess::Imagenet { resize, crop, mean, std } => {
+            Preprocess::Imagenet {
+                resize,
+                crop,
+                mean,
+                std,
+            } => {
                 let (w, h) = (image.width().max(1), image.height().max(1));
                 let scale = resize as f64 / w.min(h) as f64;
                 let (nw, nh) = (
@@ -67,14 +78,17 @@ impl Preprocess {
                     for x in 0..crop {
                         let px = resized.get_pixel(x0 + x, y0 + y).0;
                         for c in 0..3 {
-                            data[c * n + (y * crop + x) as usize] = (px[c] as f32 - mean[c]) / std[c];
+                            data[c * n + (y * crop + x) as usize] =
+                                (px[c] as f32 - mean[c]) / std[c];
                         }
                     }
                 }
                 Tensor::new(vec![3, crop as usize, crop as usize], data)
             }
             Preprocess::Grayscale { size, pad_to } => {
-                let gray = image.resize_exact(size, size, FilterType::Triangle).to_luma8();
+                let gray = image
+                    .resize_exact(size, size, FilterType::Triangle)
+                    .to_luma8();
                 let mut values: Vec<f32> = gray.pixels().map(|p| p.0[0] as f32 / 255.0).collect();
                 // Fashion-MNIST garments are light on black; photos are usually the opposite.
                 let border: Vec<f32> = (0..size as usize)
@@ -100,7 +114,9 @@ impl Preprocess {
 impl Tensor {
     /// A `[c, h, w]` tensor centred in a zero `[c, size, size]` one (no-op when already that size).
     pub fn pad_to(self, size: usize) -> Tensor {
-        let [c, h, w] = self.shape[..] else { return self };
+        let [c, h, w] = self.shape[..] else {
+            return self;
+        };
         if h >= size && w >= size {
             return self;
         }

@@ -27,7 +27,9 @@ fn lenet5_matches_the_1998_paper_accounting() {
         ("output", 840, 840),
     ];
     for (name, params, connections) in expect {
-        let n = a.node(name).unwrap_or_else(|| panic!("lenet5 has no node {name}"));
+        let n = a
+            .node(name)
+            .unwrap_or_else(|| panic!("lenet5 has no node {name}"));
         assert_eq!(n.params, params, "{name} parameters");
         assert_eq!(n.connections, connections, "{name} connections");
     }
@@ -87,7 +89,10 @@ fn macs_match_torchvision_published_gflops_within_1_percent() {
     for (name, gmacs) in [("alexnet", 0.71), ("vgg16", 15.47), ("resnet50", 4.09)] {
         let a = analysis_of(name);
         let got = a.totals.macs as f64 / 1e9;
-        assert!((got - gmacs).abs() / gmacs < 0.01, "{name}: {got} GMACs against {gmacs}");
+        assert!(
+            (got - gmacs).abs() / gmacs < 0.01,
+            "{name}: {got} GMACs against {gmacs}"
+        );
         assert_eq!(a.totals.flops, flops(a.totals.macs));
     }
     assert_eq!(FLOPS_PER_MAC, 2);
@@ -109,7 +114,14 @@ fn alexnet_conv1_field_and_first_position() {
     // 11x11 stride 4 padding 2: unit 0 covers input pixels -2..8.
     let a = analysis_of("alexnet");
     let f = a.node("features.0").unwrap().receptive_field.h;
-    assert_eq!(f, Field1d { size: 11, jump: 4, start: -2 });
+    assert_eq!(
+        f,
+        Field1d {
+            size: 11,
+            jump: 4,
+            start: -2
+        }
+    );
     assert_eq!(f.clipped(0, 224), (0, 8));
     assert_eq!(f.clipped(54, 224), (214, 223));
 }
@@ -123,7 +135,11 @@ fn two_branch(merge: Layer) -> Network {
     let b = net.add("b_conv", Layer::Conv2d(Conv2d::new(4, 4, 5).pad(2)), &[p]);
     let m = net.add("merge", merge, &[a, b]);
     let r = net.add("relu", Layer::Activation(Activation::Relu), &[m]);
-    net.add("after", Layer::Conv2d(Conv2d::new(net_channels(&net, r), 4, 3).pad(1)), &[r]);
+    net.add(
+        "after",
+        Layer::Conv2d(Conv2d::new(net_channels(&net, r), 4, 3).pad(1)),
+        &[r],
+    );
     net
 }
 
@@ -141,9 +157,23 @@ fn branching_field_is_the_union_over_paths() {
         let a = analyze(&net, 16, 16).unwrap();
         assert_eq!(a.node("a").unwrap().receptive_field.h.size, 1);
         let m = a.node("merge").unwrap().receptive_field.h;
-        assert_eq!(m, Field1d { size: 7, jump: 1, start: -3 });
+        assert_eq!(
+            m,
+            Field1d {
+                size: 7,
+                jump: 1,
+                start: -3
+            }
+        );
         let after = a.node("after").unwrap().receptive_field.w;
-        assert_eq!(after, Field1d { size: 9, jump: 1, start: -4 });
+        assert_eq!(
+            after,
+            Field1d {
+                size: 9,
+                jump: 1,
+                start: -4
+            }
+        );
     }
 }
 
@@ -171,7 +201,10 @@ fn inception_module_field_is_its_widest_branch() {
             .map(|i| a.node(i).unwrap().receptive_field.h.size)
             .min()
             .unwrap();
-        assert!(smallest < widest, "{model}: branches should differ in reach");
+        assert!(
+            smallest < widest,
+            "{model}: branches should differ in reach"
+        );
     }
 }
 
@@ -180,7 +213,11 @@ fn resnet_add_field_covers_the_residual_path() {
     // The shortcut of layer1.0 is the identity: the add's field is the 3x3-3x3 path's.
     let a = analysis_of("resnet18");
     let add = a.nodes.iter().find(|n| n.kind == "add").unwrap();
-    let sizes: Vec<i64> = add.inputs.iter().map(|i| a.node(i).unwrap().receptive_field.h.size).collect();
+    let sizes: Vec<i64> = add
+        .inputs
+        .iter()
+        .map(|i| a.node(i).unwrap().receptive_field.h.size)
+        .collect();
     assert_eq!(add.receptive_field.h.size, *sizes.iter().max().unwrap());
 }
 
@@ -210,5 +247,8 @@ fn impossible_configurations_name_the_node() {
     let mut bad = Network::new("bad", 3, (8, 8));
     bad.then("conv", Layer::Conv2d(Conv2d::new(4, 8, 3)));
     let err = bad.infer_shapes(8, 8).unwrap_err().to_string();
-    assert!(err.contains("`conv`") && err.contains("4-channel") && err.contains("3x8x8"), "{err}");
+    assert!(
+        err.contains("`conv`") && err.contains("4-channel") && err.contains("3x8x8"),
+        "{err}"
+    );
 }

@@ -624,13 +624,21 @@ fn calibrated_batchnorm_normalises_and_matches_forward() {
     use convscope::cpu::calibrate_batchnorm;
     let net = convscope::zoo::build("resnet18").unwrap();
     let mut weights = Weights::random(&net, 3);
-    let input = Tensor::new(vec![3, 32, 32], (0..3 * 32 * 32).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect());
+    let input = Tensor::new(
+        vec![3, 32, 32],
+        (0..3 * 32 * 32)
+            .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+            .collect(),
+    );
     let calibrated = calibrate_batchnorm(&net, &mut weights, &input).unwrap();
     let again = forward(&net, &weights, &input).unwrap();
     assert_eq!(calibrated, again);
     let bn1 = net.find("bn1").unwrap();
     let out = &calibrated[bn1];
-    let (gamma, beta) = (&weights.get("bn1", "weight").data, &weights.get("bn1", "bias").data);
+    let (gamma, beta) = (
+        &weights.get("bn1", "weight").data,
+        &weights.get("bn1", "bias").data,
+    );
     let hw = out.shape[1] * out.shape[2];
     let mut normalised_var = 0.0;
     for (c, plane) in out.data.chunks(hw).enumerate() {
@@ -640,7 +648,15 @@ fn calibrated_batchnorm_normalises_and_matches_forward() {
         normalised_var += var / (gamma[c] * gamma[c]);
     }
     let channels = gamma.len() as f32;
-    assert!((normalised_var / channels - 1.0).abs() < 1e-2, "{}", normalised_var / channels);
+    assert!(
+        (normalised_var / channels - 1.0).abs() < 1e-2,
+        "{}",
+        normalised_var / channels
+    );
     let logits = &calibrated[net.output()].data;
-    assert!(logits.iter().all(|v| v.abs() < 100.0), "logits out of range: {:?}", &logits[..5]);
+    assert!(
+        logits.iter().all(|v| v.abs() < 100.0),
+        "logits out of range: {:?}",
+        &logits[..5]
+    );
 }

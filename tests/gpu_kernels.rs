@@ -15,7 +15,10 @@ fn check(net: &Network, h: usize, w: usize) {
     let input = random_input(net.input_channels(), h, w, 11);
     let expected = cpu::forward(net, &weights, &input).expect("cpu reference");
     for conv in [ConvPath::Tiled, ConvPath::Naive] {
-        let options = PlanOptions { conv, ..Default::default() };
+        let options = PlanOptions {
+            conv,
+            ..Default::default()
+        };
         let plan = pollster::block_on(Plan::new(ctx, net, &weights, h, w, options))
             .unwrap_or_else(|e| panic!("{}: plan: {e}", net.name));
         plan.forward(ctx, &input).unwrap();
@@ -24,7 +27,11 @@ fn check(net: &Network, h: usize, w: usize) {
         for (id, node) in net.nodes.iter().enumerate() {
             let got = &all[id];
             assert_eq!(got.shape, expected[id].shape, "{} {}", net.name, node.name);
-            assert_close(&format!("{} {} ({conv:?})", net.name, node.name), &got.data, &expected[id].data);
+            assert_close(
+                &format!("{} {} ({conv:?})", net.name, node.name),
+                &got.data,
+                &expected[id].data,
+            );
         }
     }
 }
@@ -48,19 +55,59 @@ fn convolutions_match_the_reference_on_awkward_shapes() {
         ("1x1 stride 3", conv(5, 6, 1).stride(3), 8, 7),
         ("dilation 2", conv(4, 3, 3).dilation(2).pad(2), 9, 9),
         ("groups 2", conv(6, 4, 3).groups(2).pad(1), 6, 5),
-        ("depthwise stride 2 SAME", conv(5, 5, 3).groups(5).stride(2).same(), 10, 10),
-        ("depthwise 5x5 SAME odd", conv(7, 7, 5).groups(7).same(), 9, 7),
-        ("depthwise multiplier 2", conv(3, 6, 3).groups(3).pad(1), 5, 5),
-        ("asymmetric SAME stride 2 even", conv(3, 8, 3).stride(2).same(), 12, 12),
-        ("asymmetric SAME 5x5 stride 2", conv(3, 8, 5).stride(2).same(), 14, 10),
+        (
+            "depthwise stride 2 SAME",
+            conv(5, 5, 3).groups(5).stride(2).same(),
+            10,
+            10,
+        ),
+        (
+            "depthwise 5x5 SAME odd",
+            conv(7, 7, 5).groups(7).same(),
+            9,
+            7,
+        ),
+        (
+            "depthwise multiplier 2",
+            conv(3, 6, 3).groups(3).pad(1),
+            5,
+            5,
+        ),
+        (
+            "asymmetric SAME stride 2 even",
+            conv(3, 8, 3).stride(2).same(),
+            12,
+            12,
+        ),
+        (
+            "asymmetric SAME 5x5 stride 2",
+            conv(3, 8, 5).stride(2).same(),
+            14,
+            10,
+        ),
         ("1x1 spatial input", conv(9, 7, 1), 1, 1),
         ("1x1 spatial padded 3x3", conv(4, 5, 3).pad(1), 1, 1),
-        ("channels not divisible by 4", conv(3, 7, 3).pad(1).no_bias(), 6, 6),
+        (
+            "channels not divisible by 4",
+            conv(3, 7, 3).pad(1).no_bias(),
+            6,
+            6,
+        ),
         ("pointwise, tiles beyond 64", conv(13, 70, 1), 9, 11),
         ("deep K, several tiles", conv(40, 66, 3).pad(1), 9, 10),
-        ("more pixels than one workgroup covers", conv(3, 10, 3).pad(1), 20, 21),
+        (
+            "more pixels than one workgroup covers",
+            conv(3, 10, 3).pad(1),
+            20,
+            21,
+        ),
         ("pointwise, many pixels, 9 channels", conv(5, 9, 1), 23, 19),
-        ("11x11 stride 4 like AlexNet", conv(3, 8, 11).stride(4).pad(2), 35, 35),
+        (
+            "11x11 stride 4 like AlexNet",
+            conv(3, 8, 11).stride(4).pad(2),
+            35,
+            35,
+        ),
     ];
     for (what, c, h, w) in cases {
         let cin = c.in_channels;
@@ -72,8 +119,21 @@ fn convolutions_match_the_reference_on_awkward_shapes() {
 fn lenet_c3_table_and_subsampling_match() {
     let table = vec![vec![0, 1], vec![1, 2], vec![0, 1, 2], vec![2]];
     let mut net = Network::new("c3", 3, (9, 9));
-    net.then("c3", Layer::PartialConv2d(PartialConv2d { in_channels: 3, table, kernel: 3 }));
-    net.then("s", Layer::Subsample(Subsample { channels: 4, window: 2 }));
+    net.then(
+        "c3",
+        Layer::PartialConv2d(PartialConv2d {
+            in_channels: 3,
+            table,
+            kernel: 3,
+        }),
+    );
+    net.then(
+        "s",
+        Layer::Subsample(Subsample {
+            channels: 4,
+            window: 2,
+        }),
+    );
     check(&net, 9, 9);
     check(&convscope::zoo::build("lenet5").unwrap(), 32, 32);
 }
@@ -85,14 +145,44 @@ fn pooling_matches_with_padding_and_ceil_mode() {
     let mut exclude = include.clone();
     exclude.count_include_pad = false;
     let cases = [
-        ("max 3/2 overlapping", Layer::MaxPool2d(Pool2d::new(3, 2)), 13, 13),
-        ("max 3/2 pad 1", Layer::MaxPool2d(Pool2d::new(3, 2).pad(1)), 8, 9),
-        ("max ceil", Layer::MaxPool2d(Pool2d::new(3, 2).ceil()), 14, 14),
-        ("max SAME stride 2", Layer::MaxPool2d(Pool2d::new(3, 2).same()), 10, 10),
+        (
+            "max 3/2 overlapping",
+            Layer::MaxPool2d(Pool2d::new(3, 2)),
+            13,
+            13,
+        ),
+        (
+            "max 3/2 pad 1",
+            Layer::MaxPool2d(Pool2d::new(3, 2).pad(1)),
+            8,
+            9,
+        ),
+        (
+            "max ceil",
+            Layer::MaxPool2d(Pool2d::new(3, 2).ceil()),
+            14,
+            14,
+        ),
+        (
+            "max SAME stride 2",
+            Layer::MaxPool2d(Pool2d::new(3, 2).same()),
+            10,
+            10,
+        ),
         ("avg include pad, ceil", Layer::AvgPool2d(include), 10, 9),
         ("avg exclude pad, ceil", Layer::AvgPool2d(exclude), 10, 9),
-        ("avg 5/3 (GoogLeNet aux)", Layer::AvgPool2d(Pool2d::new(5, 3)), 14, 14),
-        ("stride > window", Layer::MaxPool2d(Pool2d::new(2, 3)), 11, 11),
+        (
+            "avg 5/3 (GoogLeNet aux)",
+            Layer::AvgPool2d(Pool2d::new(5, 3)),
+            14,
+            14,
+        ),
+        (
+            "stride > window",
+            Layer::MaxPool2d(Pool2d::new(2, 3)),
+            11,
+            11,
+        ),
     ];
     for (what, layer, h, w) in cases {
         check(&single(what, 3, layer), h, w);
@@ -102,9 +192,39 @@ fn pooling_matches_with_padding_and_ceil_mode() {
 #[test]
 fn normalisation_and_activations_match() {
     check(&single("lrn", 7, Layer::Lrn(Lrn::alexnet())), 5, 6);
-    check(&single("lrn big alpha", 6, Layer::Lrn(Lrn { size: 3, alpha: 0.5, beta: 0.75, k: 1.0 })), 4, 4);
-    check(&single("bn", 5, Layer::BatchNorm(BatchNorm { channels: 5, eps: 1e-3 })), 6, 7);
-    for a in [Activation::Relu, Activation::Relu6, Activation::Sigmoid, Activation::Tanh, Activation::ScaledTanh] {
+    check(
+        &single(
+            "lrn big alpha",
+            6,
+            Layer::Lrn(Lrn {
+                size: 3,
+                alpha: 0.5,
+                beta: 0.75,
+                k: 1.0,
+            }),
+        ),
+        4,
+        4,
+    );
+    check(
+        &single(
+            "bn",
+            5,
+            Layer::BatchNorm(BatchNorm {
+                channels: 5,
+                eps: 1e-3,
+            }),
+        ),
+        6,
+        7,
+    );
+    for a in [
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::ScaledTanh,
+    ] {
         let mut net = Network::new(a.name(), 3, (8, 8));
         // Scale values up so ReLU6's upper clip and the tanh tails are reached.
         net.then("conv", Layer::Conv2d(conv(3, 5, 3).pad(1)));
@@ -119,8 +239,21 @@ fn dense_rbf_softmax_and_pooling_heads_match() {
     net.then("gap", Layer::GlobalAvgPool);
     net.then("fc1", Layer::Dense(Dense::new(6, 70)));
     net.then("drop", Layer::Dropout(Dropout { p: 0.5 }));
-    net.then("fc2", Layer::Dense(Dense { in_features: 70, out_features: 9, bias: false }));
-    net.then("rbf", Layer::Rbf(Rbf { in_features: 9, outputs: 5 }));
+    net.then(
+        "fc2",
+        Layer::Dense(Dense {
+            in_features: 70,
+            out_features: 9,
+            bias: false,
+        }),
+    );
+    net.then(
+        "rbf",
+        Layer::Rbf(Rbf {
+            in_features: 9,
+            outputs: 5,
+        }),
+    );
     net.then("softmax", Layer::Softmax);
     check(&net, 5, 5);
     let mut flat = Network::new("flatten dense", 3, (5, 7));
@@ -151,9 +284,16 @@ fn dense_weights_split_over_buffers_when_the_binding_limit_is_small() {
     let weights = Weights::random(&net, 3);
     let input = random_input(300, 1, 1, 5);
     let expected = cpu::forward(&net, &weights, &input).unwrap();
-    let options = PlanOptions { binding_limit: Some(64 * 1024), ..Default::default() };
+    let options = PlanOptions {
+        binding_limit: Some(64 * 1024),
+        ..Default::default()
+    };
     let plan = pollster::block_on(Plan::new(ctx, &net, &weights, 1, 1, options)).unwrap();
-    assert!(plan.dispatch_count(1) >= 19, "{} dispatches", plan.dispatch_count(1));
+    assert!(
+        plan.dispatch_count(1) >= 19,
+        "{} dispatches",
+        plan.dispatch_count(1)
+    );
     plan.forward(ctx, &input).unwrap();
     let got = pollster::block_on(plan.read(ctx, 1)).unwrap();
     assert_close("split dense", &got.data, &expected[1].data);
@@ -164,8 +304,13 @@ fn a_tensor_too_big_for_any_binding_is_a_clear_error() {
     let Some(ctx) = gpu() else { return };
     let net = single("big", 3, Layer::Conv2d(conv(3, 64, 3).pad(1)));
     let weights = Weights::random(&net, 3);
-    let options = PlanOptions { binding_limit: Some(4096), ..Default::default() };
-    let err = pollster::block_on(Plan::new(ctx, &net, &weights, 8, 8, options)).err().expect("must fail");
+    let options = PlanOptions {
+        binding_limit: Some(4096),
+        ..Default::default()
+    };
+    let err = pollster::block_on(Plan::new(ctx, &net, &weights, 8, 8, options))
+        .err()
+        .expect("must fail");
     let msg = err.to_string();
     assert!(msg.contains("layer") && msg.contains("4096"), "{msg}");
 }
@@ -175,6 +320,7 @@ fn wrong_input_shape_is_rejected() {
     let Some(ctx) = gpu() else { return };
     let net = single("shape", 3, Layer::Activation(Activation::Relu));
     let weights = Weights::random(&net, 1);
-    let plan = pollster::block_on(Plan::new(ctx, &net, &weights, 4, 4, PlanOptions::default())).unwrap();
+    let plan =
+        pollster::block_on(Plan::new(ctx, &net, &weights, 4, 4, PlanOptions::default())).unwrap();
     assert!(plan.forward(ctx, &random_input(3, 5, 4, 1)).is_err());
 }

@@ -27,8 +27,16 @@ fn check_model(name: &str, h: usize, w: usize) {
     for (id, node) in net.nodes.iter().enumerate().skip(1) {
         let ins: Vec<_> = node.inputs.iter().map(|&i| &gpu[i]).collect();
         let expected = cpu::layer_forward(&node.name, &node.layer, &weights, &ins).unwrap();
-        assert_eq!(gpu[id].shape, reference[id].shape, "{name} node {}", node.name);
-        assert_close(&format!("{name} node {}", node.name), &gpu[id].data, &expected.data);
+        assert_eq!(
+            gpu[id].shape, reference[id].shape,
+            "{name} node {}",
+            node.name
+        );
+        assert_close(
+            &format!("{name} node {}", node.name),
+            &gpu[id].data,
+            &expected.data,
+        );
     }
     // End to end: f32 rounding compounds with depth, so the whole pass is held to the
     // kernel tolerance scaled by the output's magnitude, and the same top-5.
@@ -36,13 +44,19 @@ fn check_model(name: &str, h: usize, w: usize) {
         let (want, got) = (&reference[out].data, &gpu[out].data);
         let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
         for (i, (g, c)) in got.iter().zip(want).enumerate() {
-            assert!((g - c).abs() <= 1e-3 * scale + 1e-3 * c.abs(), "{name} output {i}: gpu {g} cpu {c}");
+            assert!(
+                (g - c).abs() <= 1e-3 * scale + 1e-3 * c.abs(),
+                "{name} output {i}: gpu {g} cpu {c}"
+            );
         }
         let (top_want, top_got) = (top_k(want, 5), top_k(got, 5));
         for (a, b) in top_want.iter().zip(&top_got) {
             // Same class, or two classes whose reference scores tie within the tolerance.
             let tie = (want[a.0] - want[b.0]).abs() <= 1e-4 + 1e-3 * a.1.abs();
-            assert!(a.0 == b.0 || tie, "{name}: top-5 differs: cpu {top_want:?} gpu {top_got:?}");
+            assert!(
+                a.0 == b.0 || tie,
+                "{name}: top-5 differs: cpu {top_want:?} gpu {top_got:?}"
+            );
         }
     }
 }

@@ -94,7 +94,10 @@ pub fn stacked_3x3_net(in_c: usize, out_c: usize, k: usize) -> Network {
     for i in 0..(k - 1) / 2 {
         let c = if i == 0 { in_c } else { out_c };
         net.then(format!("conv3x3_{}", i + 1), same_conv(c, out_c, 3));
-        net.then(format!("relu_{}", i + 1), Layer::Activation(Activation::Relu));
+        net.then(
+            format!("relu_{}", i + 1),
+            Layer::Activation(Activation::Relu),
+        );
     }
     net
 }
@@ -124,9 +127,19 @@ pub fn compare_kernels(
     if in_c == 0 || out_c == 0 {
         return Err(CompareError::NoChannels);
     }
-    let a = BlockCost::of(&format!("one {k}x{k}"), &single_kernel_net(in_c, out_c, k), h, w)?;
+    let a = BlockCost::of(
+        &format!("one {k}x{k}"),
+        &single_kernel_net(in_c, out_c, k),
+        h,
+        w,
+    )?;
     let n = (k - 1) / 2;
-    let b = BlockCost::of(&format!("{n} x 3x3"), &stacked_3x3_net(in_c, out_c, k), h, w)?;
+    let b = BlockCost::of(
+        &format!("{n} x 3x3"),
+        &stacked_3x3_net(in_c, out_c, k),
+        h,
+        w,
+    )?;
     Ok(Comparison::new(a, b))
 }
 
@@ -187,10 +200,20 @@ pub fn bottleneck_net(c: usize, mid: usize) -> Network {
 }
 
 /// Two plain 3x3 convolutions at `c` channels (a) against a bottleneck through `mid` (b).
-pub fn compare_bottleneck(c: usize, mid: usize, h: usize, w: usize) -> Result<Comparison, ModelError> {
+pub fn compare_bottleneck(
+    c: usize,
+    mid: usize,
+    h: usize,
+    w: usize,
+) -> Result<Comparison, ModelError> {
     Ok(Comparison::new(
         BlockCost::of(&format!("2 x 3x3, {c}-{c}"), &plain_pair_net(c), h, w)?,
-        BlockCost::of(&format!("1x1-3x3-1x1, {c}-{mid}-{mid}-{c}"), &bottleneck_net(c, mid), h, w)?,
+        BlockCost::of(
+            &format!("1x1-3x3-1x1, {c}-{mid}-{mid}-{c}"),
+            &bottleneck_net(c, mid),
+            h,
+            w,
+        )?,
     ))
 }
 
@@ -216,9 +239,25 @@ pub fn head_net(c: usize, h: usize, w: usize, hidden: Option<usize>, classes: us
 }
 
 /// VGG's dense head (a) against GoogLeNet's global average pooling head (b).
-pub fn compare_heads(c: usize, h: usize, w: usize, hidden: usize, classes: usize) -> Result<Comparison, ModelError> {
+pub fn compare_heads(
+    c: usize,
+    h: usize,
+    w: usize,
+    hidden: usize,
+    classes: usize,
+) -> Result<Comparison, ModelError> {
     Ok(Comparison::new(
-        BlockCost::of("flatten + 3 dense", &head_net(c, h, w, Some(hidden), classes), h, w)?,
-        BlockCost::of("global average pool + dense", &head_net(c, h, w, None, classes), h, w)?,
+        BlockCost::of(
+            "flatten + 3 dense",
+            &head_net(c, h, w, Some(hidden), classes),
+            h,
+            w,
+        )?,
+        BlockCost::of(
+            "global average pool + dense",
+            &head_net(c, h, w, None, classes),
+            h,
+            w,
+        )?,
     ))
 }

@@ -26,9 +26,7 @@ pub fn macs(layer: &Layer, out: Shape) -> u64 {
     let out_len = out.len() as u64;
     match layer {
         Layer::Conv2d(c) => out_len * c.fan_in() as u64,
-        Layer::PartialConv2d(p) => {
-            (out.h * out.w * p.connections() * p.kernel * p.kernel) as u64
-        }
+        Layer::PartialConv2d(p) => (out.h * out.w * p.connections() * p.kernel * p.kernel) as u64,
         // One shared coefficient multiplies each summed window: counted like a convolution
         // with a window x window kernel whose weights are tied.
         Layer::Subsample(s) => out_len * (s.window * s.window) as u64,
@@ -46,7 +44,11 @@ pub fn connections(layer: &Layer, out: Shape) -> u64 {
     match layer {
         Layer::Conv2d(c) => out_len * (c.fan_in() as u64 + bias(c.bias)),
         Layer::PartialConv2d(p) => {
-            let per_map: usize = p.table.iter().map(|t| t.len() * p.kernel * p.kernel + 1).sum();
+            let per_map: usize = p
+                .table
+                .iter()
+                .map(|t| t.len() * p.kernel * p.kernel + 1)
+                .sum();
             (out.h * out.w * per_map) as u64
         }
         Layer::Subsample(s) => out_len * (s.window * s.window) as u64 + out_len,
@@ -58,7 +60,13 @@ pub fn connections(layer: &Layer, out: Shape) -> u64 {
 
 /// Cost of a plain convolution, for comparisons without building a graph: the weight count
 /// (no bias) and MACs of `in_c -> out_c` with a `k x k` kernel producing `out_h x out_w`.
-pub fn conv_weights_and_macs(in_c: usize, out_c: usize, k: usize, out_h: usize, out_w: usize) -> (u64, u64) {
+pub fn conv_weights_and_macs(
+    in_c: usize,
+    out_c: usize,
+    k: usize,
+    out_h: usize,
+    out_w: usize,
+) -> (u64, u64) {
     let weights = (in_c * out_c * k * k) as u64;
     (weights, weights * (out_h * out_w) as u64)
 }

@@ -66,8 +66,11 @@ pub fn analyze(net: &Network, h: usize, w: usize) -> Result<Analysis, ModelError
     let mut totals = Totals::default();
     for (id, node) in net.nodes.iter().enumerate() {
         let out = shapes[id];
-        let ins: Vec<(ReceptiveField, Shape)> =
-            node.inputs.iter().map(|&i| (fields[i], shapes[i])).collect();
+        let ins: Vec<(ReceptiveField, Shape)> = node
+            .inputs
+            .iter()
+            .map(|&i| (fields[i], shapes[i]))
+            .collect();
         let field = propagate(&node.layer, &ins);
         fields.push(field);
         let macs = macs(&node.layer, out);
@@ -75,7 +78,11 @@ pub fn analyze(net: &Network, h: usize, w: usize) -> Result<Analysis, ModelError
         let stats = NodeStats {
             name: node.name.clone(),
             kind: node.layer.kind(),
-            inputs: node.inputs.iter().map(|&i| net.nodes[i].name.clone()).collect(),
+            inputs: node
+                .inputs
+                .iter()
+                .map(|&i| net.nodes[i].name.clone())
+                .collect(),
             output_shape: out,
             params: node.layer.params() as u64,
             macs,

@@ -49,10 +49,19 @@ struct Timed {
     node_ms: Option<Vec<f64>>,
 }
 
-fn time_path(ctx: &GpuContext, plan_args: (&convscope::model::Network, &Weights, usize, usize), input: &Tensor, conv: ConvPath, runs: usize) -> Result<Timed, CliError> {
+fn time_path(
+    ctx: &GpuContext,
+    plan_args: (&convscope::model::Network, &Weights, usize, usize),
+    input: &Tensor,
+    conv: ConvPath,
+    runs: usize,
+) -> Result<Timed, CliError> {
     let (net, weights, h, w) = plan_args;
     let start = Instant::now();
-    let options = PlanOptions { conv, ..Default::default() };
+    let options = PlanOptions {
+        conv,
+        ..Default::default()
+    };
     let plan = pollster::block_on(Plan::new(ctx, net, weights, h, w, options))?;
     plan.forward(ctx, input)?;
     pollster::block_on(plan.finish(ctx))?;
@@ -89,7 +98,9 @@ pub fn bench(name: &str, input: Option<&str>, runs: usize, json: bool) -> Result
     let weights = Weights::random(&net, 0);
     let image = Tensor::new(
         vec![net.input_channels(), h, w],
-        (0..net.input_channels() * h * w).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect(),
+        (0..net.input_channels() * h * w)
+            .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+            .collect(),
     );
     let tiled = time_path(&ctx, (&net, &weights, h, w), &image, ConvPath::Tiled, runs)?;
     let naive = time_path(&ctx, (&net, &weights, h, w), &image, ConvPath::Naive, runs)?;
@@ -106,7 +117,11 @@ pub fn bench(name: &str, input: Option<&str>, runs: usize, json: bool) -> Result
             ms: tiled_ms[i],
             naive_ms: naive_ms[i],
             macs: n.macs,
-            gflops: if tiled_ms[i] > 0.0 { flops(n.macs) as f64 / (tiled_ms[i] * 1e6) } else { 0.0 },
+            gflops: if tiled_ms[i] > 0.0 {
+                flops(n.macs) as f64 / (tiled_ms[i] * 1e6)
+            } else {
+                0.0
+            },
         })
         .collect();
     let is_conv = |n: &&NodeTime| n.kind.starts_with("conv");
@@ -123,26 +138,59 @@ pub fn bench(name: &str, input: Option<&str>, runs: usize, json: bool) -> Result
         naive_total_ms: naive.mean_ms,
         conv_ms,
         naive_conv_ms,
-        conv_speedup: if conv_ms > 0.0 { naive_conv_ms / conv_ms } else { 0.0 },
+        conv_speedup: if conv_ms > 0.0 {
+            naive_conv_ms / conv_ms
+        } else {
+            0.0
+        },
         total_macs: analysis.totals.macs,
         nodes,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("plain data serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("plain data serialises")
+        );
         return Ok(());
     }
     println!("adapter      {}", report.adapter);
-    println!("model        {} at {}x{}, random weights, {} steady runs", report.model, h, w, runs);
+    println!(
+        "model        {} at {}x{}, random weights, {} steady runs",
+        report.model, h, w, runs
+    );
     if !report.timestamps {
-        println!("note         this adapter has no timestamp queries: per-node times are not available");
+        println!(
+            "note         this adapter has no timestamp queries: per-node times are not available"
+        );
     }
-    println!("{:<34} {:<15} {:>10} {:>10} {:>10} {:>9}", "node", "kind", "ms", "naive ms", "MACs", "GFLOP/s");
-    for n in report.nodes.iter().filter(|n| n.ms > 0.0 || n.naive_ms > 0.0) {
-        println!("{:<34} {:<15} {:>10.3} {:>10.3} {:>10} {:>9.2}", n.name, n.kind, n.ms, n.naive_ms, si(n.macs), n.gflops);
+    println!(
+        "{:<34} {:<15} {:>10} {:>10} {:>10} {:>9}",
+        "node", "kind", "ms", "naive ms", "MACs", "GFLOP/s"
+    );
+    for n in report
+        .nodes
+        .iter()
+        .filter(|n| n.ms > 0.0 || n.naive_ms > 0.0)
+    {
+        println!(
+            "{:<34} {:<15} {:>10.3} {:>10.3} {:>10} {:>9.2}",
+            n.name,
+            n.kind,
+            n.ms,
+            n.naive_ms,
+            si(n.macs),
+            n.gflops
+        );
     }
     println!();
-    println!("first pass   {:.1} ms (plan, upload and pipeline compilation included)", report.first_pass_ms);
-    println!("steady pass  {:.1} ms tiled, {:.1} ms naive (wall clock, mean)", report.total_ms, report.naive_total_ms);
+    println!(
+        "first pass   {:.1} ms (plan, upload and pipeline compilation included)",
+        report.first_pass_ms
+    );
+    println!(
+        "steady pass  {:.1} ms tiled, {:.1} ms naive (wall clock, mean)",
+        report.total_ms, report.naive_total_ms
+    );
     println!(
         "convolutions {:.1} ms tiled, {:.1} ms naive: {:.1}x (GPU time)",
         report.conv_ms, report.naive_conv_ms, report.conv_speedup

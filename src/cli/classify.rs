@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 /// Where the shipped weights of `name` live.
 pub fn shipped_weights(name: &str) -> PathBuf {
-    assets_dir().join("weights").join(format!("{name}.safetensors"))
+    assets_dir()
+        .join("weights")
+        .join(format!("{name}.safetensors"))
 }
 
 /// Weights from `file`, else the shipped file, else seeded random weights (the flag says which).
@@ -22,14 +24,20 @@ pub fn weights_for(net: &Network, file: Option<&Path>) -> Result<(Weights, Strin
         None => {
             let p = shipped_weights(&net.name);
             if !p.exists() {
-                let note = format!("random weights: no trained weights for {} (looked for {})", net.name, p.display());
+                let note = format!(
+                    "random weights: no trained weights for {} (looked for {})",
+                    net.name,
+                    p.display()
+                );
                 return Ok((Weights::random(net, 0), note));
             }
             p
         }
     };
-    let bytes = std::fs::read(&path).map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;
-    let weights = load_safetensors(&bytes, net).map_err(|e| CliError::Weights(path.display().to_string(), e))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;
+    let weights = load_safetensors(&bytes, net)
+        .map_err(|e| CliError::Weights(path.display().to_string(), e))?;
     Ok((weights, format!("weights: {}", path.display())))
 }
 
@@ -46,11 +54,16 @@ pub fn class_names(labels: Labels) -> Option<Vec<String>> {
 
 /// Read and decode an image file, with a message a person can act on.
 pub fn read_image(path: &Path) -> Result<image::DynamicImage, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;
     if bytes.is_empty() {
-        return Err(CliError::Image(path.display().to_string(), "the file is empty".into()));
+        return Err(CliError::Image(
+            path.display().to_string(),
+            "the file is empty".into(),
+        ));
     }
-    image::load_from_memory(&bytes).map_err(|e| CliError::Image(path.display().to_string(), e.to_string()))
+    image::load_from_memory(&bytes)
+        .map_err(|e| CliError::Image(path.display().to_string(), e.to_string()))
 }
 
 /// Scores to rank by: RBF outputs are distances (smaller is better), so they are negated.
@@ -72,7 +85,12 @@ fn probabilities(net: &Network, logits: &[f32]) -> Vec<f32> {
     exp.iter().map(|e| e / sum).collect()
 }
 
-pub fn classify(image: &Path, name: &str, weights_file: Option<&Path>, use_cpu: bool) -> Result<(), CliError> {
+pub fn classify(
+    image: &Path,
+    name: &str,
+    weights_file: Option<&Path>,
+    use_cpu: bool,
+) -> Result<(), CliError> {
     let net = model(name)?;
     let entry = zoo::entry(name).expect("model() found it");
     let picture = read_image(image)?;
@@ -87,7 +105,14 @@ pub fn classify(image: &Path, name: &str, weights_file: Option<&Path>, use_cpu: 
         let ctx = pollster::block_on(GpuContext::new())?;
         println!("path: GPU, {}", ctx.describe());
         let (h, w) = (input.shape[1], input.shape[2]);
-        let plan = pollster::block_on(Plan::new(&ctx, &net, &weights, h, w, PlanOptions::default()))?;
+        let plan = pollster::block_on(Plan::new(
+            &ctx,
+            &net,
+            &weights,
+            h,
+            w,
+            PlanOptions::default(),
+        ))?;
         plan.forward(&ctx, &input)?;
         pollster::block_on(plan.read(&ctx, out))?
     };
@@ -98,8 +123,18 @@ pub fn classify(image: &Path, name: &str, weights_file: Option<&Path>, use_cpu: 
         println!("(no class names: run the set-up to produce assets/labels/imagenet.txt)");
     }
     for (rank, (class, logit)) in top_k(&logits, 5).into_iter().enumerate() {
-        let label = names.as_ref().and_then(|n| n.get(class)).map_or("", String::as_str);
-        println!("{}. {:>4} {:<28} p={:.4} logit={:.4}", rank + 1, class, label, probs[class], logit);
+        let label = names
+            .as_ref()
+            .and_then(|n| n.get(class))
+            .map_or("", String::as_str);
+        println!(
+            "{}. {:>4} {:<28} p={:.4} logit={:.4}",
+            rank + 1,
+            class,
+            label,
+            probs[class],
+            logit
+        );
     }
     Ok(())
 }

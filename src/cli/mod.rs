@@ -35,7 +35,11 @@ pub enum CliError {
     #[error("{0}: {1}")]
     Weights(String, convscope::weights::WeightsError),
     #[error("{file}: sha256 {found} does not match the expected {expected}; the download is not the file convscope was built for")]
-    Checksum { file: String, expected: &'static str, found: String },
+    Checksum {
+        file: String,
+        expected: &'static str,
+        found: String,
+    },
 }
 
 /// Where weights and labels live: `$CONVSCOPE_ASSETS`, else `assets/` in the source tree.
@@ -48,7 +52,12 @@ pub fn assets_dir() -> std::path::PathBuf {
 /// Parse `HxW` or `N` (square) into `(h, w)`.
 pub fn parse_size(s: &str) -> Result<(usize, usize), CliError> {
     let bad = || CliError::BadSize(s.to_string());
-    let parse = |p: &str| p.trim().parse::<usize>().ok().filter(|&v| v > 0 && v <= 1 << 16);
+    let parse = |p: &str| {
+        p.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&v| v > 0 && v <= 1 << 16)
+    };
     match s.split_once(['x', 'X']) {
         Some((h, w)) => Ok((parse(h).ok_or_else(bad)?, parse(w).ok_or_else(bad)?)),
         None => parse(s).map(|n| (n, n)).ok_or_else(bad),

@@ -9,7 +9,14 @@ pub fn models() -> Result<(), CliError> {
     for e in ZOO {
         let net = (e.build)();
         let (h, w) = net.default_input;
-        println!("{:<22} {:>12} params  {:>3}x{:<3}  {}", e.name, group(net.params() as u64), h, w, e.description);
+        println!(
+            "{:<22} {:>12} params  {:>3}x{:<3}  {}",
+            e.name,
+            group(net.params() as u64),
+            h,
+            w,
+            e.description
+        );
     }
     Ok(())
 }
@@ -117,7 +124,10 @@ pub fn summary(name: &str, input: Option<&str>, json: bool) -> Result<(), CliErr
     };
     let a = analyze(&net, h, w)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&a)).expect("plain data serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&a)).expect("plain data serialises")
+        );
         return Ok(());
     }
     println!("{} on a {} input", a.model, a.input);
@@ -140,10 +150,25 @@ pub fn summary(name: &str, input: Option<&str>, json: bool) -> Result<(), CliErr
     }
     let t = &a.totals;
     println!();
-    println!("parameters          {} ({} of weights and buffers, f32)", group(t.params), si(t.weight_bytes) + "B");
-    println!("MACs                {} ({}) multiply-accumulates per image", group(t.macs), si(t.macs));
-    println!("FLOPs               {} ({}) = 2 x MACs", group(t.flops), si(t.flops));
-    println!("activation memory   {}B, all nodes kept (f32)", si(t.activation_bytes));
+    println!(
+        "parameters          {} ({} of weights and buffers, f32)",
+        group(t.params),
+        si(t.weight_bytes) + "B"
+    );
+    println!(
+        "MACs                {} ({}) multiply-accumulates per image",
+        group(t.macs),
+        si(t.macs)
+    );
+    println!(
+        "FLOPs               {} ({}) = 2 x MACs",
+        group(t.flops),
+        si(t.flops)
+    );
+    println!(
+        "activation memory   {}B, all nodes kept (f32)",
+        si(t.activation_bytes)
+    );
     Ok(())
 }
 
@@ -172,7 +197,13 @@ impl<'a> From<&'a BlockCost> for JsonSide<'a> {
     }
 }
 
-pub fn compare_kernels(in_c: usize, out_c: usize, size: &str, k: usize, json: bool) -> Result<(), CliError> {
+pub fn compare_kernels(
+    in_c: usize,
+    out_c: usize,
+    size: &str,
+    k: usize,
+    json: bool,
+) -> Result<(), CliError> {
     let (h, w) = parse_size(size)?;
     let c = compare(in_c, out_c, h, w, k)?;
     if json {
@@ -193,17 +224,31 @@ pub fn compare_kernels(in_c: usize, out_c: usize, size: &str, k: usize, json: bo
             params_ratio: c.params_ratio,
             macs_ratio: c.macs_ratio,
         };
-        println!("{}", serde_json::to_string_pretty(&out).expect("plain data serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("plain data serialises")
+        );
         return Ok(());
     }
     println!("{in_c} -> {out_c} channels on {h}x{w}, no biases");
-    println!("{:<12} {:>7} {:>14} {:>10} {:>16} {:>8}", "", "layers", "params", "MACs", "non-linearities", "rf size");
+    println!(
+        "{:<12} {:>7} {:>14} {:>10} {:>16} {:>8}",
+        "", "layers", "params", "MACs", "non-linearities", "rf size"
+    );
     for b in [&c.a, &c.b] {
         println!(
             "{:<12} {:>7} {:>14} {:>10} {:>16} {:>8}",
-            b.label, b.layers, group(b.params), si(b.macs), b.nonlinearities, b.rf_size
+            b.label,
+            b.layers,
+            group(b.params),
+            si(b.macs),
+            b.nonlinearities,
+            b.rf_size
         );
     }
-    println!("the single {k}x{k} needs {:.2}x the parameters and {:.2}x the MACs", c.params_ratio, c.macs_ratio);
+    println!(
+        "the single {k}x{k} needs {:.2}x the parameters and {:.2}x the MACs",
+        c.params_ratio, c.macs_ratio
+    );
     Ok(())
 }

@@ -17,7 +17,11 @@ use crate::weights::Weights;
 /// the layer to unit scale without dividing any one nearly constant channel by its tiny
 /// spread, which would magnify rounding noise into visible differences. Returns every node's output under the calibrated weights: exactly
 /// what [`super::forward`] gives afterwards.
-pub fn calibrate_batchnorm(net: &Network, weights: &mut Weights, input: &Tensor) -> Result<Vec<Tensor>, CpuError> {
+pub fn calibrate_batchnorm(
+    net: &Network,
+    weights: &mut Weights,
+    input: &Tensor,
+) -> Result<Vec<Tensor>, CpuError> {
     net.validate()?;
     let mut outputs: Vec<Tensor> = vec![input.clone()];
     for node in net.nodes.iter().skip(1) {
@@ -29,7 +33,11 @@ pub fn calibrate_batchnorm(net: &Network, weights: &mut Weights, input: &Tensor)
                 let mut vars = Vec::with_capacity(c);
                 for plane in x.data.chunks(hw) {
                     let mean = plane.iter().map(|&v| v as f64).sum::<f64>() / hw as f64;
-                    let var = plane.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / hw as f64;
+                    let var = plane
+                        .iter()
+                        .map(|&v| (v as f64 - mean).powi(2))
+                        .sum::<f64>()
+                        / hw as f64;
                     means.push(mean as f32);
                     vars.push(var as f32);
                 }
@@ -37,7 +45,10 @@ pub fn calibrate_batchnorm(net: &Network, weights: &mut Weights, input: &Tensor)
                 let vars = vec![layer_var.max(1e-6); c];
                 for (suffix, values) in [("running_mean", means), ("running_var", vars)] {
                     let key = format!("{}.{suffix}", node.name);
-                    let t = weights.tensors.get_mut(&key).ok_or(CpuError::MissingWeight { tensor: key })?;
+                    let t = weights
+                        .tensors
+                        .get_mut(&key)
+                        .ok_or(CpuError::MissingWeight { tensor: key })?;
                     t.data = values;
                 }
             }

@@ -20,7 +20,8 @@ impl GpuContext {
     /// Find an adapter and open a device with the adapter's real limits (WebGPU's defaults
     /// cap a storage binding at 128 MiB; VGG's fc6 alone is 411 MB).
     pub async fn new() -> Result<GpuContext, GpuError> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,

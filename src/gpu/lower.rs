@@ -45,11 +45,14 @@ impl Lowering<'_> {
                 limit,
             });
         }
-        Ok(self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytes,
-            usage: wgpu::BufferUsages::STORAGE,
-        }))
+        Ok(self
+            .ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytes,
+                usage: wgpu::BufferUsages::STORAGE,
+            }))
     }
 
     /// Upload the tensor `suffix` of `node`.
@@ -59,11 +62,13 @@ impl Lowering<'_> {
     }
 
     fn uniform<T: Pod>(&self, label: &str, params: &T) -> wgpu::Buffer {
-        self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::bytes_of(params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        })
+        self.ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
     }
 
     fn dispatch<T: Pod>(
@@ -97,11 +102,14 @@ impl Lowering<'_> {
             binding: reads.len() as u32 + 1,
             resource: uniform.as_entire_binding(),
         });
-        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(label),
-            layout,
-            entries: &entries,
-        });
+        let bind_group = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(label),
+                layout,
+                entries: &entries,
+            });
         Dispatch {
             pipeline,
             bind_group,
@@ -146,7 +154,14 @@ impl Lowering<'_> {
                     _pad: 0,
                 };
                 let (w, b) = (self.tensor(name, "weight")?, self.tensor(name, "bias")?);
-                vec![self.dispatch(name, Variant::plain(Kernel::ConvPartial), &[input, &w, &b, &table], out, &params, elementwise)]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::ConvPartial),
+                    &[input, &w, &b, &table],
+                    out,
+                    &params,
+                    elementwise,
+                )]
             }
             Layer::Subsample(s) => {
                 let params = SubsampleParams {
@@ -159,7 +174,14 @@ impl Lowering<'_> {
                     _pad: [0; 2],
                 };
                 let (w, b) = (self.tensor(name, "weight")?, self.tensor(name, "bias")?);
-                vec![self.dispatch(name, Variant::plain(Kernel::Subsample), &[input, &w, &b], out, &params, elementwise)]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::Subsample),
+                    &[input, &w, &b],
+                    out,
+                    &params,
+                    elementwise,
+                )]
             }
             Layer::MaxPool2d(p) => vec![self.pool(name, p, true, input, in_shape, out, out_shape)],
             Layer::AvgPool2d(p) => vec![self.pool(name, p, false, input, in_shape, out, out_shape)],
@@ -173,7 +195,14 @@ impl Lowering<'_> {
                     window: 0,
                     _pad: [0; 2],
                 };
-                vec![self.dispatch(name, Variant::plain(Kernel::AdaptivePool), &[input], out, &params, elementwise)]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::AdaptivePool),
+                    &[input],
+                    out,
+                    &params,
+                    elementwise,
+                )]
             }
             Layer::Lrn(l) => {
                 let params = LrnParams {
@@ -186,7 +215,14 @@ impl Lowering<'_> {
                     k: l.k,
                     _pad1: 0.0,
                 };
-                vec![self.dispatch(name, Variant::plain(Kernel::Lrn), &[input], out, &params, elementwise)]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::Lrn),
+                    &[input],
+                    out,
+                    &params,
+                    elementwise,
+                )]
             }
             Layer::BatchNorm(b) => {
                 let params = BatchNormParams {
@@ -200,7 +236,14 @@ impl Lowering<'_> {
                 let mean = self.tensor(name, "running_mean")?;
                 let var = self.tensor(name, "running_var")?;
                 let reads = [input, &w, &bias, &mean, &var];
-                vec![self.dispatch(name, Variant::plain(Kernel::BatchNorm), &reads, out, &params, elementwise)]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::BatchNorm),
+                    &reads,
+                    out,
+                    &params,
+                    elementwise,
+                )]
             }
             Layer::Activation(a) => {
                 let code = match a {
@@ -211,9 +254,18 @@ impl Lowering<'_> {
                     Activation::ScaledTanh => 4,
                 };
                 let variant = Variant::with(Kernel::Activation, "ACT", code);
-                vec![self.dispatch(name, variant, &[input], out, &small(out_shape.len(), 0), elementwise)]
+                vec![self.dispatch(
+                    name,
+                    variant,
+                    &[input],
+                    out,
+                    &small(out_shape.len(), 0),
+                    elementwise,
+                )]
             }
-            Layer::Dense(d) => self.dense(name, d.in_features, d.out_features, d.bias, input, out)?,
+            Layer::Dense(d) => {
+                self.dense(name, d.in_features, d.out_features, d.bias, input, out)?
+            }
             Layer::Rbf(r) => {
                 let params = RbfParams {
                     in_features: r.in_features as u32,
@@ -221,14 +273,28 @@ impl Lowering<'_> {
                     _pad: [0; 2],
                 };
                 let w = self.tensor(name, "weight")?;
-                vec![self.dispatch(name, Variant::plain(Kernel::Rbf), &[input, &w], out, &params, grid(r.outputs, 64))]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::Rbf),
+                    &[input, &w],
+                    out,
+                    &params,
+                    grid(r.outputs, 64),
+                )]
             }
             Layer::Concat => {
                 let mut offset = 0;
                 let mut dispatches = Vec::new();
                 for (buffer, shape) in ins {
                     let params = small(shape.len(), offset);
-                    dispatches.push(self.dispatch(name, Variant::plain(Kernel::Copy), &[buffer], out, &params, grid(shape.len(), 64)));
+                    dispatches.push(self.dispatch(
+                        name,
+                        Variant::plain(Kernel::Copy),
+                        &[buffer],
+                        out,
+                        &params,
+                        grid(shape.len(), 64),
+                    ));
                     offset += shape.len();
                 }
                 dispatches
@@ -237,23 +303,58 @@ impl Lowering<'_> {
                 if ins.len() != 2 {
                     return Err(GpuError::Unsupported {
                         node: name.into(),
-                        reason: format!("the add kernel sums two inputs, this node has {}", ins.len()),
+                        reason: format!(
+                            "the add kernel sums two inputs, this node has {}",
+                            ins.len()
+                        ),
                     });
                 }
-                vec![self.dispatch(name, Variant::plain(Kernel::Add), &[ins[0].0, ins[1].0], out, &small(out_shape.len(), 0), elementwise)]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::Add),
+                    &[ins[0].0, ins[1].0],
+                    out,
+                    &small(out_shape.len(), 0),
+                    elementwise,
+                )]
             }
             Layer::GlobalAvgPool => {
                 let params = small(in_shape.c, in_shape.h * in_shape.w);
-                vec![self.dispatch(name, Variant::plain(Kernel::GlobalAvgPool), &[input], out, &params, grid(in_shape.c, 1))]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::GlobalAvgPool),
+                    &[input],
+                    out,
+                    &params,
+                    grid(in_shape.c, 1),
+                )]
             }
             Layer::Softmax => {
-                vec![self.dispatch(name, Variant::plain(Kernel::Softmax), &[input], out, &small(out_shape.len(), 0), [1, 1, 1])]
+                vec![self.dispatch(
+                    name,
+                    Variant::plain(Kernel::Softmax),
+                    &[input],
+                    out,
+                    &small(out_shape.len(), 0),
+                    [1, 1, 1],
+                )]
             }
         })
     }
 
-    fn conv(&self, name: &str, c: &Conv2d, input: &wgpu::Buffer, s: Shape, out: &wgpu::Buffer, o: Shape) -> Result<Dispatch, GpuError> {
-        let dilated = (c.dilation.0 * (c.kernel.0 - 1) + 1, c.dilation.1 * (c.kernel.1 - 1) + 1);
+    fn conv(
+        &self,
+        name: &str,
+        c: &Conv2d,
+        input: &wgpu::Buffer,
+        s: Shape,
+        out: &wgpu::Buffer,
+        o: Shape,
+    ) -> Result<Dispatch, GpuError> {
+        let dilated = (
+            c.dilation.0 * (c.kernel.0 - 1) + 1,
+            c.dilation.1 * (c.kernel.1 - 1) + 1,
+        );
         let pad = c.padding.resolve(s.h, s.w, dilated, c.stride);
         let params = ConvParams {
             in_c: s.c as u32,
@@ -274,7 +375,11 @@ impl Lowering<'_> {
             has_bias: c.bias as u32,
         };
         let w = self.tensor(name, "weight")?;
-        let b = if c.bias { self.tensor(name, "bias")? } else { self.empty.clone() };
+        let b = if c.bias {
+            self.tensor(name, "bias")?
+        } else {
+            self.empty.clone()
+        };
         let depthwise = c.groups > 1 && c.groups == c.in_channels;
         let pointwise = c.kernel == (1, 1) && c.stride == (1, 1) && pad == [0; 4];
         let (variant, workgroups) = match self.conv {
@@ -283,15 +388,31 @@ impl Lowering<'_> {
             ConvPath::Tiled => {
                 // conv_gemm.wgsl: 64 invocations x 4 pixels by 16 channels per workgroup.
                 let rows = o.c / c.groups;
-                let tiles = [(o.h * o.w).div_ceil(256) as u32, rows.div_ceil(16) as u32, c.groups as u32];
-                (Variant::with(Kernel::ConvGemm, "POINTWISE", pointwise as u32), tiles)
+                let tiles = [
+                    (o.h * o.w).div_ceil(256) as u32,
+                    rows.div_ceil(16) as u32,
+                    c.groups as u32,
+                ];
+                (
+                    Variant::with(Kernel::ConvGemm, "POINTWISE", pointwise as u32),
+                    tiles,
+                )
             }
         };
         Ok(self.dispatch(name, variant, &[input, &w, &b], out, &params, workgroups))
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn pool(&self, name: &str, p: &Pool2d, max: bool, input: &wgpu::Buffer, s: Shape, out: &wgpu::Buffer, o: Shape) -> Dispatch {
+    fn pool(
+        &self,
+        name: &str,
+        p: &Pool2d,
+        max: bool,
+        input: &wgpu::Buffer,
+        s: Shape,
+        out: &wgpu::Buffer,
+        o: Shape,
+    ) -> Dispatch {
         let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
         let params = PoolParams {
             c: s.c as u32,
@@ -316,15 +437,31 @@ impl Lowering<'_> {
 
     /// A dense layer, its weight rows split over as many buffers as the binding limit needs.
     #[allow(clippy::too_many_arguments)]
-    fn dense(&self, name: &str, inputs: usize, outputs: usize, has_bias: bool, input: &wgpu::Buffer, out: &wgpu::Buffer) -> Result<Vec<Dispatch>, GpuError> {
+    fn dense(
+        &self,
+        name: &str,
+        inputs: usize,
+        outputs: usize,
+        has_bias: bool,
+        input: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+    ) -> Result<Vec<Dispatch>, GpuError> {
         let weight = self.weights.get(name, "weight");
         let row_bytes = inputs as u64 * 4;
         let limit = self.limit;
         if row_bytes > limit {
-            return Err(GpuError::TooLarge { tensor: format!("{name}.weight (one row)"), bytes: row_bytes, limit });
+            return Err(GpuError::TooLarge {
+                tensor: format!("{name}.weight (one row)"),
+                bytes: row_bytes,
+                limit,
+            });
         }
         let rows_per_chunk = ((limit / row_bytes) as usize).min(outputs).max(1);
-        let bias = if has_bias { self.tensor(name, "bias")? } else { self.empty.clone() };
+        let bias = if has_bias {
+            self.tensor(name, "bias")?
+        } else {
+            self.empty.clone()
+        };
         let mut dispatches = Vec::new();
         for start in (0..outputs).step_by(rows_per_chunk) {
             let rows = rows_per_chunk.min(outputs - start);
@@ -337,7 +474,14 @@ impl Lowering<'_> {
                 row_offset: start as u32,
                 has_bias: has_bias as u32,
             };
-            dispatches.push(self.dispatch(name, Variant::plain(Kernel::Dense), &[input, &w, &bias], out, &params, grid(rows, 1)));
+            dispatches.push(self.dispatch(
+                name,
+                Variant::plain(Kernel::Dense),
+                &[input, &w, &bias],
+                out,
+                &params,
+                grid(rows, 1),
+            ));
         }
         Ok(dispatches)
     }

@@ -22,7 +22,11 @@ pub enum GpuError {
     #[error("the GPU adapter refused a device: {0}")]
     NoDevice(String),
     #[error("{tensor} needs {bytes} bytes in one binding, but this adapter allows {limit} (max storage binding / buffer size)")]
-    TooLarge { tensor: String, bytes: u64, limit: u64 },
+    TooLarge {
+        tensor: String,
+        bytes: u64,
+        limit: u64,
+    },
     #[error("node `{node}`: {reason}")]
     Unsupported { node: String, reason: String },
     #[error("input must be {expected}, got {found}")]

@@ -220,16 +220,29 @@ impl Plan {
     }
 
     /// Several nodes' outputs in one copy and one map (far cheaper than one read each).
-    pub async fn read_many(&self, ctx: &GpuContext, ids: &[NodeId]) -> Result<Vec<Tensor>, GpuError> {
-        let sizes: Vec<u64> = ids.iter().map(|&id| self.shapes[id].len() as u64 * 4).collect();
+    pub async fn read_many(
+        &self,
+        ctx: &GpuContext,
+        ids: &[NodeId],
+    ) -> Result<Vec<Tensor>, GpuError> {
+        let sizes: Vec<u64> = ids
+            .iter()
+            .map(|&id| self.shapes[id].len() as u64 * 4)
+            .collect();
         let total: u64 = sizes.iter().sum();
         let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read many"),
             size: total.max(4),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read many") });
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read many"),
+            });
         let mut offset = 0;
         for (&id, &bytes) in ids.iter().zip(&sizes) {
             encoder.copy_buffer_to_buffer(&self.buffers[id], 0, &staging, offset, bytes);
@@ -241,7 +254,10 @@ impl Plan {
         let mut start = 0;
         for &id in ids {
             let s = self.shapes[id];
-            out.push(Tensor::new(vec![s.c, s.h, s.w], all[start..start + s.len()].to_vec()));
+            out.push(Tensor::new(
+                vec![s.c, s.h, s.w],
+                all[start..start + s.len()].to_vec(),
+            ));
             start += s.len();
         }
         Ok(out)

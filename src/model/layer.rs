@@ -369,7 +369,9 @@ pub struct Dropout {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Layer {
     /// The network input: an image of `channels x H x W`; its size is chosen per run.
-    Input { channels: usize },
+    Input {
+        channels: usize,
+    },
     Conv2d(Conv2d),
     PartialConv2d(PartialConv2d),
     Subsample(Subsample),

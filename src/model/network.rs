@@ -193,7 +193,10 @@ impl Network {
                 return Err(ModelError::DuplicateName(node.name.clone()));
             }
             if let Some(&input) = node.inputs.iter().find(|&&i| i >= id) {
-                return Err(ModelError::InputNotBefore { node: node.name.clone(), input });
+                return Err(ModelError::InputNotBefore {
+                    node: node.name.clone(),
+                    input,
+                });
             }
         }
         Ok(())
@@ -271,16 +274,7 @@ fn pool_shape(node: &str, p: &Pool2d, s: Shape) -> Result<Shape, ModelError> {
             reason: "pooling padding must be at most half the window on each side".into(),
         });
     }
-    window_shape(
-        node,
-        s,
-        p.kernel,
-        p.stride,
-        pad,
-        (1, 1),
-        p.ceil_mode,
-        s.c,
-    )
+    window_shape(node, s, p.kernel, p.stride, pad, (1, 1), p.ceil_mode, s.c)
 }
 
 /// Output shape of one layer given its input shapes.
@@ -330,7 +324,9 @@ pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, M
             }
             expect_channels(node, s, p.in_channels)?;
             if p.table.iter().flatten().any(|&i| i >= p.in_channels) {
-                return Err(bad("connection table names an input map that does not exist"));
+                return Err(bad(
+                    "connection table names an input map that does not exist",
+                ));
             }
             window_shape(
                 node,
@@ -359,10 +355,9 @@ pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, M
             }
             Ok(Shape::new(one_input(node, ins)?.c, a.output.0, a.output.1))
         }
-        Layer::Lrn(_)
-        | Layer::Activation(_)
-        | Layer::Dropout(_)
-        | Layer::Softmax => one_input(node, ins),
+        Layer::Lrn(_) | Layer::Activation(_) | Layer::Dropout(_) | Layer::Softmax => {
+            one_input(node, ins)
+        }
         Layer::BatchNorm(b) => {
             let s = one_input(node, ins)?;
             expect_channels(node, s, b.channels)?;

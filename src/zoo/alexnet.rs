@@ -10,7 +10,9 @@
 //! - `zfnet`: M. Zeiler, R. Fergus, "Visualizing and Understanding Convolutional Networks",
 //!   arXiv:1311.2901 (ECCV 2014): Fig. 3 (the architecture), §3 (dense layers 3-5, dropout).
 
-use crate::model::{AdaptiveAvgPool2d, Activation, Conv2d, Dense, Dropout, Layer, Lrn, Network, Pool2d};
+use crate::model::{
+    Activation, AdaptiveAvgPool2d, Conv2d, Dense, Dropout, Layer, Lrn, Network, Pool2d,
+};
 
 fn relu() -> Layer {
     Layer::Activation(Activation::Relu)
@@ -102,7 +104,10 @@ pub fn alexnet() -> Network {
     net.then("features.12", pool());
     // torchvision's `avgpool = AdaptiveAvgPool2d((6, 6))`: the identity at 224x224, and what
     // lets the classifier take other input sizes.
-    net.then("avgpool", Layer::AdaptiveAvgPool2d(AdaptiveAvgPool2d { output: (6, 6) }));
+    net.then(
+        "avgpool",
+        Layer::AdaptiveAvgPool2d(AdaptiveAvgPool2d { output: (6, 6) }),
+    );
     // `flatten` is torchvision's functional `torch.flatten(x, 1)`.
     net.then("flatten", Layer::Flatten);
     net.then("classifier.0", dropout());

@@ -7,7 +7,9 @@
 //! `_bn` variants put a BatchNorm2d between each convolution and its ReLU, shifting the
 //! `features.N` indexes.
 
-use crate::model::{AdaptiveAvgPool2d, Activation, BatchNorm, Conv2d, Dense, Dropout, Layer, Network, Pool2d};
+use crate::model::{
+    Activation, AdaptiveAvgPool2d, BatchNorm, Conv2d, Dense, Dropout, Layer, Network, Pool2d,
+};
 
 /// Output channels of the five blocks; the same in every configuration (Table 1).
 const BLOCK_WIDTHS: [usize; 5] = [64, 128, 256, 512, 512];
@@ -60,7 +62,10 @@ fn vgg(name: &str, config: Config, batch_norm: bool) -> Network {
 
     // torchvision's `avgpool = AdaptiveAvgPool2d((7, 7))`: the identity at 224x224, and what
     // lets the classifier take other input sizes.
-    net.then("avgpool", Layer::AdaptiveAvgPool2d(AdaptiveAvgPool2d { output: (7, 7) }));
+    net.then(
+        "avgpool",
+        Layer::AdaptiveAvgPool2d(AdaptiveAvgPool2d { output: (7, 7) }),
+    );
     // `flatten` is torchvision's functional `torch.flatten(x, 1)`.
     net.then("flatten", Layer::Flatten);
     let relu = || Layer::Activation(Activation::Relu);
