@@ -44,5 +44,10 @@ pub fn assert_close(what: &str, gpu: &[f32], cpu: &[f32]) {
 /// A `[c, h, w]` tensor of uniform values in `[-1, 1)`.
 pub fn random_input(c: usize, h: usize, w: usize, seed: u64) -> Tensor {
     let mut rng = StdRng::seed_from_u64(seed);
-    Tensor::new(vec![c, h, w], (0..c * h * w).map(|_| rng.random_range(-1.0..1.0)).collect())
+    Tensor::new(
+        vec![c, h, w],
+        (0..c * h * w)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect(),
+    )
 }
