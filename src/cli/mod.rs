@@ -4,10 +4,12 @@ mod bench;
 mod classify;
 mod prepare;
 mod summary;
+mod train;
 
 pub use bench::bench;
 pub use classify::classify;
 pub use prepare::prepare;
+pub use train::{eval_command, train_command, TrainOptions};
 pub use summary::{compare_kernels, models, si, summary};
 
 use convscope::analysis::CompareError;
@@ -30,6 +32,8 @@ pub enum CliError {
     Cpu(#[from] convscope::cpu::CpuError),
     #[error("{0}: {1}")]
     Io(String, String),
+    #[error("training failed: {0}")]
+    Train(String),
     #[error("{0} is not an image convscope can read: {1}")]
     Image(String, String),
     #[error("{0}: {1}")]

@@ -1,0 +1,75 @@
+//! Element-wise activations for training: their values (tanh by a fast rational
+//! approximation) and derivatives, and the softmax.
+
+use crate::model::Activation;
+
+/// LeNet-5's squashing amplitude: `1.7159 * tanh(2x / 3)` (LeCun et al. 1998, Appendix A).
+const SCALED_TANH_A: f32 = 1.7159;
+const SCALED_TANH_S: f32 = 2.0 / 3.0;
+
+/// `a(x)`, as `Activation::apply` but with [`tanh`] instead of libm's, which took a quarter
+/// of LeNet-5's training time.
+pub fn activate(a: Activation, x: f32) -> f32 {
+    match a {
+        Activation::Tanh => tanh(x),
+        Activation::ScaledTanh => SCALED_TANH_A * tanh(SCALED_TANH_S * x),
+        _ => a.apply(x),
+    }
+}
+
+/// `d a(u) / du` at input `u`, whose output is `v`.
+pub fn derivative(a: Activation, u: f32, v: f32) -> f32 {
+    match a {
+        Activation::Relu => (u > 0.0) as u8 as f32,
+        Activation::Relu6 => (u > 0.0 && u < 6.0) as u8 as f32,
+        Activation::Sigmoid => v * (1.0 - v),
+        Activation::Tanh => 1.0 - v * v,
+        // v = A tanh(S u)  =>  dv/du = A S (1 - tanh^2) = S (A - v^2 / A).
+        Activation::ScaledTanh => SCALED_TANH_S * (SCALED_TANH_A - v * v / SCALED_TANH_A),
+    }
+}
+
+/// tanh in f32 by the 13/6 rational approximation of Eigen's `generic_fast_tanh_float`
+/// (also TensorFlow's); within 1e-6 of `f32::tanh` everywhere (tested). Inputs beyond
+/// +-7.9 give +-1 to f32 precision.
+pub fn tanh(x: f32) -> f32 {
+    const ALPHA: [f32; 7] = [
+        -2.760_768_5e-16,
+        2.000_188e-13,
+        -8.604_672e-11,
+        5.122_297e-8,
+        1.485_722_4e-5,
+        6.372_619_3e-4,
+        4.893_524_6e-3,
+    ];
+    const BETA: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_7e-3, 4.893_525e-3];
+    if x.is_nan() {
+        return x;
+    }
+    let x = x.clamp(-7.905_311, 7.905_311);
+    let x2 = x * x;
+    let p = ALPHA.iter().fold(0.0, |acc, &a| acc * x2 + a) * x;
+    let q = BETA.iter().fold(0.0, |acc, &b| acc * x2 + b);
+    p / q
+}
+
+/// `softmax(x)` with the maximum subtracted first.
+pub fn softmax(x: &[f32]) -> Vec<f32> {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = x.iter().map(|&v| (v - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter().map(|e| e / sum).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fast_tanh_is_within_1e6_of_libm() {
+        let worst = (-200_000..=200_000)
+            .map(|i| i as f32 * 5e-5)
+            .map(|x| (super::tanh(x) - x.tanh()).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-6, "worst error {worst}");
+        assert_eq!(super::tanh(100.0), 1.0);
+    }
+}
