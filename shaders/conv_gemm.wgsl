@@ -1,11 +1,13 @@
 // Convolution as an implicit matrix product, register-blocked.
 // Per group g: out[m, n] = sum_k W[m, k] * X[k, n], m an output channel, n an output pixel,
 // k = (input channel, ky, kx). Each invocation keeps a 16 x 4 block of out in registers:
-// 16 channels (their weights are the same for the whole workgroup, so they load once per
-// tap and broadcast) by 4 pixels strided by the workgroup width (so neighbouring
-// invocations read neighbouring pixels). 64 multiply-adds per 20 loads, no barriers:
-// the shape that software adapters (lavapipe, SwiftShader) vectorise well, and coalesced
-// reads with cached weights on hardware.
+// 16 channels (their weights are shared by the LANES invocations of a row, so they load
+// once per tap and broadcast) by 4 pixels strided by LANES (so neighbouring invocations
+// read neighbouring pixels). 64 multiply-adds per 20 loads, no barriers: the shape that
+// software adapters (lavapipe, SwiftShader) vectorise well, and coalesced reads with cached
+// weights on hardware. The 64 invocations of a workgroup form 64 / LANES rows of LANES:
+// override LANES is chosen per layer so small maps (7x7 at the end of a network) do not
+// leave most invocations idle.
 // Override POINTWISE: 1x1 kernel, stride 1, no padding, where X[k, n] is the input itself.
 // Bindings: 0 input, 1 weight [out_c, in_c/groups, kh, kw], 2 bias, 3 output, 4 params.
 
@@ -23,9 +25,9 @@ struct Params {
 @group(0) @binding(4) var<uniform> p: Params;
 
 override POINTWISE: bool = false;
+override LANES: u32 = 64u; // invocations along pixels; 64 / LANES rows along channels
 
-const WIDTH: u32 = 64u; // invocations per workgroup, along pixels
-const PIXELS: u32 = 4u; // pixels per invocation, WIDTH apart
+const PIXELS: u32 = 4u; // pixels per invocation, LANES apart
 const CHANNELS: u32 = 16u; // output channels per invocation
 
 @compute @workgroup_size(64)
@@ -34,8 +36,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let cin_g = p.in_c / p.groups;
     let rows = p.out_c / p.groups;
     let cols = p.out_h * p.out_w;
-    let m0 = wid.y * CHANNELS;
-    let n0 = wid.x * WIDTH * PIXELS + lid.x;
+    let m0 = (wid.y * (64u / LANES) + lid.x / LANES) * CHANNELS;
+    let n0 = wid.x * LANES * PIXELS + lid.x % LANES;
     let taps = p.kh * p.kw;
     let plane = p.in_h * p.in_w;
 
@@ -50,7 +52,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     var ix0: array<i32, 4>;
     var valid: array<bool, 4>;
     for (var j = 0u; j < PIXELS; j++) {
-        let n = n0 + j * WIDTH;
+        let n = n0 + j * LANES;
         valid[j] = n < cols;
         let nn = min(n, cols - 1u);
         iy0[j] = i32((nn / p.out_w) * p.sh) - i32(p.pad_t);
@@ -62,7 +64,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     if (POINTWISE) {
         var n_safe: vec4<u32>;
         for (var j = 0u; j < PIXELS; j++) {
-            n_safe[j] = min(n0 + j * WIDTH, cols - 1u);
+            n_safe[j] = min(n0 + j * LANES, cols - 1u);
         }
         for (var ci = 0u; ci < cin_g; ci++) {
             let base = in_base + ci * plane;
@@ -104,7 +106,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         }
         for (var j = 0u; j < PIXELS; j++) {
             if (valid[j]) {
-                output[oc * cols + n0 + j * WIDTH] = acc[i][j] + b;
+                output[oc * cols + n0 + j * LANES] = acc[i][j] + b;
             }
         }
     }

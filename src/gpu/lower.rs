@@ -386,17 +386,20 @@ impl Lowering<'_> {
             ConvPath::Naive => (Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
             ConvPath::Tiled if depthwise => (Variant::plain(Kernel::Depthwise), grid(o.len(), 64)),
             ConvPath::Tiled => {
-                // conv_gemm.wgsl: 64 invocations x 4 pixels by 16 channels per workgroup.
+                // conv_gemm.wgsl: LANES invocations x 4 pixels by 64 / LANES rows x 16 channels.
+                let pixels = o.h * o.w;
+                let lanes = pixels.div_ceil(4).next_power_of_two().clamp(8, 64);
                 let rows = o.c / c.groups;
                 let tiles = [
-                    (o.h * o.w).div_ceil(256) as u32,
-                    rows.div_ceil(16) as u32,
+                    pixels.div_ceil(4 * lanes) as u32,
+                    rows.div_ceil(16 * 64 / lanes) as u32,
                     c.groups as u32,
                 ];
-                (
-                    Variant::with(Kernel::ConvGemm, "POINTWISE", pointwise as u32),
-                    tiles,
-                )
+                let variant = Variant {
+                    kernel: Kernel::ConvGemm,
+                    overrides: vec![("LANES", lanes as u32), ("POINTWISE", pointwise as u32)],
+                };
+                (variant, tiles)
             }
         };
         Ok(self.dispatch(name, variant, &[input, &w, &b], out, &params, workgroups))

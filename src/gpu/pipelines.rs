@@ -64,10 +64,20 @@ impl Pipelines {
             .modules
             .entry(kernel)
             .or_insert_with(|| {
-                device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                let desc = wgpu::ShaderModuleDescriptor {
                     label: Some(kernel.name()),
                     source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-                })
+                };
+                // SAFETY: the shaders are convscope's own, each tested against the CPU
+                // reference; every index they compute is guarded by the output size or
+                // clamped (conv_gemm.wgsl), and every divisor is a size that shape inference
+                // has already checked to be non-zero. Without naga's per-access bounds checks
+                // the software adapters run the kernels several times faster. On the web the
+                // browser keeps its own checks whatever is asked here.
+                unsafe {
+                    device
+                        .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+                }
             })
             .clone();
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
