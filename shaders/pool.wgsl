@@ -35,7 +35,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let xa = max(x0, 0);
     let yb = min(y1, i32(p.in_h));
     let xb = min(x1, i32(p.in_w));
-    var best = -3.4028235e38;
+    var best = -0x1.fffffep+127f;
     var sum = 0.0;
     for (var y = ya; y < yb; y++) {
         for (var x = xa; x < xb; x++) {

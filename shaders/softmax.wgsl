@@ -13,7 +13,7 @@ var<workgroup> partial: array<f32, 256>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
-    var m = -3.4028235e38;
+    var m = -0x1.fffffep+127f;
     for (var i = lid.x; i < p.len; i += 256u) {
         m = max(m, input[i]);
     }

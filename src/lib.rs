@@ -8,8 +8,11 @@ pub mod cpu;
 pub mod gpu;
 pub mod labels;
 pub mod model;
+pub mod predict;
 pub mod preprocess;
 pub mod tensor;
 pub mod train;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 pub mod weights;
 pub mod zoo;

@@ -129,9 +129,24 @@ fn main() -> ExitCode {
             weights,
             cpu,
         } => cli::classify(&image, &model, weights.as_deref(), cpu),
-        Command::Train { model, epochs, lr, seed, label_smoothing, limit, out } => cli::train_command(
+        Command::Train {
+            model,
+            epochs,
+            lr,
+            seed,
+            label_smoothing,
+            limit,
+            out,
+        } => cli::train_command(
             &model,
-            cli::TrainOptions { epochs, lr, seed, label_smoothing, out, limit },
+            cli::TrainOptions {
+                epochs,
+                lr,
+                seed,
+                label_smoothing,
+                out,
+                limit,
+            },
         ),
         Command::Eval { model, weights } => cli::eval_command(&model, weights.as_deref()),
         Command::Prepare {

@@ -4,8 +4,8 @@ use super::{assets_dir, model, CliError};
 use convscope::cpu::{self, top_k};
 use convscope::gpu::{GpuContext, Plan, PlanOptions};
 use convscope::labels::{Labels, FASHION_MNIST};
-use convscope::model::{Layer, Network};
-use convscope::tensor::Tensor;
+use convscope::model::Network;
+use convscope::predict::scores;
 use convscope::weights::{load_safetensors, Weights};
 use convscope::zoo;
 use std::path::{Path, PathBuf};
@@ -66,25 +66,6 @@ pub fn read_image(path: &Path) -> Result<image::DynamicImage, CliError> {
         .map_err(|e| CliError::Image(path.display().to_string(), e.to_string()))
 }
 
-/// Scores to rank by: RBF outputs are distances (smaller is better), so they are negated.
-pub fn logits(net: &Network, output: &Tensor) -> Vec<f32> {
-    match net.nodes[net.output()].layer {
-        Layer::Rbf(_) => output.data.iter().map(|d| -d).collect(),
-        _ => output.data.clone(),
-    }
-}
-
-/// Softmax of `logits` (unless they already sum to one, as after a softmax layer).
-fn probabilities(net: &Network, logits: &[f32]) -> Vec<f32> {
-    if matches!(net.nodes[net.output()].layer, Layer::Softmax) {
-        return logits.to_vec();
-    }
-    let top = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|l| (l - top).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    exp.iter().map(|e| e / sum).collect()
-}
-
 pub fn classify(
     image: &Path,
     name: &str,
@@ -116,8 +97,7 @@ pub fn classify(
         plan.forward(&ctx, &input)?;
         pollster::block_on(plan.read(&ctx, out))?
     };
-    let logits = logits(&net, &output);
-    let probs = probabilities(&net, &logits);
+    let (logits, probs) = scores(&net, &output.data);
     let names = class_names(entry.labels);
     if names.is_none() {
         println!("(no class names: run the set-up to produce assets/labels/imagenet.txt)");

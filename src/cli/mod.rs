@@ -9,8 +9,8 @@ mod train;
 pub use bench::bench;
 pub use classify::classify;
 pub use prepare::prepare;
-pub use train::{eval_command, train_command, TrainOptions};
 pub use summary::{compare_kernels, models, si, summary};
+pub use train::{eval_command, train_command, TrainOptions};
 
 use convscope::analysis::CompareError;
 use convscope::model::ModelError;

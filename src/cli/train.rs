@@ -2,7 +2,9 @@
 
 use super::classify::shipped_weights;
 use super::{model, CliError};
-use convscope::train::{evaluate, load_fashion_mnist, save_weights, train, TrainConfig, FASHION_MNIST_DIR};
+use convscope::train::{
+    evaluate, load_fashion_mnist, save_weights, train, TrainConfig, FASHION_MNIST_DIR,
+};
 use convscope::weights::load_safetensors;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -47,30 +49,44 @@ pub fn train_command(name: &str, options: TrainOptions) -> Result<(), CliError> 
     if let Some(n) = options.limit {
         train_set = train_set.subset(0..n.min(train_set.len()));
     }
-    println!("training {name} on {} images, testing on {}: {cfg:?}", train_set.len(), test_set.len());
+    println!(
+        "training {name} on {} images, testing on {}: {cfg:?}",
+        train_set.len(),
+        test_set.len()
+    );
     let start = Instant::now();
     let weights = train(&net, &cfg, &train_set, Some(&test_set), |r| println!("{r}"))
         .map_err(|e| CliError::Train(e.to_string()))?;
     let seconds = start.elapsed().as_secs_f32();
-    let accuracy = evaluate(&net, &weights, &test_set).map_err(|e| CliError::Train(e.to_string()))?;
+    let accuracy =
+        evaluate(&net, &weights, &test_set).map_err(|e| CliError::Train(e.to_string()))?;
     let bytes = save_weights(&net, &weights).map_err(|e| CliError::Train(e.to_string()))?;
     let out = options.out.unwrap_or_else(|| shipped_weights(name));
     if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::Io(dir.display().to_string(), e.to_string()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::Io(dir.display().to_string(), e.to_string()))?;
     }
-    std::fs::write(&out, &bytes).map_err(|e| CliError::Io(out.display().to_string(), e.to_string()))?;
-    println!("{name}: {} epochs in {seconds:.0} s, test accuracy {accuracy}; wrote {}", cfg.epochs, out.display());
+    std::fs::write(&out, &bytes)
+        .map_err(|e| CliError::Io(out.display().to_string(), e.to_string()))?;
+    println!(
+        "{name}: {} epochs in {seconds:.0} s, test accuracy {accuracy}; wrote {}",
+        cfg.epochs,
+        out.display()
+    );
     Ok(())
 }
 
 pub fn eval_command(name: &str, weights: Option<&Path>) -> Result<(), CliError> {
     let net = model(name)?;
     let path = weights.map_or_else(|| shipped_weights(name), Path::to_path_buf);
-    let bytes = std::fs::read(&path).map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;
-    let weights = load_safetensors(&bytes, &net).map_err(|e| CliError::Weights(path.display().to_string(), e))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;
+    let weights = load_safetensors(&bytes, &net)
+        .map_err(|e| CliError::Weights(path.display().to_string(), e))?;
     let (_, test_set) = data()?;
     let start = Instant::now();
-    let accuracy = evaluate(&net, &weights, &test_set).map_err(|e| CliError::Train(e.to_string()))?;
+    let accuracy =
+        evaluate(&net, &weights, &test_set).map_err(|e| CliError::Train(e.to_string()))?;
     println!(
         "{name} with {}: Fashion-MNIST test accuracy {accuracy} ({:.1} s)",
         path.display(),

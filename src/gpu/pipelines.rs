@@ -72,7 +72,7 @@ impl Pipelines {
                 // reference; every index they compute is guarded by the output size or
                 // clamped (conv_gemm.wgsl), and every divisor is a size that shape inference
                 // has already checked to be non-zero. Without naga's per-access bounds checks
-                // the software adapters run the kernels several times faster. On the web the
+                // the software adapters run the tiled kernels faster (see BENCHMARKS.md). On the web the
                 // browser keeps its own checks whatever is asked here.
                 unsafe {
                     device
@@ -103,6 +103,15 @@ impl Pipelines {
         });
         self.pipelines.insert(variant.clone(), pipeline.clone());
         pipeline
+    }
+}
+
+impl Pipelines {
+    /// Forget every compiled module and pipeline: after a validation error a cached entry
+    /// may be invalid, and reusing it would fail silently.
+    pub fn clear(&mut self) {
+        self.modules.clear();
+        self.pipelines.clear();
     }
 }
 

@@ -58,6 +58,12 @@ impl Plan {
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let result = Self::build(ctx, net, weights, &shapes, options);
         let error = scope.pop().await;
+        if result.is_err() || error.is_some() {
+            ctx.pipelines
+                .lock()
+                .expect("pipeline cache poisoned")
+                .clear();
+        }
         let plan = result?;
         match error {
             Some(e) => Err(GpuError::Validation(e.to_string())),

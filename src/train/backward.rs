@@ -3,8 +3,9 @@
 //! Each rule is checked against finite differences in `tests/train.rs`.
 
 use super::activation::derivative;
-use super::forward::{avg_windows, expand_partial, unravel, Batch, ConvSpec, Params, Saved};
-use super::gemm::{matmul_nn, matmul_nt, matmul_tn};
+use super::conv::{conv_backward, expand_partial, ConvSpec};
+use super::forward::{avg_windows, unravel, Batch, Params, Saved};
+use super::gemm::{matmul_nn, matmul_tn};
 use super::TrainError;
 use crate::model::Layer;
 use crate::weights::Weights;
@@ -247,38 +248,5 @@ fn bias_grad(db: &mut [f32], dy: &[f32], plane: usize) {
     let channels = db.len();
     for (i, chunk) in dy.chunks(plane).enumerate() {
         db[i % channels] += chunk.iter().sum::<f32>();
-    }
-}
-
-/// Convolution gradients, per image and group: `dW_g += dy_g x cols^T`,
-/// `dx_g += col2im(W_g^T x dy_g)` (when `dx` is wanted).
-fn conv_backward(
-    spec: &ConvSpec,
-    x: &Batch,
-    out: crate::model::Shape,
-    weight: &[f32],
-    dy: &[f32],
-    dw: &mut [f32],
-    mut dx: Option<&mut [f32]>,
-) {
-    let geo = spec.geometry(x.shape, out);
-    let (k, p) = (geo.rows(), geo.cols());
-    let opg = spec.out_channels / spec.groups;
-    let in_group = geo.channels * x.shape.h * x.shape.w;
-    let (mut cols, mut dcols) = (vec![0.0; k * p], vec![0.0; k * p]);
-    for b in 0..x.n {
-        for g in 0..spec.groups {
-            let xs = &x.data[b * x.shape.len() + g * in_group..][..in_group];
-            let dys = &dy[b * out.len() + g * opg * p..][..opg * p];
-            let wg = &weight[g * opg * k..][..opg * k];
-            geo.im2col(xs, &mut cols);
-            matmul_nt(opg, p, k, dys, &cols, &mut dw[g * opg * k..][..opg * k]);
-            if let Some(dx) = dx.as_deref_mut() {
-                dcols.fill(0.0);
-                matmul_tn(k, opg, p, wg, dys, &mut dcols);
-                let dxs = &mut dx[b * x.shape.len() + g * in_group..][..in_group];
-                geo.col2im(&dcols, dxs);
-            }
-        }
     }
 }

@@ -4,9 +4,10 @@
 //! batch statistics. Each layer also returns what its backward pass needs.
 
 use super::activation::{activate, softmax};
-use super::gemm::{matmul_nn, matmul_nt, ConvGeometry};
+use super::conv::{conv_forward, expand_partial, ConvSpec};
+use super::gemm::matmul_nt;
 use super::TrainError;
-use crate::model::{Layer, PartialConv2d, Pool2d, Shape};
+use crate::model::{Layer, Pool2d, Shape};
 use crate::weights::Weights;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -74,82 +75,6 @@ impl<'a> Params<'a> {
     }
 }
 
-/// A convolution in the terms the matrix-product code needs.
-#[derive(Clone, Copy, Debug)]
-pub struct ConvSpec {
-    pub in_channels: usize,
-    pub out_channels: usize,
-    pub groups: usize,
-    pub kernel: (usize, usize),
-    pub stride: (usize, usize),
-    pub dilation: (usize, usize),
-    pub top: usize,
-    pub left: usize,
-}
-
-impl ConvSpec {
-    /// `Conv2d` on an input of `s`, padding resolved as in shape inference.
-    pub fn of_conv(c: &crate::model::Conv2d, s: Shape) -> Self {
-        let span = (
-            c.dilation.0 * (c.kernel.0 - 1) + 1,
-            c.dilation.1 * (c.kernel.1 - 1) + 1,
-        );
-        let [top, _, left, _] = c.padding.resolve(s.h, s.w, span, c.stride);
-        ConvSpec {
-            in_channels: c.in_channels,
-            out_channels: c.out_channels,
-            groups: c.groups,
-            kernel: c.kernel,
-            stride: c.stride,
-            dilation: c.dilation,
-            top,
-            left,
-        }
-    }
-    /// `PartialConv2d` as a full convolution whose missing connections have zero kernels.
-    pub fn of_partial(p: &PartialConv2d) -> Self {
-        ConvSpec {
-            in_channels: p.in_channels,
-            out_channels: p.table.len(),
-            groups: 1,
-            kernel: (p.kernel, p.kernel),
-            stride: (1, 1),
-            dilation: (1, 1),
-            top: 0,
-            left: 0,
-        }
-    }
-    /// The column-matrix geometry of one group for input `s` and output `out`.
-    pub fn geometry(&self, s: Shape, out: Shape) -> ConvGeometry {
-        ConvGeometry {
-            channels: self.in_channels / self.groups,
-            in_h: s.h,
-            in_w: s.w,
-            kernel: self.kernel,
-            stride: self.stride,
-            dilation: self.dilation,
-            top: self.top,
-            left: self.left,
-            out_h: out.h,
-            out_w: out.w,
-        }
-    }
-}
-
-/// PartialConv2d's packed kernels laid out as a dense `[out, in, k, k]` convolution weight.
-pub fn expand_partial(p: &PartialConv2d, packed: &[f32]) -> Vec<f32> {
-    let kk = p.kernel * p.kernel;
-    let mut dense = vec![0.0; p.table.len() * p.in_channels * kk];
-    for (o, row) in p.table.iter().enumerate() {
-        for (j, &i) in row.iter().enumerate() {
-            let src = (p.weight_offset(o) + j) * kk;
-            let dst = (o * p.in_channels + i) * kk;
-            dense[dst..dst + kk].copy_from_slice(&packed[src..src + kk]);
-        }
-    }
-    dense
-}
-
 /// The real-pixel window `(y0..y1, x0..x1)` and divisor of each output pixel of an average
 /// pooling, following `cpu::pool::avg_pool2d` exactly.
 pub fn avg_windows(p: &Pool2d, s: Shape, out: Shape) -> Vec<(usize, usize, usize, usize, f32)> {
@@ -195,7 +120,7 @@ pub fn forward_layer(
     match layer {
         Layer::Conv2d(c) => {
             let bias = c.bias.then(|| params.get("bias"));
-            conv(
+            conv_forward(
                 &ConvSpec::of_conv(c, s),
                 x,
                 params.get("weight"),
@@ -206,7 +131,7 @@ pub fn forward_layer(
         Layer::PartialConv2d(p) => {
             let weight = expand_partial(p, params.get("weight"));
             let bias = Some(params.get("bias"));
-            conv(&ConvSpec::of_partial(p), x, &weight, bias, &mut y);
+            conv_forward(&ConvSpec::of_partial(p), x, &weight, bias, &mut y);
         }
         Layer::Subsample(sub) => {
             let (coef, bias) = (params.get("weight"), params.get("bias"));
@@ -401,29 +326,9 @@ fn channel_stats(x: &Batch) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// Adds `bias[c]` to every value of channel `c`, channels being runs of `plane` values.
-fn add_bias(y: &mut [f32], bias: &[f32], plane: usize) {
+pub(super) fn add_bias(y: &mut [f32], bias: &[f32], plane: usize) {
     for (chunk, i) in y.chunks_mut(plane).zip(0..) {
         let b = bias[i % bias.len()];
         chunk.iter_mut().for_each(|v| *v += b);
-    }
-}
-
-/// Convolution of every image: per group, `out = weight_g x im2col(x_g)`, then the bias.
-fn conv(spec: &ConvSpec, x: &Batch, weight: &[f32], bias: Option<&[f32]>, y: &mut Batch) {
-    let geo = spec.geometry(x.shape, y.shape);
-    let (k, p) = (geo.rows(), geo.cols());
-    let opg = spec.out_channels / spec.groups;
-    let in_group = geo.channels * x.shape.h * x.shape.w;
-    let mut cols = vec![0.0; k * p];
-    for b in 0..x.n {
-        for g in 0..spec.groups {
-            let xs = &x.data[b * x.shape.len() + g * in_group..][..in_group];
-            geo.im2col(xs, &mut cols);
-            let ys = &mut y.data[b * y.shape.len() + g * opg * p..][..opg * p];
-            matmul_nn(opg, k, p, &weight[g * opg * k..][..opg * k], &cols, ys);
-        }
-    }
-    if let Some(bias) = bias {
-        add_bias(&mut y.data, bias, p);
     }
 }

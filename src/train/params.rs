@@ -110,8 +110,8 @@ pub(super) fn optimised(net: &Network, cfg: &TrainConfig) -> BTreeMap<String, bo
 }
 
 /// `net`'s weights as safetensors bytes: every tensor of `Layer::tensors()`, named
-/// `{node}.{tensor}`, F32 little-endian, in network order. The header metadata records the
-/// model and the preprocessing the weights expect.
+/// `{node}.{tensor}`, F32 little-endian. The header metadata records the model and the
+/// preprocessing the weights expect. Equal weights give equal bytes.
 pub fn save_weights(net: &Network, weights: &Weights) -> Result<Vec<u8>, TrainError> {
     check_weights(net, weights)?;
     let mut named: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
@@ -134,14 +134,13 @@ pub fn save_weights(net: &Network, weights: &Weights) -> Result<Vec<u8>, TrainEr
         .map(|(name, shape, bytes)| Ok((name, TensorView::new(Dtype::F32, shape.clone(), bytes)?)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(serialize_error)?;
+    // One metadata entry: the crate takes a HashMap, whose order would vary between runs.
     let (h, w) = net.default_input;
-    let metadata = HashMap::from([
-        ("model".to_string(), net.name.clone()),
-        ("dataset".to_string(), "fashion-mnist".to_string()),
-        (
-            "preprocess".to_string(),
-            format!("pixels / 255, zero-padded or centre-cropped to {h}x{w}, not normalised"),
-        ),
-    ]);
+    let note = format!(
+        "{} trained on Fashion-MNIST by convscope; input: pixels / 255, zero-padded or \
+         centre-cropped to {h}x{w}, not normalised",
+        net.name
+    );
+    let metadata = HashMap::from([("convscope".to_string(), note)]);
     safetensors::serialize(views, Some(metadata)).map_err(serialize_error)
 }

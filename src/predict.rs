@@ -1,0 +1,22 @@
+//! From a network's output to a ranking: the scores to rank by and their probabilities,
+//! shared by the command line and the page.
+
+use crate::model::{Layer, Network};
+
+/// Scores (higher is better) and probabilities of the main output `output`. RBF outputs are
+/// distances (smaller is a better match), so they are negated; an output that is already a
+/// softmax is its own probability; anything else goes through a softmax.
+pub fn scores(net: &Network, output: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let layer = &net.nodes[net.output()].layer;
+    let logits: Vec<f32> = match layer {
+        Layer::Rbf(_) => output.iter().map(|d| -d).collect(),
+        _ => output.to_vec(),
+    };
+    if matches!(layer, Layer::Softmax) {
+        return (logits.clone(), logits);
+    }
+    let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|l| (l - top).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    (logits, exp.iter().map(|e| e / sum).collect())
+}

@@ -1,0 +1,245 @@
+// Page tests (issue 5): Debian's Chromium headless, with WebGPU (SwiftShader) and without,
+// driving the served page. Usage: node tests/page/run.mjs http://127.0.0.1:PORT/
+// Expected receptive fields come from the native tool (`convscope summary --json`), not the page.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  ARTIFACTS, SLOW, assert, classifications, finish, launch, openPage, screenshot, test, top5, waitForClassification,
+} from './harness.mjs';
+
+const BASE = process.argv[2] ?? process.env.PAGE_URL ?? 'http://127.0.0.1:8000/';
+const PHOTOS = resolve('assets/photos');
+const CONVSCOPE = process.env.CONVSCOPE ?? resolve('target/release/convscope');
+/** A conv node of EfficientNet-Lite0 with a non-trivial receptive field (35x35, stride 8). */
+const CONV_NODE = '_blocks.3._project_conv';
+
+const analysis = JSON.parse(execFileSync(CONVSCOPE, ['summary', 'efficientnet_lite0', '--json'], { encoding: 'utf8' }));
+const expected = Object.fromEntries(analysis.nodes.map((n) => [n.name, n]));
+
+/** Upload `file` (a path, or `{name, mimeType, buffer}`) and wait for the result or error. */
+async function upload(page, file) {
+  await page.setInputFiles('[data-testid="image-input"]', file);
+}
+
+/**
+ * A Y4M video (Chromium's fake camera format) of one photo, drawn and converted to I420
+ * (BT.601 studio range) by the browser itself, so no image library is needed here.
+ */
+async function writeY4m(page, photo, path) {
+  const planes = await page.evaluate(async (url) => {
+    const [w, h] = [480, 320];
+    const image = await createImageBitmap(await (await fetch(url)).blob());
+    const canvas = new OffscreenCanvas(w, h);
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0, w, h);
+    const rgba = context.getImageData(0, 0, w, h).data;
+    const out = new Uint8Array((w * h * 3) / 2);
+    const px = (x, y) => rgba.subarray(4 * (y * w + x), 4 * (y * w + x) + 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const [r, g, b] = px(x, y);
+        out[y * w + x] = Math.round(16 + 0.257 * r + 0.504 * g + 0.098 * b);
+      }
+    }
+    for (let y = 0; y < h / 2; y++) {
+      for (let x = 0; x < w / 2; x++) {
+        let [r, g, b] = [0, 0, 0];
+        for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+          const p = px(2 * x + dx, 2 * y + dy);
+          r += p[0] / 4; g += p[1] / 4; b += p[2] / 4;
+        }
+        const i = y * (w / 2) + x;
+        out[w * h + i] = Math.round(128 - 0.148 * r - 0.291 * g + 0.439 * b);
+        out[(w * h * 5) / 4 + i] = Math.round(128 + 0.439 * r - 0.368 * g - 0.071 * b);
+      }
+    }
+    return { w, h, data: Array.from(out) };
+  }, new URL(`photos/${photo}`, BASE).href);
+  const frame = Buffer.from(planes.data);
+  const header = Buffer.from(`YUV4MPEG2 W${planes.w} H${planes.h} F30:1 Ip A1:1 C420jpeg\n`);
+  const frames = Array.from({ length: 3 }, () => [Buffer.from('FRAME\n'), frame]).flat();
+  writeFileSync(path, Buffer.concat([header, ...frames]));
+}
+
+// --- Without WebGPU: the CPU reference, and the failure paths (fast on the CPU). ---
+const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
+{
+  const browser = await launch({ webgpu: false });
+  let page = null;
+  await test('no WebGPU: the CPU notice appears and coffee.png is espresso', () => page, async () => {
+    page = await openPage(browser, BASE);
+    const status = await page.textContent('[data-testid="status"]');
+    assert(/CPU reference/.test(status), `no CPU notice in the status: ${status}`);
+    assert(await page.evaluate(() => document.body.dataset.backend) === 'cpu', 'backend is not cpu');
+    await page.selectOption('[data-testid="model-select"]', 'efficientnet_lite0');
+    const before = await classifications(page);
+    await upload(page, join(PHOTOS, 'coffee.png'));
+    await waitForClassification(page, before);
+    const names = await top5(page);
+    assert(names[0] === 'espresso', `top-5 on the CPU is ${names.join(', ')}`);
+    await screenshot(page, 'cpu-fallback-coffee');
+  });
+  await test('bad files: a clear message in the status, and the page keeps working', () => page, async () => {
+    for (const [file, pattern] of [
+      [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') }, /not an image/],
+      [{ name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) }, /empty/],
+      [{ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG\r\n\x1a\nrubbish') }, /not an image/],
+    ]) {
+      await upload(page, file);
+      await page.waitForSelector('[data-testid="status"] .message.error', { timeout: SLOW });
+      const message = await page.textContent('[data-testid="status"] .message');
+      assert(pattern.test(message), `${file.name}: status says "${message}"`);
+      if (file.name === 'notes.txt') await screenshot(page, 'bad-input');
+    }
+    const before = await classifications(page);
+    await upload(page, join(PHOTOS, 'chelsea.png'));
+    await waitForClassification(page, before);
+    const names = await top5(page);
+    assert(/cat/.test(names[0]), `after the bad files chelsea.png gives ${names.join(', ')}`);
+    assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
+  });
+  await test('dropping a photo on the page classifies it', () => page, async () => {
+    const before = await classifications(page);
+    const transfer = await page.evaluateHandle(async (url) => {
+      const blob = await (await fetch(url)).blob();
+      const data = new DataTransfer();
+      data.items.add(new File([blob], 'dropped-coffee.png', { type: 'image/png' }));
+      return data;
+    }, new URL('photos/coffee.png', BASE).href);
+    await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: transfer });
+    await waitForClassification(page, before);
+    const caption = await page.textContent('#top5-caption');
+    assert(/dropped-coffee\.png/.test(caption) && (await top5(page))[0] === 'espresso', `caption: ${caption}`);
+  });
+  await test('no camera: a message, and the other inputs still work', () => page, async () => {
+    await page.click('[data-testid="webcam-button"]');
+    await page.waitForSelector('[data-testid="status"] .message.error', { timeout: SLOW });
+    const message = await page.textContent('[data-testid="status"] .message');
+    console.log(`     camera message: ${message}`);
+    assert(/camera/.test(message) && /other inputs still work/.test(message), `status says "${message}"`);
+    const before = await classifications(page);
+    await page.click('button[data-sample="coffee"]');
+    await waitForClassification(page, before);
+    assert((await top5(page))[0] === 'espresso', 'the coffee sample failed after the camera error');
+  });
+  await test('the URL hash restores the model, the node and a sample input', () => page, async () => {
+    const hash = `#model=efficientnet_lite0&node=${encodeURIComponent(CONV_NODE)}&input=sample:coffee`;
+    const shared = await openPage(browser, BASE + hash);
+    await waitForClassification(shared, 0);
+    const channels = expected[CONV_NODE].output_shape[0];
+    await shared.waitForFunction((n) => document.querySelectorAll('[data-testid="feature-map"]').length === n, channels, { timeout: SLOW });
+    assert(await shared.inputValue('[data-testid="node-select"]') === CONV_NODE, 'the node was not restored');
+    const names = await top5(shared);
+    assert(names[0] === 'espresso', `restored view gives ${names.join(', ')}`);
+    await shared.close();
+  });
+  await test('weights that do not fit are refused, each problem named by tensor', () => page, async () => {
+    await page.selectOption('[data-testid="model-select"]', 'lenet5_modern');
+    await page.waitForFunction(() => document.body.dataset.busy === 'false'
+      && /lenet5_modern/.test(document.querySelector('[data-testid="status"] [data-key="weights"]')?.textContent), null, { timeout: SLOW });
+    await page.setInputFiles('[data-testid="weights-input"]', resolve('assets/weights/efficientnet_lite0.safetensors'));
+    await page.waitForSelector('[data-testid="status"] .message.error', { timeout: SLOW });
+    const message = await page.textContent('[data-testid="status"] .message');
+    assert(/do not fit lenet5_modern/.test(message) && /missing tensor `\S+\.weight`/.test(message)
+      && /unexpected tensor `_conv_stem\.weight`/.test(message), `status says "${message.slice(0, 300)}"`);
+    assert(await page.inputValue('[data-testid="model-select"]') === 'lenet5_modern', 'the model changed');
+  });
+  await test('the drawing pad classifies a drawing with a Fashion-MNIST network', () => page, async () => {
+    const pad = await page.waitForSelector('[data-testid="draw-pad"]', { state: 'visible' });
+    const box = await pad.boundingBox();
+    const before = await classifications(page);
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.2);
+    await page.mouse.down();
+    for (const [fx, fy] of [[0.3, 0.8], [0.7, 0.8], [0.7, 0.2], [0.3, 0.2]]) {
+      await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy, { steps: 8 });
+    }
+    await page.mouse.up();
+    await waitForClassification(page, before);
+    const caption = await page.textContent('#top5-caption');
+    assert(/drawing/.test(caption), `caption: ${caption}`);
+    const names = await top5(page);
+    const fashion = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+    assert(names.length === 5 && names.every((n) => fashion.includes(n)), `top-5: ${names.join(', ')}`);
+    await screenshot(page, 'drawing-pad');
+    assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
+  });
+  await test('make the fake camera video from coffee.png', () => page, async () => {
+    page ??= await openPage(browser, BASE);
+    await writeY4m(page, 'coffee.png', y4m);
+  });
+  await browser.close();
+}
+
+// --- With WebGPU (SwiftShader) and a fake camera fed the coffee video. ---
+{
+  const browser = await launch({
+    webgpu: true,
+    extra: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
+  });
+  let page = null;
+  await test('the page loads on WebGPU with no console errors', () => page, async () => {
+    page = await openPage(browser, BASE);
+    assert(await page.evaluate(() => document.body.dataset.backend) === 'webgpu', 'backend is not webgpu');
+    const models = await page.$$eval('[data-testid="model-select"] option', (o) => o.map((x) => x.value));
+    assert(models.length >= 20 && models.includes('efficientnet_lite0') && models.includes('vgg16'), `models: ${models}`);
+    assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
+    await screenshot(page, 'loaded');
+  });
+  await test('WebGPU: efficientnet_lite0 classifies coffee.png as espresso', () => page, async () => {
+    await page.selectOption('[data-testid="model-select"]', 'efficientnet_lite0');
+    const before = await classifications(page);
+    await upload(page, join(PHOTOS, 'coffee.png'));
+    await waitForClassification(page, before);
+    const names = await top5(page);
+    assert(names[0] === 'espresso', `top-5 on WebGPU is ${names.join(', ')}`);
+    const gpuMs = await page.textContent('[data-testid="totals"]');
+    console.log(`     totals: ${gpuMs}`);
+    await screenshot(page, 'webgpu-coffee');
+  });
+  await test('a conv node shows one tile per channel', () => page, async () => {
+    await page.selectOption('[data-testid="node-select"]', CONV_NODE);
+    const channels = expected[CONV_NODE].output_shape[0];
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="feature-map"]').length === n && document.body.dataset.busy === 'false',
+      channels, { timeout: SLOW },
+    );
+    assert(new URL(page.url()).hash.includes(encodeURIComponent(CONV_NODE)), `hash lacks the node: ${page.url()}`);
+    await page.check('[data-testid="norm-layer"]');
+    assert(/^Per layer/.test(await page.textContent('[data-testid="norm-legend"]')), 'the legend does not say per layer');
+    await page.check('[data-testid="norm-channel"]');
+    await screenshot(page, 'feature-maps');
+  });
+  await test('hovering a unit outlines its receptive field with the analysis size', () => page, async () => {
+    await page.click('[data-testid="feature-map"][data-channel="0"]');
+    const big = await page.waitForSelector('[data-testid="enlarged-map"]', { state: 'visible' });
+    const box = await big.boundingBox();
+    const [rfH, rfW] = expected[CONV_NODE].rf_size_hw;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const overlay = await page.waitForSelector('[data-testid="rf-overlay"]', { state: 'visible' });
+    const text = await overlay.textContent();
+    assert(text.includes(`${rfH}×${rfW} px`), `overlay says "${text}", the analysis ${rfH}x${rfW}`);
+    const outline = await page.$eval('.rf-box', (b) => [b.offsetWidth, b.offsetHeight]);
+    assert(outline[0] > 0 && outline[1] > 0, 'the box has no size');
+    await screenshot(page, 'receptive-field');
+    await page.mouse.move(box.x + 1, box.y + 1);
+    await page.waitForFunction(() => /inside/.test(document.querySelector('[data-testid="rf-overlay"]').textContent));
+  });
+  await test('the fake camera produces a classification', () => page, async () => {
+    const before = await classifications(page);
+    await page.click('[data-testid="webcam-button"]');
+    await page.waitForFunction(
+      (n) => Number(document.body.dataset.classifications) > n && /camera/.test(document.getElementById('top5-caption').textContent),
+      before, { timeout: SLOW },
+    );
+    const names = await top5(page);
+    console.log(`     camera top-5: ${names.join(', ')}`);
+    assert(names.length === 5, 'no top-5 from the camera');
+    await screenshot(page, 'camera');
+    await page.click('[data-testid="webcam-button"]');
+    assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
+  });
+  await browser.close();
+}
+
+finish();

@@ -1,0 +1,164 @@
+// The inputs: photo upload or drop, bundled samples, the webcam and a drawing pad. Each
+// produces a frame `{width, height, data (RGBA bytes), source}` for the page to classify.
+import { CAMERA, DRAW_PAD, LIMITS, PATHS, SAMPLES } from './config.js';
+import { el, megabytes } from './dom.js';
+
+/** A problem with what the user gave, said so they can act on it. */
+export class InputError extends Error {}
+
+function frameFrom(source, image, width, height) {
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  context.drawImage(image, 0, 0, width, height);
+  const { data } = context.getImageData(0, 0, width, height);
+  return { width, height, data, source };
+}
+
+/** Decode an image file, refusing empty, huge and non-image files with a clear message. */
+export async function decodeFile(file) {
+  const name = `"${file.name}"`;
+  if (file.size === 0) throw new InputError(`${name} is empty (0 bytes): choose an image file`);
+  if (file.size > LIMITS.maxFileBytes) {
+    throw new InputError(`${name} is ${megabytes(file.size)}, over the ${megabytes(LIMITS.maxFileBytes)} limit: choose a smaller image`);
+  }
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  } catch {
+    throw new InputError(`${name} is not an image this browser can decode (type: ${file.type || 'unknown'}): choose a PNG, JPEG, WebP or GIF`);
+  }
+  const pixels = bitmap.width * bitmap.height;
+  if (pixels > LIMITS.maxPixels) {
+    bitmap.close();
+    throw new InputError(`${name} is ${bitmap.width}×${bitmap.height} pixels, over the ${LIMITS.maxPixels / 1e6} megapixel limit: scale it down first`);
+  }
+  const frame = frameFrom(file.name, bitmap, bitmap.width, bitmap.height);
+  bitmap.close();
+  return frame;
+}
+
+/** A bundled sample photo by name. */
+export async function loadSample(name) {
+  const sample = SAMPLES.find((s) => s.name === name);
+  if (!sample) throw new InputError(`there is no sample called "${name}"`);
+  const response = await fetch(PATHS.photos + sample.file);
+  if (!response.ok) throw new InputError(`sample ${sample.file} is missing on the server (run ./scripts/serve.sh, which copies the photos)`);
+  const blob = await response.blob();
+  const frame = await decodeFile(new File([blob], sample.file, { type: blob.type }));
+  return { ...frame, source: `sample:${name}` };
+}
+
+/** File input, drop zone and sample buttons. `onFile(file)` and `onSample(name)` do the work. */
+export function wireImageInputs({ fileInput, dropZone, samples }, { onFile, onSample }) {
+  fileInput.addEventListener('change', () => {
+    const file = fileInput.files?.[0];
+    if (file) onFile(file);
+    fileInput.value = '';
+  });
+  dropZone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    dropZone.classList.add('over');
+  });
+  dropZone.addEventListener('dragleave', () => dropZone.classList.remove('over'));
+  // A file dropped anywhere on the page is used, rather than opened by the browser.
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    dropZone.classList.remove('over');
+    const file = e.dataTransfer?.files?.[0];
+    if (file) onFile(file);
+  });
+  samples.replaceChildren(
+    ...SAMPLES.map((s) => el('button', { type: 'button', 'data-sample': s.name, onclick: () => onSample(s.name) }, s.name)),
+  );
+}
+
+/** The webcam: frames are grabbed one after another, each once the last one is classified. */
+export class Camera {
+  constructor(video, button, onFrame, onProblem) {
+    this.video = video;
+    this.button = button;
+    this.onFrame = onFrame;
+    this.onProblem = onProblem;
+    this.stream = null;
+    button.addEventListener('click', () => (this.stream ? this.stop() : this.start()));
+  }
+
+  async start() {
+    if (!navigator.mediaDevices?.getUserMedia) {
+      this.onProblem('this browser offers no camera access here (it needs https or localhost); the other inputs still work');
+      return;
+    }
+    try {
+      this.stream = await navigator.mediaDevices.getUserMedia(CAMERA);
+    } catch (e) {
+      const why = e.name === 'NotAllowedError' ? 'camera permission was denied'
+        : e.name === 'NotFoundError' ? 'no camera was found' : `the camera could not start (${e.name}: ${e.message})`;
+      this.onProblem(`${why}; the other inputs still work`);
+      return;
+    }
+    this.video.srcObject = this.stream;
+    this.video.hidden = false;
+    await this.video.play();
+    this.button.textContent = 'Stop camera';
+    this.loop();
+  }
+
+  stop() {
+    this.stream?.getTracks().forEach((t) => t.stop());
+    this.stream = null;
+    this.video.srcObject = null;
+    this.video.hidden = true;
+    this.button.textContent = 'Start camera';
+  }
+
+  async loop() {
+    while (this.stream) {
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+      const { videoWidth: w, videoHeight: h } = this.video;
+      if (!this.stream || this.video.readyState < 2 || !w || !h) continue;
+      const ok = await this.onFrame(frameFrom('camera', this.video, w, h));
+      if (!ok) this.stop();
+    }
+  }
+}
+
+/** A pad for drawing a garment for the Fashion-MNIST networks: light strokes on black. */
+export class DrawPad {
+  constructor(root, onFrame) {
+    this.canvas = el('canvas', { width: DRAW_PAD.size, height: DRAW_PAD.size, class: 'draw-pad', 'data-testid': 'draw-pad' });
+    this.context = this.canvas.getContext('2d', { willReadFrequently: true });
+    const clear = el('button', { type: 'button', onclick: () => this.clear() }, 'Clear');
+    root.append(this.canvas, clear);
+    this.clear();
+    let last = null;
+    const point = (e) => [e.offsetX, e.offsetY];
+    this.canvas.addEventListener('pointerdown', (e) => {
+      last = point(e);
+      this.canvas.setPointerCapture(e.pointerId);
+    });
+    this.canvas.addEventListener('pointermove', (e) => {
+      if (!last) return;
+      const next = point(e);
+      const c = this.context;
+      c.strokeStyle = '#fff';
+      c.lineWidth = DRAW_PAD.pen;
+      c.lineCap = 'round';
+      c.beginPath();
+      c.moveTo(...last);
+      c.lineTo(...next);
+      c.stroke();
+      last = next;
+    });
+    this.canvas.addEventListener('pointerup', () => {
+      last = null;
+      const { width, height } = this.canvas;
+      onFrame({ width, height, data: this.context.getImageData(0, 0, width, height).data, source: 'drawing' });
+    });
+  }
+
+  clear() {
+    this.context.fillStyle = '#000';
+    this.context.fillRect(0, 0, this.canvas.width, this.canvas.height);
+  }
+}

@@ -1,0 +1,246 @@
+// The page's controller: loads the engine, makes the Session, wires the views together, runs
+// one engine call at a time, and keeps the model, node and input choice in the URL's hash.
+import init, { Session } from './pkg/convscope.js';
+import { DEFAULT_MODEL, PATHS } from './config.js';
+import { ArchitectureView } from './architecture.js';
+import { FeatureMapView } from './featuremaps.js';
+import { InputView } from './inputview.js';
+import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } from './inputs.js';
+import { ModelPicker, availableWeights, fetchWithProgress } from './models.js';
+import { StatusView } from './status.js';
+import { megabytes } from './dom.js';
+import { Top5View } from './top5.js';
+import * as hash from './hash.js';
+
+const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+const status = new StatusView(byTestId('status'));
+const top5 = new Top5View(byTestId('top5'), document.getElementById('top5-caption'));
+const inputView = new InputView(document.getElementById('input-view'));
+const architecture = new ArchitectureView(document.getElementById('architecture'), (node) => pickNode(node));
+const maps = new FeatureMapView(document.getElementById('feature-maps'), {
+  select: byTestId('node-select'),
+  onPickNode: (node) => pickNode(node),
+  onHover: (node, y, x) => outlineField(node, y, x),
+  onLeave: () => inputView.hideOutline(),
+});
+
+const state = { session: null, picker: null, model: null, node: null, input: null, frame: null, summary: null, ran: false };
+let classifications = 0;
+
+// One engine call at a time: each task starts when the previous one has settled.
+let chain = Promise.resolve();
+let pending = 0;
+function serial(task) {
+  pending += 1;
+  document.body.dataset.busy = 'true';
+  const run = chain.then(task).finally(() => {
+    pending -= 1;
+    if (!pending) document.body.dataset.busy = 'false';
+  });
+  chain = run.catch(() => {});
+  return run;
+}
+
+function report(error) {
+  const message = error instanceof Error ? error.message : String(error);
+  status.error(error instanceof InputError ? message : `Error: ${message}`);
+  if (state.session?.device_lost()) recover();
+}
+
+function saveHash() {
+  hash.write({ model: state.model, node: state.node, input: state.input?.startsWith('sample:') ? state.input : null, backend: hash.read().backend });
+}
+
+/** After a lost GPU device: a new session on a new device, the model loaded again. */
+async function recover() {
+  status.notice('backend', 'The GPU device was lost; starting a new one…', 'warn');
+  const lost = state.session;
+  state.session = await Session.create(hash.read().backend === 'cpu');
+  try {
+    lost.free();
+  } catch {
+    // A call still holds it; the garbage collector frees it later.
+  }
+  showBackend();
+  if (state.model) loadModel(state.model).catch(report);
+}
+
+function showBackend() {
+  const s = state.session;
+  document.body.dataset.backend = s.backend();
+  status.notice('backend', s.backend_reason(), s.backend() === 'cpu' ? 'warn' : 'info');
+}
+
+function defaultNode(summary) {
+  return (summary.nodes.find((n) => n.kind === 'conv') ?? summary.nodes[0]).name;
+}
+
+async function loadModel(name, { weightsFile = null, node = null } = {}) {
+  await serial(async () => {
+    const info = state.picker.info(name);
+    let bytes = null;
+    let source = '';
+    if (weightsFile) {
+      status.busy(`reading ${weightsFile.name}…`);
+      bytes = new Uint8Array(await weightsFile.arrayBuffer());
+      source = `your file ${weightsFile.name}`;
+    } else if (info.has_trained_weights) {
+      status.busy(`downloading the trained weights of ${name}…`);
+      const url = `${PATHS.weights}${name}.safetensors`;
+      bytes = await fetchWithProgress(url, (f) => status.setProgress(f));
+      status.setProgress(null);
+      source = url;
+    } else {
+      status.busy(`making random weights for ${name} (no trained weights here)…`);
+    }
+    status.busy(`loading ${name} on ${state.session.backend()}…`);
+    let report;
+    try {
+      report = await state.session.load_model(name, bytes);
+    } catch (e) {
+      state.picker.set(state.model ?? name);
+      throw e;
+    }
+    state.model = name;
+    state.picker.set(name);
+    status.notice('weights', report.trained ? `${name}: trained weights from ${source} (${megabytes(bytes.length)}), checked tensor by tensor.`
+      : `${name} runs with ${report.weights}. Its predictions mean nothing; drop a matching .safetensors file to use trained weights.`,
+    report.trained ? 'info' : 'warn');
+    status.notice('gpu', report.gpu_problem, 'warn');
+    state.summary = state.session.summary();
+    architecture.show(state.summary);
+    maps.setNodes(state.summary.nodes);
+    const known = (n) => n && state.summary.nodes.some((x) => x.name === n);
+    state.node = known(node) ? node : defaultNode(state.summary);
+    maps.select.value = state.node;
+    architecture.highlight(state.node);
+    drawArea.hidden = info.input[0] !== 1;
+    state.ran = false;
+    top5.clear();
+    inputView.hideOutline();
+    maps.clear('Classify an image to see this node\'s feature maps.');
+    saveHash();
+    status.info(`${name} is ready (${report.backend}). Pick a sample, upload or drop a photo, or start the camera.`);
+  });
+  if (state.frame) await classify(state.frame);
+}
+
+async function showNode(node) {
+  state.node = node;
+  architecture.highlight(node);
+  saveHash();
+  if (!state.ran) return;
+  const n = state.summary.nodes.find((x) => x.name === node);
+  const values = await state.session.node_output(node);
+  maps.show(node, n.shape, values);
+}
+
+function pickNode(node) {
+  maps.select.value = node;
+  return serial(() => showNode(node)).catch(report);
+}
+
+function outlineField(node, y, x) {
+  const n = state.summary?.nodes.find((x) => x.name === node);
+  if (!n) return;
+  inputView.outline(state.session.receptive_field_box(node, y, x), n.rf_size);
+}
+
+async function classify(frame) {
+  await serial(async () => {
+    status.busy(`classifying ${frame.source} with ${state.model} (${state.session.backend()})…`);
+    const started = performance.now();
+    const result = await state.session.classify_rgba(frame.width, frame.height, frame.data);
+    const ms = performance.now() - started;
+    const predictions = result.top5;
+    if (result.gpu_problem) status.notice('gpu', result.gpu_problem, 'warn');
+    state.frame = frame;
+    state.input = frame.source;
+    state.ran = true;
+    top5.show(predictions, `${frame.source} · ${state.model} · ${result.backend} · ${ms.toFixed(0)} ms`);
+    const [, h, w] = state.summary.input;
+    inputView.show(state.session.input_rgba(), h, w);
+    state.summary = state.session.summary();
+    architecture.show(state.summary);
+    architecture.highlight(state.node);
+    await showNode(state.node);
+    classifications += 1;
+    document.body.dataset.classifications = String(classifications);
+    status.info(`${frame.source}: ${predictions[0]?.name ?? '?'} (${ms.toFixed(0)} ms on ${result.backend}).`);
+  });
+}
+
+async function useFile(file) {
+  try {
+    if (file.name.toLowerCase().endsWith('.safetensors')) {
+      await loadModel(state.model, { weightsFile: file, node: state.node });
+      return;
+    }
+    status.busy(`reading ${file.name}…`);
+    await classify(await decodeFile(file));
+  } catch (e) {
+    report(e);
+  }
+}
+
+async function useSample(name) {
+  try {
+    status.busy(`loading sample ${name}…`);
+    await classify(await loadSample(name));
+  } catch (e) {
+    report(e);
+  }
+}
+
+const drawArea = document.getElementById('draw-area');
+
+async function boot() {
+  status.busy('loading the engine (WebAssembly)…');
+  await init();
+  const wanted = hash.read();
+  state.session = await Session.create(wanted.backend === 'cpu');
+  showBackend();
+  try {
+    const labels = await fetch(PATHS.imagenetLabels);
+    if (!labels.ok) throw new Error(`${PATHS.imagenetLabels}: ${labels.status}`);
+    state.session.set_imagenet_labels(await labels.text());
+  } catch (e) {
+    status.notice('labels', `ImageNet class names are missing (${e.message}); classes show as numbers. Run ./scripts/serve.sh, which copies them.`, 'warn');
+  }
+  const models = state.session.models(await availableWeights());
+  state.picker = new ModelPicker(byTestId('model-select'), models, (name) => loadModel(name, { node: null }).catch(report));
+  wireImageInputs(
+    { fileInput: byTestId('image-input'), dropZone: document.getElementById('drop-zone'), samples: document.getElementById('samples') },
+    { onFile: useFile, onSample: useSample },
+  );
+  byTestId('weights-input').addEventListener('change', (e) => {
+    const file = e.target.files?.[0];
+    e.target.value = '';
+    if (file) loadModel(state.model, { weightsFile: file, node: state.node }).catch(report);
+  });
+  new Camera(document.getElementById('camera-video'), byTestId('webcam-button'), async (frame) => {
+    try {
+      await classify(frame);
+    } catch (e) {
+      report(e);
+      return false;
+    }
+    return true;
+  }, (message) => status.error(message));
+  new DrawPad(drawArea, (frame) => classify(frame).catch(report));
+  window.addEventListener('hashchange', () => {
+    const next = hash.read();
+    if (next.model && next.model !== state.model && state.picker.has(next.model)) loadModel(next.model, { node: next.node }).catch(report);
+    else if (next.node && next.node !== state.node) pickNode(next.node);
+  });
+
+  await loadModel(state.picker.has(wanted.model) ? wanted.model : DEFAULT_MODEL, { node: wanted.node });
+  document.body.dataset.ready = 'true';
+  if (wanted.input?.startsWith('sample:')) await useSample(wanted.input.slice('sample:'.length));
+}
+
+boot().catch((e) => {
+  report(e);
+  document.body.dataset.ready = 'failed';
+});

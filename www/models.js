@@ -1,0 +1,63 @@
+// The model picker, and fetching a model's trained weights with a progress bar.
+import { PATHS } from './config.js';
+import { el } from './dom.js';
+
+/** Names of the models whose trained weights the server has (one file name a line). */
+export async function availableWeights() {
+  try {
+    const response = await fetch(PATHS.weightsManifest);
+    if (!response.ok) return [];
+    const text = await response.text();
+    return text.split('\n').map((l) => l.trim().replace(/\.safetensors$/, '')).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** The bytes of `url`, calling `onProgress(fraction)` as they arrive. */
+export async function fetchWithProgress(url, onProgress) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: the server answered ${response.status} ${response.statusText}`);
+  const total = Number(response.headers.get('Content-Length')) || 0;
+  if (!response.body || !total) return new Uint8Array(await response.arrayBuffer());
+  const bytes = new Uint8Array(total);
+  const reader = response.body.getReader();
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (received + value.length > total) throw new Error(`${url}: more bytes than its Content-Length`);
+    bytes.set(value, received);
+    received += value.length;
+    onProgress(received / total);
+  }
+  if (received !== total) throw new Error(`${url}: the download stopped at ${received} of ${total} bytes`);
+  return bytes;
+}
+
+/** The `<select>` of the whole zoo; models without trained weights say so. */
+export class ModelPicker {
+  constructor(select, models, onPick) {
+    this.select = select;
+    this.models = new Map(models.map((m) => [m.name, m]));
+    select.replaceChildren(
+      ...models.map((m) =>
+        el('option', { value: m.name, title: m.description },
+          `${m.name}${m.has_trained_weights ? '' : ' (random weights)'}`),
+      ),
+    );
+    select.addEventListener('change', () => onPick(select.value));
+  }
+
+  has(name) {
+    return this.models.has(name);
+  }
+
+  info(name) {
+    return this.models.get(name);
+  }
+
+  set(name) {
+    this.select.value = name;
+  }
+}
