@@ -89,15 +89,20 @@ impl Preprocess {
                 let gray = image
                     .resize_exact(size, size, FilterType::Triangle)
                     .to_luma8();
-                let mut values: Vec<f32> = gray.pixels().map(|p| p.0[0] as f32 / 255.0).collect();
+                let (n, mut pixels) = (size as usize, gray.into_raw());
                 // Fashion-MNIST garments are light on black; photos are usually the opposite.
-                let border: Vec<f32> = (0..size as usize)
-                    .flat_map(|i| [values[i], values[(size as usize - 1) * size as usize + i]])
-                    .collect();
-                if border.iter().sum::<f32>() / border.len() as f32 > 0.5 {
-                    values.iter_mut().for_each(|v| *v = 1.0 - *v);
+                let border: u32 = (0..n)
+                    .map(|i| pixels[i] as u32 + pixels[(n - 1) * n + i] as u32)
+                    .sum();
+                if border > 255 * n as u32 {
+                    pixels.iter_mut().for_each(|p| *p = 255 - *p);
                 }
-                Tensor::new(vec![1, size as usize, size as usize], values).pad_to(pad_to as usize)
+                // The trainer's own byte-to-input step, so inference sees what training saw.
+                let to_input = crate::train::Preprocess {
+                    size: (pad_to as usize, pad_to as usize),
+                    normalise: false,
+                };
+                to_input.image(&pixels, n, n)
             }
         }
     }
@@ -108,27 +113,5 @@ impl Preprocess {
             Preprocess::Imagenet { crop, .. } => (crop as usize, crop as usize),
             Preprocess::Grayscale { pad_to, .. } => (pad_to as usize, pad_to as usize),
         }
-    }
-}
-
-impl Tensor {
-    /// A `[c, h, w]` tensor centred in a zero `[c, size, size]` one (no-op when already that size).
-    pub fn pad_to(self, size: usize) -> Tensor {
-        let [c, h, w] = self.shape[..] else {
-            return self;
-        };
-        if h >= size && w >= size {
-            return self;
-        }
-        let (top, left) = ((size - h) / 2, (size - w) / 2);
-        let mut out = vec![0.0; c * size * size];
-        for ch in 0..c {
-            for y in 0..h {
-                let src = (ch * h + y) * w;
-                let dst = (ch * size + top + y) * size + left;
-                out[dst..dst + w].copy_from_slice(&self.data[src..src + w]);
-            }
-        }
-        Tensor::new(vec![c, size, size], out)
     }
 }

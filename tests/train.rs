@@ -444,3 +444,38 @@ fn saved_weights_load_back_through_the_project_loader() {
         );
     }
 }
+
+#[test]
+fn photo_preprocessing_for_fashion_networks_matches_training() {
+    // A Fashion-MNIST test image handed to the CLI/page preprocessing as a picture must give
+    // the same input the trainer and the evaluator use.
+    let (_, test) =
+        convscope::train::load_fashion_mnist(convscope::train::FASHION_MNIST_DIR).unwrap();
+    let (rows, cols) = (test.rows, test.cols);
+    for index in [0usize, 1, 17] {
+        let pixels = test.images[index * rows * cols..(index + 1) * rows * cols].to_vec();
+        let picture = image::DynamicImage::ImageLuma8(
+            image::GrayImage::from_raw(cols as u32, rows as u32, pixels.clone()).unwrap(),
+        );
+        for (name, preprocess) in [
+            ("lenet5", convscope::preprocess::Preprocess::FASHION_32),
+            (
+                "lenet5_modern",
+                convscope::preprocess::Preprocess::FASHION_28,
+            ),
+        ] {
+            let net = convscope::zoo::build(name).unwrap();
+            let trained =
+                convscope::train::Preprocess::for_network(&net).image(&pixels, rows, cols);
+            let served = preprocess.apply(&picture);
+            assert_eq!(served.shape, trained.shape, "{name}");
+            let worst = served
+                .data
+                .iter()
+                .zip(&trained.data)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-6, "{name} image {index}: differs by {worst}");
+        }
+    }
+}
