@@ -483,3 +483,34 @@ fn efficientnet_lite0_real_file_converts() {
         assert_eq!(&w.tensors[name], t, "{name}");
     }
 }
+
+#[test]
+fn torchvision_layout_files_load_into_every_torchvision_family() {
+    // A state_dict saved from torchvision (names `features.0.weight`, `layer1.0.conv1.weight`,
+    // `inception3a.branch2.0.conv.weight`, ...) loads without renaming. The files are
+    // generated here in that layout from the model description.
+    for name in [
+        "alexnet",
+        "vgg11",
+        "vgg16_bn",
+        "resnet50",
+        "googlenet_torchvision",
+    ] {
+        let net = model(name);
+        let w = Weights::random(&net, 5);
+        let torchvision_names = [
+            "features.0.weight",
+            "classifier.6.bias",
+            "layer1.0.conv1.weight",
+            "layer4.2.bn3.running_var",
+            "inception3a.branch2.0.conv.weight",
+            "fc.weight",
+        ];
+        assert!(
+            torchvision_names.iter().any(|t| w.tensors.contains_key(*t)),
+            "{name} does not use torchvision's names"
+        );
+        let bytes = save_safetensors(&w.tensors).unwrap();
+        assert_eq!(load_safetensors(&bytes, &net).unwrap(), w, "{name}");
+    }
+}
