@@ -1,4 +1,5 @@
-// Depthwise convolution (groups == in_c == out_c / multiplier), one invocation per output.
+// Depthwise convolution (groups == in_c, out_c a multiple of it): one invocation per 4
+// neighbouring outputs of a row.
 // Bindings: 0 input, 1 weight [out_c, 1, kh, kw], 2 bias, 3 output, 4 params.
 
 struct Params {
@@ -16,16 +17,19 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    // Each invocation computes 4 neighbouring outputs of one row, sharing every weight load
+    // and the row arithmetic between them.
     let idx = gid.x + gid.y * groups.x * 64u;
-    if (idx >= p.out_c * p.out_h * p.out_w) {
+    let blocks = (p.out_w + 3u) / 4u;
+    if (idx >= p.out_c * p.out_h * blocks) {
         return;
     }
-    let ox = idx % p.out_w;
-    let oy = (idx / p.out_w) % p.out_h;
-    let oc = idx / (p.out_w * p.out_h);
+    let ox0 = (idx % blocks) * 4u;
+    let oy = (idx / blocks) % p.out_h;
+    let oc = idx / (blocks * p.out_h);
     let ic = oc / (p.out_c / p.in_c);
     let plane = ic * p.in_h * p.in_w;
-    var acc = 0.0;
+    var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
         let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_t);
         if (iy < 0 || iy >= i32(p.in_h)) {
@@ -34,14 +38,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         let row = plane + u32(iy) * p.in_w;
         let wrow = (oc * p.kh + ky) * p.kw;
         for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pad_l);
-            if (ix >= 0 && ix < i32(p.in_w)) {
-                acc += input[row + u32(ix)] * weight[wrow + kx];
+            let w = weight[wrow + kx];
+            for (var j = 0u; j < 4u; j++) {
+                let ix = i32((ox0 + j) * p.sw + kx * p.dw) - i32(p.pad_l);
+                if (ix >= 0 && ix < i32(p.in_w)) {
+                    acc[j] += input[row + u32(ix)] * w;
+                }
             }
         }
     }
+    var b = 0.0;
     if (p.has_bias != 0u) {
-        acc += bias[oc];
+        b = bias[oc];
     }
-    output[idx] = acc;
+    let out_row = (oc * p.out_h + oy) * p.out_w;
+    for (var j = 0u; j < 4u; j++) {
+        if (ox0 + j < p.out_w) {
+            output[out_row + ox0 + j] = acc[j] + b;
+        }
+    }
 }

@@ -384,7 +384,11 @@ impl Lowering<'_> {
         let pointwise = c.kernel == (1, 1) && c.stride == (1, 1) && pad == [0; 4];
         let (variant, workgroups) = match self.conv {
             ConvPath::Naive => (Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
-            ConvPath::Tiled if depthwise => (Variant::plain(Kernel::Depthwise), grid(o.len(), 64)),
+            ConvPath::Tiled if depthwise => {
+                // depthwise.wgsl: one invocation per 4 outputs of a row.
+                let threads = o.c * o.h * o.w.div_ceil(4);
+                (Variant::plain(Kernel::Depthwise), grid(threads, 64))
+            }
             ConvPath::Tiled => {
                 // conv_gemm.wgsl: LANES invocations x 4 pixels by 64 / LANES rows x 16 channels.
                 let pixels = o.h * o.w;
