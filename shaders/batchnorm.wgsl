@@ -15,11 +15,19 @@ struct Params {
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    // Each invocation normalises 4 neighbouring values of one channel, so the channel's
+    // scale is computed once for them.
     let idx = gid.x + gid.y * groups.x * 64u;
-    if (idx >= p.c * p.hw) {
+    let blocks = (p.hw + 3u) / 4u;
+    if (idx >= p.c * blocks) {
         return;
     }
-    let c = idx / p.hw;
+    let c = idx / blocks;
+    let first = (idx % blocks) * 4u;
     let scale = weight[c] / sqrt(variance[c] + p.eps);
-    output[idx] = (input[idx] - mean[c]) * scale + bias[c];
+    let shift = bias[c] - mean[c] * scale;
+    let base = c * p.hw;
+    for (var j = first; j < min(first + 4u, p.hw); j++) {
+        output[base + j] = input[base + j] * scale + shift;
+    }
 }

@@ -236,14 +236,10 @@ impl Lowering<'_> {
                 let mean = self.tensor(name, "running_mean")?;
                 let var = self.tensor(name, "running_var")?;
                 let reads = [input, &w, &bias, &mean, &var];
-                vec![self.dispatch(
-                    name,
-                    Variant::plain(Kernel::BatchNorm),
-                    &reads,
-                    out,
-                    &params,
-                    elementwise,
-                )]
+                // batchnorm.wgsl: one invocation per 4 values of a channel.
+                let threads = out_shape.c * (out_shape.h * out_shape.w).div_ceil(4);
+                let variant = Variant::plain(Kernel::BatchNorm);
+                vec![self.dispatch(name, variant, &reads, out, &params, grid(threads, 64))]
             }
             Layer::Activation(a) => {
                 let code = match a {
