@@ -380,6 +380,11 @@ impl Lowering<'_> {
         let pointwise = c.kernel == (1, 1) && c.stride == (1, 1) && pad == [0; 4];
         let (variant, workgroups) = match self.conv {
             ConvPath::Naive => (Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
+            // A map of a few pixels (LeNet's C5 is 1x1) would leave the blocked kernel's pixel
+            // lanes idle; one invocation per output keeps every channel busy there.
+            ConvPath::Tiled if o.h * o.w <= 4 && !depthwise => {
+                (Variant::plain(Kernel::ConvNaive), grid(o.len(), 64))
+            }
             ConvPath::Tiled if depthwise => {
                 // depthwise.wgsl: one invocation per 4 outputs of a row.
                 let threads = o.c * o.h * o.w.div_ceil(4);
