@@ -64,38 +64,24 @@ pub(super) fn max_pool2d(p: &Pool2d, x: &[f32], s: Shape, out: Shape) -> Vec<f32
 /// (so padded positions count, but positions past the padding that `ceil_mode` added do
 /// not), otherwise the number of real pixels.
 pub(super) fn avg_pool2d(p: &Pool2d, x: &[f32], s: Shape, out: Shape) -> Vec<f32> {
-    let [top, bottom, left, right] = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+    let windows = p.avg_windows(s, out);
     let mut y = vec![0.0; out.len()];
-    for oy in 0..out.h {
-        // Window rows in padded coordinates, then in input coordinates.
-        let y0 = oy * p.stride.0;
-        let y1 = (y0 + p.kernel.0).min(s.h + top + bottom);
-        let (in_y0, in_y1) = (y0.max(top) - top, y1.min(s.h + top).max(top) - top);
-        for ox in 0..out.w {
-            let x0 = ox * p.stride.1;
-            let x1 = (x0 + p.kernel.1).min(s.w + left + right);
-            let (in_x0, in_x1) = (x0.max(left) - left, x1.min(s.w + left).max(left) - left);
-            let divisor = if p.count_include_pad {
-                (y1 - y0) * (x1 - x0)
-            } else {
-                in_y1.saturating_sub(in_y0) * in_x1.saturating_sub(in_x0)
-            };
-            for c in 0..out.c {
-                let mut sum = 0.0f64;
-                for iy in in_y0..in_y1 {
-                    for ix in in_x0..in_x1 {
-                        sum += x[(c * s.h + iy) * s.w + ix] as f64;
-                    }
+    for c in 0..out.c {
+        for (i, &(y0, y1, x0, x1, divisor)) in windows.iter().enumerate() {
+            let mut sum = 0.0f64;
+            for iy in y0..y1 {
+                for ix in x0..x1 {
+                    sum += x[(c * s.h + iy) * s.w + ix] as f64;
                 }
-                // A window of padding only (possible when one side pads more than half the
-                // window) has no pixels to average: it reads 0, as zero padding would.
-                let mean = if divisor == 0 {
-                    0.0
-                } else {
-                    sum / divisor as f64
-                };
-                y[(c * out.h + oy) * out.w + ox] = mean as f32;
             }
+            // A window of padding only (possible when one side pads more than half the
+            // window) has no pixels to average: it reads 0, as zero padding would.
+            let mean = if divisor == 0 {
+                0.0
+            } else {
+                sum / divisor as f64
+            };
+            y[c * out.h * out.w + i] = mean as f32;
         }
     }
     y

@@ -3,6 +3,7 @@
 //! A layer is pure data. Its output shape, its parameter tensors and everything the
 //! analysis, the CPU reference and the GPU engine need are derived from these structs.
 
+use super::Shape;
 use serde::Serialize;
 
 /// Padding of a 2-D window (convolution or pooling).
@@ -238,6 +239,33 @@ impl Pool2d {
     pub fn ceil(mut self) -> Self {
         self.ceil_mode = true;
         self
+    }
+    /// Average pooling's windows on an input of shape `s` giving `out`, one per output pixel
+    /// (row-major): the real-pixel ranges `(y0..y1, x0..x1)` and PyTorch's divisor. With
+    /// `count_include_pad` the divisor is the window clipped to the padded input (padded
+    /// positions count, positions past the padding added by `ceil_mode` do not); otherwise
+    /// it is the number of real pixels. A window of padding only has divisor 0.
+    pub fn avg_windows(&self, s: Shape, out: Shape) -> Vec<(usize, usize, usize, usize, usize)> {
+        let [top, bottom, left, right] = self.padding.resolve(s.h, s.w, self.kernel, self.stride);
+        let mut windows = Vec::with_capacity(out.h * out.w);
+        for oy in 0..out.h {
+            let y0 = oy * self.stride.0;
+            let y1 = (y0 + self.kernel.0).min(s.h + top + bottom);
+            let (in_y0, in_y1) = (y0.max(top) - top, y1.min(s.h + top).max(top) - top);
+            for ox in 0..out.w {
+                let x0 = ox * self.stride.1;
+                let x1 = (x0 + self.kernel.1).min(s.w + left + right);
+                let (in_x0, in_x1) = (x0.max(left) - left, x1.min(s.w + left).max(left) - left);
+                let (in_y1, in_x1) = (in_y1.max(in_y0), in_x1.max(in_x0));
+                let divisor = if self.count_include_pad {
+                    (y1 - y0) * (x1 - x0)
+                } else {
+                    (in_y1 - in_y0) * (in_x1 - in_x0)
+                };
+                windows.push((in_y0, in_y1, in_x0, in_x1, divisor));
+            }
+        }
+        windows
     }
 }
 

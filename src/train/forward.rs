@@ -76,33 +76,12 @@ impl<'a> Params<'a> {
 }
 
 /// The real-pixel window `(y0..y1, x0..x1)` and divisor of each output pixel of an average
-/// pooling, following `cpu::pool::avg_pool2d` exactly.
+/// pooling: [`Pool2d::avg_windows`], the rule the reference uses, with an f32 divisor.
 pub fn avg_windows(p: &Pool2d, s: Shape, out: Shape) -> Vec<(usize, usize, usize, usize, f32)> {
-    let [top, bottom, left, right] = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
-    let mut windows = Vec::with_capacity(out.h * out.w);
-    for oy in 0..out.h {
-        let y0 = oy * p.stride.0;
-        let y1 = (y0 + p.kernel.0).min(s.h + top + bottom);
-        let (in_y0, in_y1) = (y0.max(top) - top, y1.min(s.h + top).max(top) - top);
-        for ox in 0..out.w {
-            let x0 = ox * p.stride.1;
-            let x1 = (x0 + p.kernel.1).min(s.w + left + right);
-            let (in_x0, in_x1) = (x0.max(left) - left, x1.min(s.w + left).max(left) - left);
-            let divisor = if p.count_include_pad {
-                (y1 - y0) * (x1 - x0)
-            } else {
-                in_y1.saturating_sub(in_y0) * in_x1.saturating_sub(in_x0)
-            };
-            windows.push((
-                in_y0,
-                in_y1.max(in_y0),
-                in_x0,
-                in_x1.max(in_x0),
-                divisor as f32,
-            ));
-        }
-    }
-    windows
+    p.avg_windows(s, out)
+        .into_iter()
+        .map(|(y0, y1, x0, x1, d)| (y0, y1, x0, x1, d as f32))
+        .collect()
 }
 
 /// One layer on a batch. `out` is the output shape from shape inference.
