@@ -36,7 +36,8 @@ fi
 
 cargo build --release --quiet
 if [ ! -f assets/weights/efficientnet_lite0.safetensors ] || [ ! -f assets/labels/imagenet.txt ] \
-   || [ ! -f assets/photos/coffee.png ]; then
-  ./target/release/convscope prepare --effnet "$effnet" --darknet /usr/share/darknet/data --skimage "$skimage"
+   || [ ! -f assets/photos/coffee.png ] || [ ! -f assets/photos/fashion-test.png ]; then
+  ./target/release/convscope prepare --effnet "$effnet" --darknet /usr/share/darknet/data \
+    --skimage "$skimage" --fashion /usr/share/datasets/fashion-mnist
 fi
 echo "set-up done: try ./target/release/convscope classify assets/photos/coffee.png --model efficientnet_lite0"

@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod cpu;
 pub mod gpu;
+pub mod lab;
 pub mod labels;
 pub mod model;
 pub mod predict;

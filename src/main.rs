@@ -89,9 +89,18 @@ enum Command {
         /// The scikit-image wheel, for its sample photos.
         #[arg(long)]
         skimage: Option<std::path::PathBuf>,
+        /// Fashion-MNIST's directory, for sample test images.
+        #[arg(long)]
+        fashion: Option<std::path::PathBuf>,
         /// Output directory (default: the assets directory).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+    },
+    /// The teaching lab: trained twins and training tricks on Fashion-MNIST, with their
+    /// costs, recorded accuracies and first-layer filter counts.
+    Lab {
+        #[arg(long)]
+        json: bool,
     },
     /// One k x k convolution against the stack of 3x3 convolutions with the same receptive field.
     CompareKernels {
@@ -107,6 +116,9 @@ enum Command {
         /// The large kernel (odd, >= 3).
         #[arg(long)]
         kernel: usize,
+        /// Also run both sides on the GPU and print their measured time.
+        #[arg(long)]
+        time: bool,
         #[arg(long)]
         json: bool,
     },
@@ -153,11 +165,13 @@ fn main() -> ExitCode {
             effnet,
             darknet,
             skimage,
+            fashion,
             out,
         } => cli::prepare(
             effnet.as_deref(),
             darknet.as_deref(),
             skimage.as_deref(),
+            fashion.as_deref(),
             &out.unwrap_or_else(cli::assets_dir),
         ),
         Command::CompareKernels {
@@ -165,8 +179,10 @@ fn main() -> ExitCode {
             out_channels,
             size,
             kernel,
+            time,
             json,
-        } => cli::compare_kernels(in_channels, out_channels, &size, kernel, json),
+        } => cli::compare_kernels(in_channels, out_channels, &size, kernel, time, json),
+        Command::Lab { json } => cli::lab_command(json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

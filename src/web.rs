@@ -2,6 +2,7 @@
 //! WebGPU, or the CPU reference compiled to WebAssembly when WebGPU is missing or fails, and
 //! hands results to JavaScript as typed arrays and plain objects. The only wasm-bindgen code.
 
+mod lab;
 mod report;
 mod run;
 

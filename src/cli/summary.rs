@@ -1,7 +1,11 @@
 //! `models`, `summary` and `compare-kernels`: the analysis, printed.
 
 use super::{model, parse_size, CliError};
-use convscope::analysis::{analyze, compare_kernels as compare, Analysis, BlockCost};
+use convscope::analysis::{
+    analyze, compare_kernels as compare, single_kernel_net, stacked_3x3_net, Analysis, BlockCost,
+};
+use convscope::gpu::GpuContext;
+use convscope::lab::{time_block, BlockTime};
 use convscope::zoo::ZOO;
 use serde::Serialize;
 
@@ -202,10 +206,16 @@ pub fn compare_kernels(
     out_c: usize,
     size: &str,
     k: usize,
+    time: bool,
     json: bool,
 ) -> Result<(), CliError> {
     let (h, w) = parse_size(size)?;
     let c = compare(in_c, out_c, h, w, k)?;
+    let gpu = if time {
+        Some(time_sides(in_c, out_c, h, w, k)?)
+    } else {
+        None
+    };
     if json {
         #[derive(Serialize)]
         struct Out<'a> {
@@ -215,8 +225,11 @@ pub fn compare_kernels(
             stacked: JsonSide<'a>,
             params_ratio: f64,
             macs_ratio: f64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            gpu: Option<&'a GpuTimes>,
         }
         let out = Out {
+            gpu: gpu.as_ref(),
             input: [in_c, h, w],
             out_channels: out_c,
             large: (&c.a).into(),
@@ -250,5 +263,53 @@ pub fn compare_kernels(
         "the single {k}x{k} needs {:.2}x the parameters and {:.2}x the MACs",
         c.params_ratio, c.macs_ratio
     );
+    if let Some(t) = gpu {
+        println!(
+            "measured on {}: one {k}x{k} {:.3} ms, 3x3 stack {:.3} ms (median of {} passes, {:?} clock)",
+            t.adapter, t.large.ms, t.stacked.ms, t.large.runs, t.large.clock
+        );
+    }
     Ok(())
+}
+
+/// Both sides' measured GPU time.
+#[derive(Serialize)]
+pub struct GpuTimes {
+    adapter: String,
+    large: BlockTime,
+    stacked: BlockTime,
+}
+
+fn time_sides(
+    in_c: usize,
+    out_c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+) -> Result<GpuTimes, CliError> {
+    let ctx = pollster::block_on(GpuContext::new())?;
+    let start = std::time::Instant::now();
+    let now = || start.elapsed().as_secs_f64() * 1e3;
+    let runs = 9;
+    let large = pollster::block_on(time_block(
+        &ctx,
+        &single_kernel_net(in_c, out_c, k),
+        h,
+        w,
+        runs,
+        &now,
+    ))?;
+    let stacked = pollster::block_on(time_block(
+        &ctx,
+        &stacked_3x3_net(in_c, out_c, k),
+        h,
+        w,
+        runs,
+        &now,
+    ))?;
+    Ok(GpuTimes {
+        adapter: ctx.describe().trim().to_string(),
+        large,
+        stacked,
+    })
 }

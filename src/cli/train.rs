@@ -3,7 +3,7 @@
 use super::classify::shipped_weights;
 use super::{model, CliError};
 use convscope::train::{
-    evaluate, load_fashion_mnist, save_weights, train, TrainConfig, FASHION_MNIST_DIR,
+    evaluate, load_fashion_mnist, save_weights, train, RunRecord, TrainConfig, FASHION_MNIST_DIR,
 };
 use convscope::weights::load_safetensors;
 use std::path::{Path, PathBuf};
@@ -55,8 +55,12 @@ pub fn train_command(name: &str, options: TrainOptions) -> Result<(), CliError> 
         test_set.len()
     );
     let start = Instant::now();
-    let weights = train(&net, &cfg, &train_set, Some(&test_set), |r| println!("{r}"))
-        .map_err(|e| CliError::Train(e.to_string()))?;
+    let mut epochs = Vec::new();
+    let weights = train(&net, &cfg, &train_set, Some(&test_set), |r| {
+        println!("{r}");
+        epochs.push(r.clone());
+    })
+    .map_err(|e| CliError::Train(e.to_string()))?;
     let seconds = start.elapsed().as_secs_f32();
     let accuracy =
         evaluate(&net, &weights, &test_set).map_err(|e| CliError::Train(e.to_string()))?;
@@ -68,10 +72,27 @@ pub fn train_command(name: &str, options: TrainOptions) -> Result<(), CliError> 
     }
     std::fs::write(&out, &bytes)
         .map_err(|e| CliError::Io(out.display().to_string(), e.to_string()))?;
+    let record = RunRecord {
+        model: name.to_string(),
+        command: std::iter::once("convscope".to_string())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
+        config: cfg.clone(),
+        train_images: train_set.len(),
+        test_images: test_set.len(),
+        test_accuracy: accuracy.fraction(),
+        seconds,
+        epochs,
+    };
+    let record_path = RunRecord::path_for(&out);
+    std::fs::write(&record_path, record.to_json())
+        .map_err(|e| CliError::Io(record_path.display().to_string(), e.to_string()))?;
     println!(
-        "{name}: {} epochs in {seconds:.0} s, test accuracy {accuracy}; wrote {}",
+        "{name}: {} epochs in {seconds:.0} s, test accuracy {accuracy}; wrote {} and {}",
         cfg.epochs,
-        out.display()
+        out.display(),
+        record_path.display()
     );
     Ok(())
 }

@@ -19,6 +19,7 @@ mod idx;
 mod optim;
 mod params;
 mod preprocess;
+mod record;
 mod trainer;
 
 pub use eval::{evaluate, forward_batch, predict, Accuracy};
@@ -30,9 +31,11 @@ pub use idx::{
 pub use optim::{learning_rate, Sgd};
 pub use params::{init_weights, save_weights};
 pub use preprocess::{Preprocess, FASHION_MNIST_MEAN, FASHION_MNIST_STD};
+pub use record::RunRecord;
 pub use trainer::{gradients, train, EpochReport, Gradients};
 
 use crate::model::ModelError;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Why a network cannot be trained or evaluated.
@@ -70,9 +73,19 @@ pub enum TrainError {
     },
 }
 
+/// How the learning rate moves during a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// `warmup_epochs` of linear warm-up, then cosine decay to zero ([`learning_rate`]).
+    WarmupCosine,
+    /// The peak rate throughout (`warmup_epochs` is ignored).
+    Constant,
+}
+
 /// Hyper-parameters of one training run. Runs with equal configurations (including
 /// `threads`) and data reproduce bit for bit.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Passes over the training set.
     pub epochs: usize,
@@ -87,6 +100,8 @@ pub struct TrainConfig {
     pub weight_decay: f32,
     /// Epochs of linear warm-up before the cosine decay (fractions allowed).
     pub warmup_epochs: f32,
+    /// Warm-up + cosine (the default) or constant.
+    pub schedule: Schedule,
     /// Rescale each batch gradient to at most this global L2 norm (Pascanu et al. 2013).
     /// A guard against one large step saturating every tanh unit, after which training
     /// cannot recover; `None` never rescales.
@@ -117,6 +132,7 @@ impl Default for TrainConfig {
             momentum: 0.9,
             weight_decay: 5e-4,
             warmup_epochs: 1.0,
+            schedule: Schedule::WarmupCosine,
             clip_grad_norm: None,
             label_smoothing: 0.0,
             seed: 1,
@@ -150,7 +166,38 @@ impl TrainConfig {
                 lr: 0.05,
                 ..TrainConfig::default()
             },
+            lab if lab.starts_with("lab_") => Self::for_lab(lab),
             _ => TrainConfig::default(),
+        }
+    }
+
+    /// The teaching lab's runs (`zoo/lab.rs`): 6 epochs at peak rate 0.05 with the default
+    /// warm-up + cosine for the twins, so each pair differs only in its network. The tricks
+    /// panel's plain run has none of the tricks (constant rate 0.05, no label smoothing); each
+    /// other run adds one, and `lab_tricks_all` adds all of them.
+    fn for_lab(name: &str) -> Self {
+        let lab = TrainConfig {
+            epochs: 6,
+            lr: 0.05,
+            ..TrainConfig::default()
+        };
+        let plain = TrainConfig {
+            schedule: Schedule::Constant,
+            warmup_epochs: 0.0,
+            ..lab.clone()
+        };
+        let smoothing = 0.1;
+        match name {
+            "lab_tricks_plain" | "lab_tricks_batchnorm" | "lab_tricks_dropout" => plain,
+            "lab_tricks_smoothing" => TrainConfig {
+                label_smoothing: smoothing,
+                ..plain
+            },
+            "lab_tricks_all" => TrainConfig {
+                label_smoothing: smoothing,
+                ..lab
+            },
+            _ => lab,
         }
     }
 

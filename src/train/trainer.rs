@@ -7,7 +7,7 @@ use super::forward::{Batch, Mode, Saved};
 use super::graph::{self, Tape};
 use super::optim::{learning_rate, Sgd};
 use super::params::{check_weights, init_weights, optimised, zero_grads};
-use super::{Dataset, TrainConfig, TrainError};
+use super::{Dataset, Schedule, TrainConfig, TrainError};
 use crate::model::{Layer, Network, NodeId, Shape};
 use crate::weights::Weights;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
@@ -18,7 +18,7 @@ use std::time::Instant;
 const BN_MOMENTUM: f32 = 0.1;
 
 /// One epoch's progress.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochReport {
     /// Counting from 1.
     pub epoch: usize,
@@ -228,7 +228,10 @@ pub fn train(
             }
             loss_sum += batch_loss / batch.len() as f64;
             correct += shards.iter().map(|r| r.correct).sum::<usize>();
-            lr = learning_rate(step, total_steps, warmup, cfg.lr);
+            lr = match cfg.schedule {
+                Schedule::WarmupCosine => learning_rate(step, total_steps, warmup, cfg.lr),
+                Schedule::Constant => cfg.lr,
+            };
             let mut grads = sum_shards(net, &shards, &updates);
             max_norm = max_norm.max(clip_gradients(&mut grads, cfg.clip_grad_norm));
             sgd.step(&mut weights, &grads, lr);

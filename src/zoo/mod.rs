@@ -3,10 +3,13 @@
 mod alexnet;
 mod efficientnet;
 mod googlenet;
+mod lab;
 mod lenet;
 mod nin;
 mod resnet;
 mod vgg;
+
+pub use lab::{BLOCK_C, FIRST_FILTERS};
 
 use crate::labels::Labels;
 use crate::model::Network;
@@ -23,7 +26,7 @@ pub struct ZooEntry {
     pub labels: Labels,
 }
 
-/// Every model, in historical order.
+/// Every model, in historical order, then the teaching lab's.
 pub const ZOO: &[ZooEntry] = &[
     ZooEntry { name: "lenet5", description: "LeNet-5 as in LeCun et al. 1998: 32x32, C3 connection table, RBF output", build: lenet::lenet5 , preprocess: Preprocess::FASHION_32, labels: Labels::FashionMnist },
     ZooEntry { name: "lenet5_modern", description: "LeNet-5 as commonly coded: 28x28, ReLU, 2x2 max-pool, dense 120-84-10", build: lenet::lenet5_modern , preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
@@ -47,6 +50,19 @@ pub const ZOO: &[ZooEntry] = &[
     ZooEntry { name: "resnet101", description: "ResNet-101, torchvision layout", build: resnet::resnet101 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
     ZooEntry { name: "resnet152", description: "ResNet-152, torchvision layout", build: resnet::resnet152 , preprocess: Preprocess::TORCHVISION, labels: Labels::ImageNet },
     ZooEntry { name: "efficientnet_lite0", description: "EfficientNet-Lite0 (Tan & Le 2019, Lite variant): MBConv, ReLU6, no SE", build: efficientnet::efficientnet_lite0 , preprocess: Preprocess::EFFICIENTNET_LITE, labels: Labels::ImageNet },
+    // The teaching lab's Fashion-MNIST networks (see `lab.rs`).
+    ZooEntry { name: "lab_k5", description: "Lab twin: a 5x5 convolution block on Fashion-MNIST", build: lab::lab_k5, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_k5_stack", description: "Lab twin: two stacked 3x3 convolutions in place of the 5x5", build: lab::lab_k5_stack, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_k7", description: "Lab twin: a 7x7 convolution block on Fashion-MNIST", build: lab::lab_k7, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_k7_stack", description: "Lab twin: three stacked 3x3 convolutions in place of the 7x7", build: lab::lab_k7_stack, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_first_alexnet", description: "Lab twin: AlexNet-style first layer (9x9, stride 4) at 28x28", build: lab::lab_first_alexnet, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_first_zfnet", description: "Lab twin: ZFNet-style first layer (5x5, stride 2) at 28x28", build: lab::lab_first_zfnet, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_tricks_plain", description: "Lab tricks: small CNN, no BatchNorm, dropout, smoothing or schedule", build: lab::lab_tricks_plain, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_tricks_batchnorm", description: "Lab tricks: with BatchNorm after each convolution", build: lab::lab_tricks_batchnorm, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_tricks_dropout", description: "Lab tricks: with dropout (p = 0.5) before the classifier", build: lab::lab_tricks_dropout, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_tricks_smoothing", description: "Lab tricks: trained with label smoothing 0.1", build: lab::lab_tricks_smoothing, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_tricks_schedule", description: "Lab tricks: trained with warm-up + cosine learning rate", build: lab::lab_tricks_schedule, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
+    ZooEntry { name: "lab_tricks_all", description: "Lab tricks: BatchNorm, dropout, label smoothing and the schedule", build: lab::lab_tricks_all, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist },
 ];
 
 /// The model called `name`, if the zoo has it.
