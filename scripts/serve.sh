@@ -2,7 +2,8 @@
 # Set up, build the page and serve it on 127.0.0.1 (prints the URL).
 #   ./scripts/serve.sh [--port N] [--skip-setup] [--skip-build]
 # The served directory, target/web-root/, links index.html, www/ and the assets the page
-# fetches: weights/ (every assets/weights/*.safetensors plus manifest.txt listing them),
+# fetches: weights/ (every assets/weights/*.safetensors plus manifest.txt listing them, and
+# the run records *.run.json listed in records.txt),
 # labels/ and photos/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,13 @@ for file in assets/weights/*.safetensors; do
   name=$(basename "$file")
   ln -s "../../../$file" "$root/weights/$name"
   echo "$name" >> "$root/weights/manifest.txt"
+done
+# Run records of the weights trained here (the lab draws their curves), listed in records.txt.
+: > "$root/weights/records.txt"
+for file in assets/weights/*.run.json; do
+  [ -f "$file" ] || continue
+  ln -s "../../../$file" "$root/weights/$(basename "$file")"
+  basename "$file" >> "$root/weights/records.txt"
 done
 [ -f www/pkg/convscope.js ] || { echo "www/pkg is missing: run ./scripts/build-web.sh" >&2; exit 1; }
 

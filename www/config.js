@@ -4,6 +4,7 @@
 export const PATHS = {
   weights: 'weights/',
   weightsManifest: 'weights/manifest.txt',
+  recordsManifest: 'weights/records.txt',
   imagenetLabels: 'labels/imagenet.txt',
   photos: 'photos/',
 };

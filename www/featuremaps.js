@@ -17,7 +17,7 @@ const LUT = (() => {
 })();
 
 /** Paint `values[offset .. offset + h*w]` on `canvas`, mapping [lo, hi] onto the colormap. */
-function paint(canvas, values, offset, h, w, lo, hi) {
+export function paint(canvas, values, offset, h, w, lo, hi) {
   canvas.width = w;
   canvas.height = h;
   const context = canvas.getContext('2d');

@@ -4,6 +4,7 @@ import init, { Session } from './pkg/convscope.js';
 import { DEFAULT_MODEL, PATHS } from './config.js';
 import { ArchitectureView } from './architecture.js';
 import { FeatureMapView } from './featuremaps.js';
+import { LabView } from './lab.js';
 import { InputView } from './inputview.js';
 import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } from './inputs.js';
 import { ModelPicker, availableWeights, fetchWithProgress } from './models.js';
@@ -49,7 +50,8 @@ function report(error) {
 }
 
 function saveHash() {
-  hash.write({ model: state.model, node: state.node, input: state.input?.startsWith('sample:') ? state.input : null, backend: hash.read().backend });
+  const { backend, view } = hash.read();
+  hash.write({ model: state.model, node: state.node, input: state.input?.startsWith('sample:') ? state.input : null, backend, view });
 }
 
 /** After a lost GPU device: a new session on a new device, the model loaded again. */
@@ -195,6 +197,18 @@ async function useSample(name) {
 
 const drawArea = document.getElementById('draw-area');
 
+const lab = new LabView(document.getElementById('lab'), { session: () => state.session, serial, status });
+
+/** Show the explorer or the lab; the lab is built the first time it opens. */
+function showView(view) {
+  const isLab = view === 'lab';
+  document.getElementById('explore').hidden = isLab;
+  document.getElementById('lab').hidden = !isLab;
+  for (const b of document.querySelectorAll('nav.views button')) b.setAttribute('aria-pressed', String(b.dataset.view === view));
+  hash.write({ ...hash.read(), view: isLab ? 'lab' : null });
+  if (isLab) lab.open().catch(report);
+}
+
 async function boot() {
   status.busy('loading the engine (WebAssembly)…');
   await init();
@@ -233,8 +247,11 @@ async function boot() {
     const next = hash.read();
     if (next.model && next.model !== state.model && state.picker.has(next.model)) loadModel(next.model, { node: next.node }).catch(report);
     else if (next.node && next.node !== state.node) pickNode(next.node);
+    if ((next.view === 'lab') === document.getElementById('lab').hidden) showView(next.view === 'lab' ? 'lab' : 'explore');
   });
 
+  for (const b of document.querySelectorAll('nav.views button')) b.addEventListener('click', () => showView(b.dataset.view));
+  if (wanted.view === 'lab') showView('lab');
   await loadModel(state.picker.has(wanted.model) ? wanted.model : DEFAULT_MODEL, { node: wanted.node });
   document.body.dataset.ready = 'true';
   if (wanted.input?.startsWith('sample:')) await useSample(wanted.input.slice('sample:'.length));

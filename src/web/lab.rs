@@ -21,6 +21,7 @@ struct Catalog {
     tricks: &'static [lab::Trick],
     lessons: [Lesson; 4],
     low_contrast: f32,
+    fashion_classes: [&'static str; 10],
 }
 
 #[derive(Serialize)]
@@ -74,14 +75,15 @@ async fn cpu_time(net: &Network, h: usize, w: usize, runs: usize) -> Result<Bloc
 
 #[wasm_bindgen]
 impl Session {
-    /// `{twins, tricks, lessons, low_contrast}`: what the lab shows, and the papers' example
-    /// settings for each comparison.
+    /// `{twins, tricks, lessons, low_contrast, fashion_classes}`: what the lab shows, and the
+    /// papers' example settings for each comparison.
     pub fn lab_catalog(&self) -> Result<JsValue, JsError> {
         to_js(&Catalog {
             twins: lab::TWINS,
             tricks: lab::TRICKS,
             lessons: Lesson::DEFAULTS,
             low_contrast: lab::LOW_CONTRAST,
+            fashion_classes: crate::labels::FASHION_MNIST,
         })
     }
 
