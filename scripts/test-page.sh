@@ -32,4 +32,7 @@ for _ in $(seq 50); do
   curl -sf "http://127.0.0.1:$port/index.html" >/dev/null && break
   sleep 0.2
 done
-ARTIFACTS=artifacts node tests/page/run.mjs "http://127.0.0.1:$port/"
+status=0
+ARTIFACTS=artifacts node tests/page/run.mjs "http://127.0.0.1:$port/" || status=1
+ARTIFACTS=artifacts node tests/page/lab.mjs "http://127.0.0.1:$port/" || status=1
+exit $status

@@ -145,3 +145,68 @@ fn compare_kernels_json_matches_vgg_arithmetic() {
     assert_eq!(v["stacked"]["rf_size"], 7);
     assert_eq!(v["stacked"]["nonlinearities"], 3);
 }
+
+#[test]
+fn compare_kernels_time_measures_both_sides_on_the_gpu() {
+    let out = convscope(&[
+        "compare-kernels",
+        "--in",
+        "4",
+        "--out",
+        "4",
+        "--size",
+        "12x12",
+        "--kernel",
+        "5",
+        "--time",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for side in ["large", "stacked"] {
+        let ms = v["gpu"][side]["ms"].as_f64().unwrap();
+        assert!(ms.is_finite() && ms > 0.0, "{side}: {ms}");
+        assert_eq!(v["gpu"][side]["runs"], 9);
+    }
+    assert!(v["gpu"]["adapter"].as_str().unwrap().len() > 3);
+    // Without --time nothing is measured.
+    let plain = convscope(&[
+        "compare-kernels",
+        "--in",
+        "4",
+        "--out",
+        "4",
+        "--kernel",
+        "5",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert!(v.get("gpu").is_none());
+}
+
+#[test]
+fn lab_json_holds_twins_tricks_and_recorded_accuracies() {
+    let out = convscope(&["lab", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let twins = v["twins"].as_array().unwrap();
+    assert_eq!(twins.len(), 3);
+    assert_eq!(v["tricks"].as_array().unwrap().len(), 6);
+    for t in twins {
+        for side in ["a", "b"] {
+            let s = &t[side];
+            let name = s["model"].as_str().unwrap();
+            let acc = s["record"]["test_accuracy"].as_f64().unwrap();
+            assert!(acc > 0.8, "{name}: {acc}");
+            assert!(s["params"].as_u64().unwrap() > 0 && s["macs"].as_u64().unwrap() > 0);
+            let first = &s["first_layer"];
+            assert_eq!(first["images"], 100, "{name}");
+        }
+    }
+    let first = twins.iter().find(|t| t["twin"]["id"] == "first").unwrap();
+    assert_eq!(first["a"]["first_layer"]["kernel"], 9);
+    assert_eq!(first["b"]["first_layer"]["stride"], 2);
+    let text = convscope(&["lab"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("filters dead"), "{text}");
+}
