@@ -2,6 +2,8 @@
 
 mod layer;
 mod network;
+mod window;
 
 pub use layer::*;
 pub use network::*;
+pub use window::*;

@@ -1,6 +1,7 @@
 //! `Network`: a graph of named nodes in topological order, and shape inference over it.
 
-use super::layer::{window_output, Layer, Pool2d};
+use super::layer::Layer;
+use super::window::{window_output, Pool2d};
 use serde::Serialize;
 use std::fmt;
 use thiserror::Error;
