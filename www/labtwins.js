@@ -91,10 +91,15 @@ export class TwinsView {
     ]);
     this.samples = samples;
     this.files = new Map(files.map((f) => [f.name, f]));
-    this.reports = new Map(names.map((name) => {
+    // One network at a time, letting the page paint in between (the CPU measures each
+    // first layer on every sample image).
+    this.reports = new Map();
+    for (const name of names) {
       const f = this.files.get(name);
-      return [name, this.session().lab_side(name, f.weights, f.record, samples.pixels, samples.count)];
-    }));
+      this.status.busy(`measuring the first layer of ${name}…`);
+      this.reports.set(name, this.session().lab_side(name, f.weights, f.record, samples.pixels, samples.count));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
     const twins = el('section', { class: 'panel lab-twins', 'data-testid': 'lab-twins' },
       el('h2', {}, 'Trained twins on Fashion-MNIST'),
       el('p', { class: 'caption' }, `Each pair differs in one design choice and was trained by convscope's own trainer with the same settings and seed; accuracies are on the 10,000 test images. Dead filters never respond to the first ${samples.count} test images; low-contrast filters have a weight spread below ${100 * this.catalog.low_contrast}% of the layer's largest.`),

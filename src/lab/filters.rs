@@ -8,7 +8,7 @@
 //!   largest in the layer (a near-flat filter, which weight decay leaves behind when training
 //!   stops using it).
 
-use crate::cpu::{forward, CpuError};
+use crate::cpu::{layer_forward, CpuError};
 use crate::model::{Layer, Network, NodeId};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
@@ -92,7 +92,7 @@ pub fn first_layer(
     let per_filter = w.data.len() / conv.out_channels;
     let mut peaks = vec![f32::NEG_INFINITY; conv.out_channels];
     for image in images {
-        let outputs = forward(net, weights, image)?;
+        let outputs = forward_to(net, weights, image, response_id)?;
         let response = &outputs[response_id];
         let plane = response.data.len() / conv.out_channels;
         for (c, peak) in peaks.iter_mut().enumerate() {
@@ -131,6 +131,21 @@ pub fn first_layer(
         images: images.len(),
         filters,
     }))
+}
+
+/// The outputs of nodes `0..=last` (the first layer's response needs no more of the network).
+pub fn forward_to(
+    net: &Network,
+    weights: &Weights,
+    input: &Tensor,
+    last: NodeId,
+) -> Result<Vec<Tensor>, CpuError> {
+    let mut outputs = vec![input.clone()];
+    for node in &net.nodes[1..=last] {
+        let inputs: Vec<&Tensor> = node.inputs.iter().map(|&i| &outputs[i]).collect();
+        outputs.push(layer_forward(&node.name, &node.layer, weights, &inputs)?);
+    }
+    Ok(outputs)
 }
 
 fn std_dev(values: &[f32]) -> f32 {
