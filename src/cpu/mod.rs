@@ -10,7 +10,7 @@ mod dense;
 mod elementwise;
 mod pool;
 
-pub use calibrate::calibrate_batchnorm;
+pub use calibrate::{calibrate_batchnorm, calibrate_step};
 
 use crate::model::{output_shape, Layer, ModelError, Network, NodeId, Shape};
 use crate::tensor::Tensor;
