@@ -2,8 +2,8 @@
 //! the page never freezes: the CPU reference, checking and decoding weights, random weights
 //! with calibrated BatchNorm; and turning tensors back into pictures.
 
-use crate::cpu::{self, calibrate_step, CpuError};
-use crate::model::{Layer, Network};
+use crate::cpu::{self, calibrate_node, CpuError};
+use crate::model::{output_shape, Layer, Network, Node, Shape};
 use crate::preprocess::Preprocess;
 use crate::tensor::Tensor;
 use crate::weights::{check_safetensors, decode_f32, RandomWeights, Weights, WeightsError};
@@ -25,6 +25,9 @@ pub const RANDOM_SEED: u64 = 0;
 const RANDOM_VALUES_PER_STEP: usize = 1 << 20;
 /// Weight bytes decoded between checks of the clock (a multiple of 4).
 const DECODE_BYTES_PER_STEP: usize = 1 << 22;
+/// Multiply-accumulates of a convolution's piece between checks of the clock (10-20 ms of
+/// the CPU reference in WebAssembly; a whole VGG layer at 56x56 is 58 M and takes 300 ms).
+const MACS_PER_PIECE: usize = 4 << 20;
 
 pub fn js_error(context: &str, e: impl std::fmt::Display) -> JsError {
     JsError::new(&format!("{context}: {e}"))
@@ -82,14 +85,62 @@ pub async fn cpu_forward(
 ) -> Result<Vec<Tensor>, JsError> {
     let mut outputs = vec![input.clone()];
     let mut pacer = Pacer::new(None);
-    for node in net.nodes.iter().skip(1) {
-        let ins: Vec<&Tensor> = node.inputs.iter().map(|&i| &outputs[i]).collect();
-        let out = cpu::layer_forward(&node.name, &node.layer, weights, &ins)
-            .map_err(|e| js_error("the CPU reference failed", e))?;
+    for (id, node) in net.nodes.iter().enumerate().skip(1) {
+        let fraction = id as f64 / net.nodes.len() as f64;
+        let out = node_forward(
+            node,
+            weights,
+            &outputs,
+            &mut pacer,
+            ("running the CPU reference", fraction),
+        )
+        .await
+        .map_err(|e| js_error("the CPU reference failed", e))?;
         outputs.push(out);
-        pacer.tick("running the CPU reference", 0.0).await;
     }
     Ok(outputs)
+}
+
+/// One node's output on the CPU reference, given the outputs of the nodes before it. A
+/// convolution runs a few output channels at a time with a `tick` after each piece, other
+/// layers in one go (none is long at the page's sizes).
+async fn node_forward(
+    node: &Node,
+    weights: &Weights,
+    outputs: &[Tensor],
+    pacer: &mut Pacer,
+    (stage, fraction): (&str, f64),
+) -> Result<Tensor, CpuError> {
+    let ins: Vec<&Tensor> = node.inputs.iter().map(|&i| &outputs[i]).collect();
+    let Layer::Conv2d(conv) = &node.layer else {
+        let out = cpu::layer_forward(&node.name, &node.layer, weights, &ins)?;
+        pacer.tick(stage, fraction).await;
+        return Ok(out);
+    };
+    let shapes: Vec<Shape> = ins
+        .iter()
+        .map(|t| match t.shape[..] {
+            [c, h, w] => Ok(Shape::new(c, h, w)),
+            _ => Err(CpuError::InputRank {
+                node: node.name.clone(),
+                found: t.shape.clone(),
+            }),
+        })
+        .collect::<Result<_, _>>()?;
+    let out = output_shape(&node.name, &node.layer, &shapes)?;
+    let (kh, kw) = conv.kernel;
+    let channel_macs = (conv.in_channels / conv.groups.max(1)) * kh * kw * out.h * out.w;
+    let per_piece = (MACS_PER_PIECE / channel_macs.max(1)).max(1);
+    let mut data = Vec::with_capacity(out.len());
+    let mut first = 0;
+    while first < out.c {
+        let channels = first..(first + per_piece).min(out.c);
+        first = channels.end;
+        let piece = cpu::layer_forward_channels(&node.name, &node.layer, weights, &ins, channels)?;
+        data.extend_from_slice(&piece);
+        pacer.tick(stage, fraction).await;
+    }
+    Ok(Tensor::new(vec![out.c, out.h, out.w], data))
 }
 
 /// The weights of `net` from safetensors `bytes`: checked at once against the network (every
@@ -155,13 +206,14 @@ pub async fn random_weights(
         "random weights (seed {RANDOM_SEED}): no trained weights for {}",
         net.name
     );
-    if !net
+    // Nodes after the last BatchNorm do not change any statistics: they are not run.
+    let Some(last_batchnorm) = net
         .nodes
         .iter()
-        .any(|n| matches!(n.layer, Layer::BatchNorm(_)))
-    {
+        .rposition(|n| matches!(n.layer, Layer::BatchNorm(_)))
+    else {
         return Ok((weights, plain));
-    }
+    };
     let full = entry.preprocess.output_size().0 as u32;
     let size = [full / 4, full / 2, full]
         .into_iter()
@@ -181,9 +233,19 @@ pub async fn random_weights(
     let mut outputs = vec![preprocess.apply(&synthetic_image(size))];
     const STAGE: &str = "calibrating BatchNorm";
     pacer.report(STAGE, 0.0);
-    for (id, node) in net.nodes.iter().enumerate().skip(1) {
-        calibrate_step(node, &mut weights, &mut outputs).map_err(failed)?;
-        pacer.tick(STAGE, id as f64 / net.nodes.len() as f64).await;
+    for (id, node) in net
+        .nodes
+        .iter()
+        .enumerate()
+        .take(last_batchnorm + 1)
+        .skip(1)
+    {
+        calibrate_node(node, &mut weights, &outputs).map_err(failed)?;
+        let fraction = id as f64 / last_batchnorm as f64;
+        let out = node_forward(node, &weights, &outputs, pacer, (STAGE, fraction))
+            .await
+            .map_err(failed)?;
+        outputs.push(out);
     }
     pacer.report(STAGE, 1.0);
     let note =
