@@ -321,3 +321,53 @@ async fn random_batchnorm_weights_are_made_in_steps_that_report_progress() {
         assert_eq!(fractions.last(), Some(&1.0), "{stage} ends at 1");
     }
 }
+
+/// Wraps `GPUAdapter.prototype.requestDevice` so the test can reach the device a session opens.
+const KEEP_DEVICES: &str = "if (!globalThis.keptDevices) {
+  globalThis.keptDevices = [];
+  const request = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await request.apply(this, args);
+    globalThis.keptDevices.push(device);
+    return device;
+  };
+}";
+
+async fn sleep_ms(ms: u32) {
+    let promise = js_sys::eval(&format!("new Promise((r) => setTimeout(r, {ms}))")).unwrap();
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
+        .await
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_lost_device_is_reported_and_a_new_session_works() {
+    js_sys::eval(KEEP_DEVICES).unwrap();
+    let gpu = webgpu_session().await;
+    load(&gpu, "lenet5", LENET5).await;
+    classify(&gpu).await;
+    assert!(!gpu.device_lost());
+    js_sys::eval("globalThis.keptDevices.at(-1).destroy()").unwrap();
+    for _ in 0..100 {
+        if gpu.device_lost() {
+            break;
+        }
+        sleep_ms(10).await;
+    }
+    assert!(gpu.device_lost(), "destroying the device was not noticed");
+    let (w, h, rgba) = trousers();
+    let e = message(gpu.classify_rgba(w, h, rgba).await.unwrap_err());
+    assert!(e.contains("the GPU device was lost"), "{e}");
+    let e = message(gpu.node_output("c1".into()).await.unwrap_err());
+    assert!(e.contains("the GPU device was lost"), "{e}");
+    // What the page does next: a new session, the model again.
+    let fresh = webgpu_session().await;
+    load(&fresh, "lenet5", LENET5).await;
+    assert_eq!(classify(&fresh).await.backend, "webgpu");
+
+    // Lost in the middle of a pass: an error that says so, not a silent switch to the CPU.
+    js_sys::eval("queueMicrotask(() => globalThis.keptDevices.at(-1).destroy())").unwrap();
+    let (w, h, rgba) = trousers();
+    let e = message(fresh.classify_rgba(w, h, rgba).await.unwrap_err());
+    assert!(e.contains("the GPU device was lost during the pass"), "{e}");
+}

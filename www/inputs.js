@@ -10,6 +10,8 @@ export class InputError extends Error {}
 function frameFrom(source, image, width, height) {
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext('2d', { willReadFrequently: true });
+  // Large photos are drawn smaller here: smooth well, or fine detail aliases.
+  context.imageSmoothingQuality = 'high';
   context.drawImage(image, 0, 0, width, height);
   const { data } = context.getImageData(0, 0, width, height);
   return { width, height, data, source };
