@@ -285,7 +285,9 @@ impl Session {
                 (w, false, note)
             }
         };
-        pacer.report("uploading the weights to the GPU", 1.0);
+        if self.gpu.is_some() {
+            pacer.report("uploading the weights to the GPU", 1.0);
+        }
         let (h, w) = entry.preprocess.output_size();
         let analysis = analyze(&net, h, w).map_err(|e| js_error("the analysis failed", e))?;
         let (plan, gpu_problem) = self.plan(&net, &weights, h, w).await;
