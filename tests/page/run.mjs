@@ -167,6 +167,15 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     let message = await statusError(page);
     assert(/20000×20000 pixels, over the 40 megapixel limit/.test(message), `huge.png: status says "${message}"`);
     await screenshot(page, 'huge-photo-refused');
+    // A JPEG's size is in its start-of-frame marker, after an APP0 segment: 30000x20000.
+    const jpeg = Buffer.from([
+      0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+      0xff, 0xc0, 0x00, 0x11, 0x08, 0x4e, 0x20, 0x75, 0x30, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01,
+      ...Array(64).fill(0),
+    ]);
+    await upload(page, { name: 'huge.jpg', mimeType: 'image/jpeg', buffer: jpeg });
+    message = await statusError(page);
+    assert(/"huge\.jpg" is 30000×20000 pixels, over the 40 megapixel limit/.test(message), `huge.jpg: status says "${message}"`);
     // A file over the size limit (its first bytes are a PNG's).
     const big = join(mkdtempSync(join(tmpdir(), 'convscope-')), 'big.png');
     writeFileSync(big, Buffer.concat([blackPng('big.png', 64, 64).buffer, Buffer.alloc(51 * 1024 * 1024)]));
