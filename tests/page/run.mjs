@@ -28,11 +28,11 @@ const LOGIT_TOLERANCE = (cpu) => 0.2 + 0.01 * Math.abs(cpu);
 const PROBABILITY_TOLERANCE = 0.01;
 /**
  * Longest the page may block while a VGG-size model with random weights loads, or while the
- * CPU reference classifies (ms). Measured on 2 shared cores: 73 ms (random weights made a
+ * CPU reference classifies (ms). Measured on 2 shared cores: 73-88 ms (random weights made a
  * million values at a time, convolutions run a few channels at a time); before, one block
- * of 4.4 s for vgg11_bn.
+ * of 4.4 s for vgg11_bn. The margin is for a machine busy with other work.
  */
-const LONGEST_BLOCK_MS = 300;
+const LONGEST_BLOCK_MS = 400;
 /** The CPU reference's top-5 for coffee.png, for the WebGPU run to match. */
 let cpuCoffee = null;
 
