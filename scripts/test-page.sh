@@ -25,6 +25,7 @@ fi
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p artifacts
+rm -f artifacts/FAILED-*.png  # screenshots of an earlier run's failures
 ./scripts/serve.sh --skip-setup --skip-build --port "$port" > artifacts/server.log 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT

@@ -9,5 +9,7 @@ export CONVSCOPE_REQUIRE_GPU=1
 export CONVSCOPE_EFFNET_PTH="$PWD/.cache/efficientnet-lite0.pth"
 cargo fmt --all -- --check
 cargo test --release --all-targets
+# The page's Session compiled to WebAssembly, in headless Chromium with WebGPU.
+./scripts/test-wasm.sh
 # The page in headless Chromium, with WebGPU (SwiftShader) and without.
 ./scripts/test-page.sh

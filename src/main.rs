@@ -1,10 +1,19 @@
 //! The `convscope` command-line tool: list the zoo, summarise a model, compare kernel designs.
 
+// The tool is native only. On wasm32 (the page's tests build every target of the package)
+// this file is an empty program.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli;
 
+#[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
+#[cfg(not(target_arch = "wasm32"))]
 use std::process::ExitCode;
 
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Parser)]
 #[command(
     name = "convscope",
@@ -16,6 +25,7 @@ struct Args {
     command: Command,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Subcommand)]
 enum Command {
     /// List the models of the zoo.
@@ -124,6 +134,7 @@ enum Command {
     },
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {

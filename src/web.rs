@@ -13,10 +13,10 @@ use crate::labels::{Labels, FASHION_MNIST};
 use crate::model::{Network, NodeId};
 use crate::predict::scores;
 use crate::tensor::Tensor;
-use crate::weights::{load_safetensors, Weights};
+use crate::weights::Weights;
 use crate::zoo::{self, ZooEntry};
 use report::{Classification, LoadReport, Prediction, Summary};
-use run::{cpu_forward, input_to_rgba, js_error, random_weights};
+use run::{cpu_forward, input_to_rgba, js_error, load_weights, random_weights, Pacer};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -44,6 +44,8 @@ struct Run {
     /// Every node's output (CPU passes only; GPU outputs stay on the GPU until asked for).
     outputs: Option<Vec<Tensor>>,
     gpu_ms: Option<Vec<f64>>,
+    /// The nodes read back from the GPU since this pass, in order.
+    gpu_reads: Vec<String>,
 }
 
 /// The page's handle on the engine.
@@ -117,6 +119,13 @@ impl Session {
         } else {
             "cpu"
         }
+    }
+
+    /// After a failed GPU pass: whether the device was lost. The loss is reported by a
+    /// promise that may settle just after the failing call, so the browser gets a turn first.
+    async fn lost_after_failure(&self) -> bool {
+        run::yield_to_browser().await;
+        self.lost.load(Ordering::Relaxed)
     }
 
     fn check_device(&self) -> Result<(), JsError> {
@@ -226,6 +235,12 @@ impl Session {
         self.lost.load(Ordering::Relaxed)
     }
 
+    /// The nodes whose outputs were read back from the GPU since the last classification,
+    /// in order: the output node, then each node the page asked for.
+    pub fn gpu_reads(&self) -> Vec<String> {
+        self.run.borrow().gpu_reads.clone()
+    }
+
     /// The ImageNet-1k class names, one a line in class order (`labels/imagenet.txt`).
     pub fn set_imagenet_labels(&self, text: &str) -> Result<(), JsError> {
         let names: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
@@ -246,27 +261,34 @@ impl Session {
 
     /// Load model `name` with safetensors `weights` (validated; every mismatch named by
     /// tensor), or with seeded random weights when `weights` is absent. If this fails the
-    /// previous model stays loaded.
+    /// previous model stays loaded. Long work runs in small steps that let the page paint;
+    /// `on_progress(stage, fraction)` is called between them.
     pub async fn load_model(
         &self,
         name: String,
         weights: Option<js_sys::Uint8Array>,
+        on_progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
         self.check_device()?;
         let entry = zoo::entry(&name)
             .ok_or_else(|| JsError::new(&format!("no model called `{name}` in the zoo")))?;
         let net = (entry.build)();
+        let mut pacer = Pacer::new(on_progress);
         let (weights, trained, note) = match weights {
             Some(bytes) => {
-                let w = load_safetensors(&bytes.to_vec(), &net)
+                let w = load_weights(&bytes.to_vec(), &net, &mut pacer)
+                    .await
                     .map_err(|e| js_error(&format!("these weights do not fit {name}"), e))?;
                 (w, true, "trained weights".to_string())
             }
             None => {
-                let (w, note) = random_weights(entry, &net)?;
+                let (w, note) = random_weights(entry, &net, &mut pacer).await?;
                 (w, false, note)
             }
         };
+        if self.gpu.is_some() {
+            pacer.report("uploading the weights to the GPU", 1.0);
+        }
         let (h, w) = entry.preprocess.output_size();
         let analysis = analyze(&net, h, w).map_err(|e| js_error("the analysis failed", e))?;
         let (plan, gpu_problem) = self.plan(&net, &weights, h, w).await;
@@ -318,6 +340,11 @@ impl Session {
         if let Some(ctx) = self.gpu_for(&model) {
             match gpu_pass(&ctx, &model, &input).await {
                 Ok(result) => gpu_result = Some(result),
+                Err(problem) if self.lost_after_failure().await => {
+                    return Err(JsError::new(&format!(
+                        "the GPU device was lost during the pass ({problem}): make a new session"
+                    )));
+                }
                 Err(problem) => {
                     let note = format!(
                         "the GPU failed on {} ({problem}); the CPU reference runs it from now on",
@@ -328,11 +355,19 @@ impl Session {
                 }
             }
         }
-        let (output, outputs, gpu_ms) = match gpu_result {
-            Some((output, times)) => (output, None, times),
+        let (output, outputs, gpu_ms, gpu_reads) = match gpu_result {
+            Some((output, times)) => {
+                let reads = vec![model.net.nodes[out_id].name.clone()];
+                (output, None, times, reads)
+            }
             None => {
                 let outputs = cpu_forward(&model.net, &model.weights, &input).await?;
-                (outputs[out_id].data.clone(), Some(outputs), None)
+                (
+                    outputs[out_id].data.clone(),
+                    Some(outputs),
+                    None,
+                    Vec::new(),
+                )
             }
         };
         let (logits, probs) = scores(&model.net, &output);
@@ -349,6 +384,7 @@ impl Session {
             input: Some(input),
             outputs,
             gpu_ms,
+            gpu_reads,
         };
         to_js(&Classification {
             top5,
@@ -396,6 +432,7 @@ impl Session {
             .read(&ctx, id)
             .await
             .map_err(|e| js_error("reading the feature map failed", e))?;
+        self.run.borrow_mut().gpu_reads.push(node);
         Ok(t.data)
     }
 

@@ -5,8 +5,9 @@
 use convscope::model::{BatchNorm, Conv2d, Dense, Layer, Network};
 use convscope::tensor::Tensor;
 use convscope::weights::{
-    convert_legacy_torch, expected_tensors, load_safetensors, read_legacy_torch, save_safetensors,
-    LegacyTorchError, TensorProblem, Weights, WeightsError, EFFICIENTNET_LITE0_PTH_SHA256,
+    check_safetensors, convert_legacy_torch, decode_f32, expected_tensors, load_safetensors,
+    read_legacy_torch, save_safetensors, LegacyTorchError, RandomWeights, TensorProblem, Weights,
+    WeightsError, EFFICIENTNET_LITE0_PTH_SHA256,
 };
 use convscope::zoo;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -83,6 +84,50 @@ fn lenet5_random_weights_round_trip() {
     let w = Weights::random(&net, 1);
     let bytes = save_safetensors(&w.tensors).unwrap();
     assert_eq!(load_safetensors(&bytes, &net).unwrap(), w);
+}
+
+/// The page makes random weights a million values at a time; the steps must not change them.
+#[test]
+fn random_weights_made_in_small_steps_equal_those_made_at_once() {
+    let net = model("lenet5_modern");
+    let mut maker = RandomWeights::new(&net, 7);
+    let mut steps = 0;
+    let mut last = 0.0;
+    while !maker.step(1000) {
+        steps += 1;
+        assert!(maker.progress() > last && maker.progress() < 1.0);
+        last = maker.progress();
+    }
+    assert_eq!(maker.progress(), 1.0);
+    assert_eq!(
+        steps,
+        61_706 / 1000,
+        "one step per 1000 of the 61,706 values"
+    );
+    assert_eq!(maker.finish(), Weights::random(&net, 7));
+}
+
+/// The page checks a file at once and decodes it in pieces; the pieces make the same weights.
+#[test]
+fn checked_layouts_decode_to_the_loaded_weights() {
+    let net = model("lenet5");
+    let weights = Weights::random(&net, 3);
+    let bytes = save_safetensors(&weights.tensors).unwrap();
+    let layouts = check_safetensors(&bytes, &net).unwrap();
+    assert_eq!(layouts.len(), weights.tensors.len());
+    for t in &layouts {
+        let data: Vec<f32> = bytes[t.bytes.clone()]
+            .chunks(8)
+            .flat_map(decode_f32)
+            .collect();
+        assert_eq!(Tensor::new(t.shape.clone(), data), weights.tensors[&t.name]);
+    }
+    assert_eq!(load_safetensors(&bytes, &net).unwrap(), weights);
+    let other = model("lenet5_modern");
+    assert!(matches!(
+        check_safetensors(&bytes, &other),
+        Err(WeightsError::Mismatch { .. })
+    ));
 }
 
 #[test]

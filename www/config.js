@@ -21,11 +21,19 @@ export const SAMPLES = [
 /** The model shown first. */
 export const DEFAULT_MODEL = 'efficientnet_lite0';
 
-/** Input limits: bigger files or images get a message instead of a frozen tab. */
+/**
+ * Input limits: bigger files or images get a message instead of a frozen tab (the pixel
+ * limit is checked from the file's header, before decoding). Images over `maxFramePixels`
+ * are downscaled before the engine sees them: the networks take 224x224 at most.
+ */
 export const LIMITS = {
   maxFileBytes: 50 * 1024 * 1024,
   maxPixels: 40e6,
+  maxFramePixels: 4e6,
 };
+
+/** How often (ms) the page checks, when idle, whether the GPU device was lost. */
+export const DEVICE_CHECK_MS = 1000;
 
 /** Camera request: small frames are plenty for a 224x224 network input. */
 export const CAMERA = { video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'environment' }, audio: false };

@@ -2,6 +2,7 @@
 // produces a frame `{width, height, data (RGBA bytes), source}` for the page to classify.
 import { CAMERA, DRAW_PAD, LIMITS, PATHS, SAMPLES } from './config.js';
 import { el, megabytes } from './dom.js';
+import { imageSize } from './imagesize.js';
 
 /** A problem with what the user gave, said so they can act on it. */
 export class InputError extends Error {}
@@ -9,31 +10,50 @@ export class InputError extends Error {}
 function frameFrom(source, image, width, height) {
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext('2d', { willReadFrequently: true });
+  // Large photos are drawn smaller here: smooth well, or fine detail aliases.
+  context.imageSmoothingQuality = 'high';
   context.drawImage(image, 0, 0, width, height);
   const { data } = context.getImageData(0, 0, width, height);
   return { width, height, data, source };
 }
 
-/** Decode an image file, refusing empty, huge and non-image files with a clear message. */
+function tooManyPixels(name, width, height) {
+  return new InputError(`${name} is ${width}×${height} pixels, over the ${LIMITS.maxPixels / 1e6} megapixel limit: scale it down first`);
+}
+
+/** The frame size for a `width x height` image: downscaled to at most `LIMITS.maxFramePixels`. */
+function frameSize(width, height) {
+  const scale = Math.min(1, Math.sqrt(LIMITS.maxFramePixels / (width * height)));
+  return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+}
+
+/**
+ * Decode an image file, refusing empty, huge and non-image files with a clear message; large
+ * images are downscaled (the frame's `note` says so).
+ */
 export async function decodeFile(file) {
   const name = `"${file.name}"`;
   if (file.size === 0) throw new InputError(`${name} is empty (0 bytes): choose an image file`);
   if (file.size > LIMITS.maxFileBytes) {
     throw new InputError(`${name} is ${megabytes(file.size)}, over the ${megabytes(LIMITS.maxFileBytes)} limit: choose a smaller image`);
   }
+  const header = await imageSize(file);
+  if (header && header.width * header.height > LIMITS.maxPixels) throw tooManyPixels(name, header.width, header.height);
   let bitmap;
   try {
     bitmap = await createImageBitmap(file, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
   } catch {
     throw new InputError(`${name} is not an image this browser can decode (type: ${file.type || 'unknown'}): choose a PNG, JPEG, WebP or GIF`);
   }
-  const pixels = bitmap.width * bitmap.height;
-  if (pixels > LIMITS.maxPixels) {
+  const { width, height } = bitmap;
+  if (width * height > LIMITS.maxPixels) {
     bitmap.close();
-    throw new InputError(`${name} is ${bitmap.width}×${bitmap.height} pixels, over the ${LIMITS.maxPixels / 1e6} megapixel limit: scale it down first`);
+    throw tooManyPixels(name, width, height);
   }
-  const frame = frameFrom(file.name, bitmap, bitmap.width, bitmap.height);
+  const [w, h] = frameSize(width, height);
+  const frame = frameFrom(file.name, bitmap, w, h);
   bitmap.close();
+  if (w !== width) frame.note = `downscaled from ${width}×${height} to ${w}×${h} pixels`;
   return frame;
 }
 

@@ -1,13 +1,13 @@
 // The page's controller: loads the engine, makes the Session, wires the views together, runs
 // one engine call at a time, and keeps the model, node and input choice in the URL's hash.
 import init, { Session } from './pkg/convscope.js';
-import { DEFAULT_MODEL, PATHS } from './config.js';
+import { DEFAULT_MODEL, DEVICE_CHECK_MS, PATHS } from './config.js';
 import { ArchitectureView } from './architecture.js';
 import { FeatureMapView } from './featuremaps.js';
 import { LabView } from './lab.js';
 import { InputView } from './inputview.js';
 import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } from './inputs.js';
-import { ModelPicker, availableWeights, fetchWithProgress } from './models.js';
+import { ModelPicker, availableWeights, fetchWithProgress, readWithProgress } from './models.js';
 import { StatusView } from './status.js';
 import { megabytes } from './dom.js';
 import { Top5View } from './top5.js';
@@ -26,8 +26,9 @@ const maps = new FeatureMapView(document.getElementById('feature-maps'), {
   onLeave: () => inputView.hideOutline(),
 });
 
-const state = { session: null, picker: null, model: null, node: null, input: null, frame: null, summary: null, ran: false };
+const state = { session: null, picker: null, model: null, node: null, input: null, frame: null, summary: null, ran: false, labels: null };
 let classifications = 0;
+let recoveries = 0;
 
 // One engine call at a time: each task starts when the previous one has settled.
 let chain = Promise.resolve();
@@ -46,7 +47,7 @@ function serial(task) {
 function report(error) {
   const message = error instanceof Error ? error.message : String(error);
   status.error(error instanceof InputError ? message : `Error: ${message}`);
-  if (state.session?.device_lost()) recover();
+  checkDevice();
 }
 
 function saveHash() {
@@ -55,8 +56,8 @@ function saveHash() {
 }
 
 /** After a lost GPU device: a new session on a new device, the model loaded again. */
-async function recover() {
-  status.notice('backend', 'The GPU device was lost; starting a new one…', 'warn');
+async function recoverTask() {
+  status.notice('device', 'The GPU device was lost; starting a new one…', 'warn');
   const lost = state.session;
   state.session = await Session.create(hash.read().backend === 'cpu');
   try {
@@ -64,8 +65,32 @@ async function recover() {
   } catch {
     // A call still holds it; the garbage collector frees it later.
   }
+  applyLabels();
   showBackend();
-  if (state.model) loadModel(state.model).catch(report);
+  if (state.model) await loadModelTask(state.model, { node: state.node });
+  recoveries += 1;
+  document.body.dataset.recoveries = String(recoveries);
+  status.notice('device', `The GPU device was lost (${recoveries === 1 ? 'once' : `${recoveries} times`}); the page started a new one`
+    + `${state.model ? ` and loaded ${state.model} again` : ''}. If this keeps happening, add backend=cpu to the URL's hash.`, 'warn');
+}
+
+/** Inside a task: a new session first if the device is gone. */
+async function ensureDevice() {
+  if (state.session?.device_lost()) await recoverTask();
+}
+
+/** Between tasks: notice a lost device on our own, recover, and redo the last image. */
+function checkDevice() {
+  if (pending || !state.session?.device_lost()) return;
+  serial(async () => {
+    if (!state.session.device_lost()) return;
+    await recoverTask();
+    if (state.frame) await classifyTask(state.frame);
+  }).catch(report);
+}
+
+function applyLabels() {
+  if (state.labels) state.session.set_imagenet_labels(state.labels);
 }
 
 function showBackend() {
@@ -78,14 +103,22 @@ function defaultNode(summary) {
   return (summary.nodes.find((n) => n.kind === 'conv') ?? summary.nodes[0]).name;
 }
 
-async function loadModel(name, { weightsFile = null, node = null } = {}) {
-  await serial(async () => {
+async function loadModel(name, options = {}) {
+  await serial(() => loadModelTask(name, options));
+  if (state.frame) await classify(state.frame);
+}
+
+async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
+  await ensureDevice();
+  {
     const info = state.picker.info(name);
     let bytes = null;
     let source = '';
     if (weightsFile) {
+      if (weightsFile.size === 0) throw new InputError(`"${weightsFile.name}" is empty (0 bytes): choose a .safetensors file saved for ${name}`);
       status.busy(`reading ${weightsFile.name}…`);
-      bytes = new Uint8Array(await weightsFile.arrayBuffer());
+      bytes = await readWithProgress(weightsFile, (f) => status.setProgress(f));
+      status.setProgress(null);
       source = `your file ${weightsFile.name}`;
     } else if (info.has_trained_weights) {
       status.busy(`downloading the trained weights of ${name}…`);
@@ -99,10 +132,15 @@ async function loadModel(name, { weightsFile = null, node = null } = {}) {
     status.busy(`loading ${name} on ${state.session.backend()}…`);
     let report;
     try {
-      report = await state.session.load_model(name, bytes);
+      report = await state.session.load_model(name, bytes, (stage, fraction) => {
+        status.busy(`${name}: ${stage}…`);
+        status.setProgress(fraction);
+      });
     } catch (e) {
       state.picker.set(state.model ?? name);
       throw e;
+    } finally {
+      status.setProgress(null);
     }
     state.model = name;
     state.picker.set(name);
@@ -124,8 +162,7 @@ async function loadModel(name, { weightsFile = null, node = null } = {}) {
     maps.clear('Classify an image to see this node\'s feature maps.');
     saveHash();
     status.info(`${name} is ready (${report.backend}). Pick a sample, upload or drop a photo, or start the camera.`);
-  });
-  if (state.frame) await classify(state.frame);
+  }
 }
 
 async function showNode(node) {
@@ -149,18 +186,31 @@ function outlineField(node, y, x) {
   inputView.outline(state.session.receptive_field_box(node, y, x), n.rf_size);
 }
 
-async function classify(frame) {
-  await serial(async () => {
+function classify(frame) {
+  return serial(() => classifyTask(frame));
+}
+
+/** Classify `frame`; if the GPU device is lost meanwhile, recover and try once more. */
+async function classifyTask(frame, retry = true) {
+  await ensureDevice();
+  {
     status.busy(`classifying ${frame.source} with ${state.model} (${state.session.backend()})…`);
     const started = performance.now();
-    const result = await state.session.classify_rgba(frame.width, frame.height, frame.data);
+    let result;
+    try {
+      result = await state.session.classify_rgba(frame.width, frame.height, frame.data);
+    } catch (e) {
+      if (!retry || !state.session.device_lost()) throw e;
+      await recoverTask();
+      return classifyTask(frame, false);
+    }
     const ms = performance.now() - started;
     const predictions = result.top5;
     if (result.gpu_problem) status.notice('gpu', result.gpu_problem, 'warn');
     state.frame = frame;
     state.input = frame.source;
     state.ran = true;
-    top5.show(predictions, `${frame.source} · ${state.model} · ${result.backend} · ${ms.toFixed(0)} ms`);
+    top5.show(predictions, `${frame.source}${frame.note ? ` (${frame.note})` : ''} · ${state.model} · ${result.backend} · ${ms.toFixed(0)} ms`);
     const [, h, w] = state.summary.input;
     inputView.show(state.session.input_rgba(), h, w);
     state.summary = state.session.summary();
@@ -169,8 +219,8 @@ async function classify(frame) {
     await showNode(state.node);
     classifications += 1;
     document.body.dataset.classifications = String(classifications);
-    status.info(`${frame.source}: ${predictions[0]?.name ?? '?'} (${ms.toFixed(0)} ms on ${result.backend}).`);
-  });
+    status.info(`${frame.source}: ${predictions[0]?.name ?? '?'} (${ms.toFixed(0)} ms on ${result.backend})${frame.note ? `; ${frame.note}` : ''}.`);
+  }
 }
 
 async function useFile(file) {
@@ -218,7 +268,9 @@ async function boot() {
   try {
     const labels = await fetch(PATHS.imagenetLabels);
     if (!labels.ok) throw new Error(`${PATHS.imagenetLabels}: ${labels.status}`);
-    state.session.set_imagenet_labels(await labels.text());
+    const text = await labels.text();
+    state.session.set_imagenet_labels(text);
+    state.labels = text;
   } catch (e) {
     status.notice('labels', `ImageNet class names are missing (${e.message}); classes show as numbers. Run ./scripts/serve.sh, which copies them.`, 'warn');
   }
@@ -253,6 +305,7 @@ async function boot() {
   for (const b of document.querySelectorAll('nav.views button')) b.addEventListener('click', () => showView(b.dataset.view));
   if (wanted.view === 'lab') showView('lab');
   await loadModel(state.picker.has(wanted.model) ? wanted.model : DEFAULT_MODEL, { node: wanted.node });
+  setInterval(checkDevice, DEVICE_CHECK_MS);
   document.body.dataset.ready = 'true';
   if (wanted.input?.startsWith('sample:')) await useSample(wanted.input.slice('sample:'.length));
 }

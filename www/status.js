@@ -5,7 +5,7 @@ export class StatusView {
   constructor(root) {
     this.notices = el('div', { class: 'notices' });
     this.message = el('div', { class: 'message', 'data-testid': 'status-message' });
-    this.progress = el('progress', { max: 1, value: 0, hidden: true });
+    this.progress = el('progress', { max: 1, value: 0, hidden: true, 'data-testid': 'progress' });
     root.append(this.notices, this.progress, this.message);
   }
 

@@ -12,7 +12,7 @@ export class Top5View {
     this.list.replaceChildren(
       ...predictions.map((p) => {
         const percent = (100 * p.probability).toFixed(1);
-        return el('li', { 'data-class': p.class },
+        return el('li', { 'data-class': p.class, 'data-logit': p.logit, 'data-probability': p.probability },
           el('span', { class: 'label' }, p.name),
           el('span', { class: 'bar' }, el('span', { class: 'fill', style: { width: `${percent}%` } })),
           el('span', { class: 'prob' }, `${percent}%`));

@@ -7,7 +7,7 @@
 //! makes every BatchNorm normalise, as a trained network's do.
 
 use super::{layer_forward, CpuError};
-use crate::model::{Layer, Network};
+use crate::model::{Layer, Network, Node};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 
@@ -25,37 +25,52 @@ pub fn calibrate_batchnorm(
     net.validate()?;
     let mut outputs: Vec<Tensor> = vec![input.clone()];
     for node in net.nodes.iter().skip(1) {
-        if let Layer::BatchNorm(_) = node.layer {
-            let x = &outputs[node.inputs[0]];
-            let (c, hw) = (x.shape[0], x.shape[1] * x.shape[2]);
-            if hw > 1 {
-                let mut means = Vec::with_capacity(c);
-                let mut vars = Vec::with_capacity(c);
-                for plane in x.data.chunks(hw) {
-                    let mean = plane.iter().map(|&v| v as f64).sum::<f64>() / hw as f64;
-                    let var = plane
-                        .iter()
-                        .map(|&v| (v as f64 - mean).powi(2))
-                        .sum::<f64>()
-                        / hw as f64;
-                    means.push(mean as f32);
-                    vars.push(var as f32);
-                }
-                let layer_var = vars.iter().sum::<f32>() / c as f32;
-                let vars = vec![layer_var.max(1e-6); c];
-                for (suffix, values) in [("running_mean", means), ("running_var", vars)] {
-                    let key = format!("{}.{suffix}", node.name);
-                    let t = weights
-                        .tensors
-                        .get_mut(&key)
-                        .ok_or(CpuError::MissingWeight { tensor: key })?;
-                    t.data = values;
-                }
-            }
-        }
+        calibrate_node(node, weights, &outputs)?;
         let ins: Vec<&Tensor> = node.inputs.iter().map(|&i| &outputs[i]).collect();
         let out = layer_forward(&node.name, &node.layer, weights, &ins)?;
         outputs.push(out);
     }
     Ok(outputs)
+}
+
+/// One node of [`calibrate_batchnorm`], before it runs: if it is a BatchNorm, set its
+/// statistics from its input in `outputs` (the outputs of every node before it). For callers
+/// that run the nodes themselves, pausing between them; they must have checked the graph
+/// with `Network::validate`.
+pub fn calibrate_node(
+    node: &Node,
+    weights: &mut Weights,
+    outputs: &[Tensor],
+) -> Result<(), CpuError> {
+    let Layer::BatchNorm(_) = node.layer else {
+        return Ok(());
+    };
+    let x = &outputs[node.inputs[0]];
+    let (c, hw) = (x.shape[0], x.shape[1] * x.shape[2]);
+    if hw <= 1 {
+        return Ok(());
+    }
+    let mut means = Vec::with_capacity(c);
+    let mut vars = Vec::with_capacity(c);
+    for plane in x.data.chunks(hw) {
+        let mean = plane.iter().map(|&v| v as f64).sum::<f64>() / hw as f64;
+        let var = plane
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / hw as f64;
+        means.push(mean as f32);
+        vars.push(var as f32);
+    }
+    let layer_var = vars.iter().sum::<f32>() / c as f32;
+    let vars = vec![layer_var.max(1e-6); c];
+    for (suffix, values) in [("running_mean", means), ("running_var", vars)] {
+        let key = format!("{}.{suffix}", node.name);
+        let t = weights
+            .tensors
+            .get_mut(&key)
+            .ok_or(CpuError::MissingWeight { tensor: key })?;
+        t.data = values;
+    }
+    Ok(())
 }

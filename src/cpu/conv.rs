@@ -2,6 +2,7 @@
 //! partially connected C3.
 
 use crate::model::{Conv2d, PartialConv2d, Shape};
+use std::ops::Range;
 
 /// Value of channel `c` at row `y`, column `x` (which may lie in the zero padding).
 pub(super) fn at(x: &[f32], s: Shape, c: usize, y: isize, col: isize) -> Option<f32> {
@@ -13,7 +14,8 @@ pub(super) fn at(x: &[f32], s: Shape, c: usize, y: isize, col: isize) -> Option<
 
 /// `out[o, y, x] = bias[o] + sum_{i, ky, kx} weight[o, i, ky, kx] *
 /// in[g * in_per_group + i, y * stride - pad_top + ky * dilation, ...]`, where `g` is the
-/// group of output channel `o`; padded positions read zero.
+/// group of output channel `o`; padded positions read zero. Only output channels `channels`
+/// are computed (and returned, in order).
 pub(super) fn conv2d(
     c: &Conv2d,
     x: &[f32],
@@ -21,6 +23,7 @@ pub(super) fn conv2d(
     weight: &[f32],
     bias: Option<&[f32]>,
     out: Shape,
+    channels: Range<usize>,
 ) -> Vec<f32> {
     let (kh, kw) = c.kernel;
     let (dy, dx) = c.dilation;
@@ -30,9 +33,9 @@ pub(super) fn conv2d(
     let in_per_group = c.in_channels / c.groups;
     let out_per_group = c.out_channels / c.groups;
 
-    let mut y = Vec::with_capacity(out.len());
+    let mut y = Vec::with_capacity(channels.len() * out.h * out.w);
     let mut acc = vec![0.0f64; out.h * out.w];
-    for o in 0..out.c {
+    for o in channels {
         let first_in = (o / out_per_group) * in_per_group;
         // One weight at a time over the whole output plane: each output still sums its terms
         // in (i, ky, kx) order, and rows or columns in the padding are skipped.

@@ -10,12 +10,13 @@ mod dense;
 mod elementwise;
 mod pool;
 
-pub use calibrate::calibrate_batchnorm;
+pub use calibrate::{calibrate_batchnorm, calibrate_node};
 
 use crate::model::{output_shape, Layer, ModelError, Network, NodeId, Shape};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 use std::cmp::Ordering;
+use std::ops::Range;
 use thiserror::Error;
 
 /// Why the reference cannot run a network or a layer.
@@ -107,6 +108,52 @@ pub fn layer_forward(
     weights: &Weights,
     inputs: &[&Tensor],
 ) -> Result<Tensor, CpuError> {
+    let (in_shapes, out_shape) = check_layer(node_name, layer, weights, inputs)?;
+    Ok(compute(
+        node_name, layer, weights, inputs, &in_shapes, out_shape,
+    ))
+}
+
+/// Output channels `channels` (clipped to the output's) of one layer, flattened: exactly those
+/// channels of [`layer_forward`]'s output. Convolutions compute only those channels, so a
+/// caller that must stay responsive (the page) can run a long one in pieces; other layers
+/// compute everything and keep the part asked for.
+pub fn layer_forward_channels(
+    node_name: &str,
+    layer: &Layer,
+    weights: &Weights,
+    inputs: &[&Tensor],
+    channels: Range<usize>,
+) -> Result<Vec<f32>, CpuError> {
+    let (in_shapes, out) = check_layer(node_name, layer, weights, inputs)?;
+    let channels = channels.start.min(out.c)..channels.end.min(out.c);
+    if let Layer::Conv2d(c) = layer {
+        let w = weights.get(node_name, "weight");
+        let bias = c.bias.then(|| &weights.get(node_name, "bias").data[..]);
+        let x = &inputs[0].data;
+        return Ok(conv::conv2d(
+            c,
+            x,
+            in_shapes[0],
+            &w.data,
+            bias,
+            out,
+            channels,
+        ));
+    }
+    let all = compute(node_name, layer, weights, inputs, &in_shapes, out);
+    let plane = out.h * out.w;
+    Ok(all.data[channels.start * plane..channels.end * plane].to_vec())
+}
+
+/// The checks of [`layer_forward`]: input shapes, configuration, weights; returns the input
+/// shapes and the output shape.
+fn check_layer(
+    node_name: &str,
+    layer: &Layer,
+    weights: &Weights,
+    inputs: &[&Tensor],
+) -> Result<(Vec<Shape>, Shape), CpuError> {
     let mut in_shapes = Vec::with_capacity(inputs.len());
     for t in inputs {
         check_data(node_name, t)?;
@@ -123,9 +170,7 @@ pub fn layer_forward(
     check_config(node_name, layer)?;
     let out_shape = output_shape(node_name, layer, &in_shapes)?;
     check_weights(node_name, layer, weights)?;
-    Ok(compute(
-        node_name, layer, weights, inputs, &in_shapes, out_shape,
-    ))
+    Ok((in_shapes, out_shape))
 }
 
 /// The `k` largest logits as `(index, value)`, largest first; ties keep index order and
@@ -157,7 +202,7 @@ fn compute(
     let s = || in_shapes[0];
     let data = match layer {
         Layer::Input { .. } => x().to_vec(),
-        Layer::Conv2d(c) => conv::conv2d(c, x(), s(), w("weight"), bias(c.bias), out),
+        Layer::Conv2d(c) => conv::conv2d(c, x(), s(), w("weight"), bias(c.bias), out, 0..out.c),
         Layer::PartialConv2d(p) => conv::partial_conv2d(p, x(), s(), w("weight"), w("bias"), out),
         Layer::Subsample(sub) => pool::subsample(sub, x(), s(), w("weight"), w("bias"), out),
         Layer::MaxPool2d(p) => pool::max_pool2d(p, x(), s(), out),

@@ -8,7 +8,8 @@ use crate::model::Network;
 use crate::tensor::Tensor;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
+use std::ops::Range;
 
 /// safetensors bytes holding `tensors` as F32 (little-endian), e.g. `save_safetensors(&w.tensors)`.
 ///
@@ -51,6 +52,29 @@ pub fn save_safetensors<'a, S: AsRef<str>>(
 /// `*.num_batches_tracked` tensors (saved by torchvision) are ignored. Every mismatch is
 /// reported at once in [`WeightsError::Mismatch`].
 pub fn load_safetensors(bytes: &[u8], net: &Network) -> Result<Weights, WeightsError> {
+    let tensors = check_safetensors(bytes, net)?
+        .into_iter()
+        .map(|t| {
+            let data = decode_f32(&bytes[t.bytes]);
+            (t.name, Tensor::new(t.shape, data))
+        })
+        .collect();
+    Ok(Weights { tensors })
+}
+
+/// Where one of the network's tensors lies in a checked safetensors file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorLayout {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// Byte range of its little-endian F32 data in the file.
+    pub bytes: Range<usize>,
+}
+
+/// The checks of [`load_safetensors`] without decoding any data: where each tensor `net`
+/// owns lies in `bytes`, sorted by name. Decoding each range with [`decode_f32`] gives
+/// the weights, so a caller can do that part a piece at a time.
+pub fn check_safetensors(bytes: &[u8], net: &Network) -> Result<Vec<TensorLayout>, WeightsError> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| map_error(e, bytes))?;
     let mut views = file.tensors();
     views.sort_by(|a, b| a.0.cmp(&b.0));
@@ -71,19 +95,29 @@ pub fn load_safetensors(bytes: &[u8], net: &Network) -> Result<Weights, WeightsE
         });
     }
     let expected: HashSet<String> = expected_tensors(net).into_iter().map(|(n, _)| n).collect();
-    let tensors: BTreeMap<String, Tensor> = views
+    let base = bytes.as_ptr() as usize;
+    Ok(views
         .into_iter()
         .filter(|(name, _)| expected.contains(name))
         .map(|(name, v)| {
-            // The crate checked the data is shape x 4 bytes; the shape was checked above.
-            let data = v.data().chunks_exact(4);
-            let data = data
-                .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-                .collect();
-            (name, Tensor::new(v.shape().to_vec(), data))
+            // The crate checked the data is shape x 4 bytes inside `bytes`; the shape was
+            // checked above.
+            let start = v.data().as_ptr() as usize - base;
+            TensorLayout {
+                name,
+                shape: v.shape().to_vec(),
+                bytes: start..start + v.data().len(),
+            }
         })
-        .collect();
-    Ok(Weights { tensors })
+        .collect())
+}
+
+/// Little-endian F32 bytes as values (a trailing partial value is ignored).
+pub fn decode_f32(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|w| f32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        .collect()
 }
 
 fn le_bytes(data: &[f32]) -> Cow<'_, [u8]> {

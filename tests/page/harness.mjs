@@ -18,9 +18,13 @@ export function launch({ webgpu, extra = [] }) {
   return chromium.launch({ executablePath: CHROMIUM, args });
 }
 
-/** A new page that records console errors and uncaught exceptions in `page.errors`. */
-export async function openPage(browser, url) {
+/**
+ * A new page that records console errors and uncaught exceptions in `page.errors`; `init`
+ * is a function run in the page before its own scripts.
+ */
+export async function openPage(browser, url, { init = null } = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  if (init) await page.addInitScript(init);
   page.errors = [];
   page.on('console', (m) => {
     if (m.type() === 'error') page.errors.push(`console: ${m.text()}`);
@@ -40,6 +44,12 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+/** A screenshot of one part of the page (the first element matching `selector`). */
+export async function screenshotOf(page, selector, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.locator(selector).first().screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
 /** How many classifications the page has finished. */
 export function classifications(page) {
   return page.evaluate(() => Number(document.body.dataset.classifications ?? 0));
@@ -56,6 +66,25 @@ export async function waitForClassification(page, count) {
 /** The class names of the top-5 list, best first. */
 export function top5(page) {
   return page.$$eval('[data-testid="top5"] li .label', (items) => items.map((i) => i.textContent));
+}
+
+/** The top-5 list as `[{name, logit, probability}]`, best first. */
+export function top5Scores(page) {
+  return page.$$eval('[data-testid="top5"] li', (items) => items.map((i) => ({
+    name: i.querySelector('.label').textContent,
+    logit: Number(i.dataset.logit),
+    probability: Number(i.dataset.probability),
+  })));
+}
+
+/** Start recording the page's long tasks (main thread blocked over 50 ms) in `window.longTasks`. */
+export function recordLongTasks(page) {
+  return page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.longTasks.push(Math.round(e.duration));
+    }).observe({ type: 'longtask' });
+  });
 }
 
 export function assert(condition, message) {

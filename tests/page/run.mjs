@@ -2,10 +2,13 @@
 // driving the served page. Usage: node tests/page/run.mjs http://127.0.0.1:PORT/
 // Expected receptive fields come from the native tool (`convscope summary --json`), not the page.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import {
-  ARTIFACTS, SLOW, assert, classifications, finish, launch, openPage, screenshot, test, top5, waitForClassification,
+  ARTIFACTS, SLOW, assert, classifications, finish, launch, openPage, recordLongTasks, screenshot, screenshotOf, test, top5,
+  top5Scores, waitForClassification,
 } from './harness.mjs';
 
 const BASE = process.argv[2] ?? process.env.PAGE_URL ?? 'http://127.0.0.1:8000/';
@@ -16,6 +19,60 @@ const CONV_NODE = '_blocks.3._project_conv';
 
 const analysis = JSON.parse(execFileSync(CONVSCOPE, ['summary', 'efficientnet_lite0', '--json'], { encoding: 'utf8' }));
 const expected = Object.fromEntries(analysis.nodes.map((n) => [n.name, n]));
+/**
+ * WebGPU against the CPU reference on the same photo: logits within 0.2 + 1% and
+ * probabilities within 0.01. SwiftShader's espresso logit is 11.44 where the CPU reference
+ * (and lavapipe) give 11.50: its f32 sums run in another order through 65 layers.
+ */
+const LOGIT_TOLERANCE = (cpu) => 0.2 + 0.01 * Math.abs(cpu);
+const PROBABILITY_TOLERANCE = 0.01;
+/**
+ * Longest the page may block while a VGG-size model with random weights loads, or while the
+ * CPU reference classifies (ms). Measured on 2 shared cores: 73-88 ms (random weights made a
+ * million values at a time, convolutions run a few channels at a time); before, one block
+ * of 4.4 s for vgg11_bn. The margin is for a machine busy with other work.
+ */
+const LONGEST_BLOCK_MS = 400;
+/** The CPU reference's top-5 for coffee.png, for the WebGPU run to match. */
+let cpuCoffee = null;
+
+/** A PNG file of `width x height` black 1-bit pixels (tiny however large it claims to be). */
+function blackPng(name, width, height) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 1; // bit depth 1, colour type 0 (grey), default compression, filter, no interlace
+  const rows = Buffer.alloc((Math.ceil(width / 8) + 1) * height);
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header), chunk('IDAT', deflateSync(rows, { level: 9 })), chunk('IEND', Buffer.alloc(0)),
+  ]);
+  return { name, mimeType: 'image/png', buffer: png };
+}
+
+/** Wait for an error in the status line and return its text. */
+async function statusError(page) {
+  await page.waitForSelector('[data-testid="status"] .message.error', { timeout: SLOW });
+  return page.textContent('[data-testid="status"] .message');
+}
 
 /** Upload `file` (a path, or `{name, mimeType, buffer}`) and wait for the result or error. */
 async function upload(page, file) {
@@ -74,10 +131,15 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assert(await page.evaluate(() => document.body.dataset.backend) === 'cpu', 'backend is not cpu');
     await page.selectOption('[data-testid="model-select"]', 'efficientnet_lite0');
     const before = await classifications(page);
+    await recordLongTasks(page);
     await upload(page, join(PHOTOS, 'coffee.png'));
     await waitForClassification(page, before);
     const names = await top5(page);
     assert(names[0] === 'espresso', `top-5 on the CPU is ${names.join(', ')}`);
+    cpuCoffee = await top5Scores(page);
+    const longest = Math.max(0, ...await page.evaluate(() => window.longTasks));
+    console.log(`     longest block while classifying on the CPU: ${longest} ms`);
+    assert(longest < LONGEST_BLOCK_MS, `the CPU reference blocked the page for ${longest} ms`);
     await screenshot(page, 'cpu-fallback-coffee');
   });
   await test('bad files: a clear message in the status, and the page keeps working', () => page, async () => {
@@ -97,6 +159,46 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     await waitForClassification(page, before);
     const names = await top5(page);
     assert(/cat/.test(names[0]), `after the bad files chelsea.png gives ${names.join(', ')}`);
+    assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
+  });
+  await test('huge photos: refused from the header before decoding, or downscaled; the page keeps working', () => page, async () => {
+    // 20000x20000 pixels in a 50 kB file: refused without decoding 1.6 GB of pixels.
+    await upload(page, blackPng('huge.png', 20000, 20000));
+    let message = await statusError(page);
+    assert(/20000×20000 pixels, over the 40 megapixel limit/.test(message), `huge.png: status says "${message}"`);
+    await screenshot(page, 'huge-photo-refused');
+    // A JPEG's size is in its start-of-frame marker, after an APP0 segment: 30000x20000.
+    const jpeg = Buffer.from([
+      0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+      0xff, 0xc0, 0x00, 0x11, 0x08, 0x4e, 0x20, 0x75, 0x30, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01,
+      ...Array(64).fill(0),
+    ]);
+    await upload(page, { name: 'huge.jpg', mimeType: 'image/jpeg', buffer: jpeg });
+    message = await statusError(page);
+    assert(/"huge\.jpg" is 30000×20000 pixels, over the 40 megapixel limit/.test(message), `huge.jpg: status says "${message}"`);
+    // A file over the size limit (its first bytes are a PNG's).
+    const big = join(mkdtempSync(join(tmpdir(), 'convscope-')), 'big.png');
+    writeFileSync(big, Buffer.concat([blackPng('big.png', 64, 64).buffer, Buffer.alloc(51 * 1024 * 1024)]));
+    await upload(page, big);
+    message = await statusError(page);
+    assert(/"big\.png" is 53\.5 MB, over the 52\.4 MB limit/.test(message), `big.png: status says "${message}"`);
+    // 24 megapixels (coffee.png stretched to 6000x4000): downscaled to at most 4 megapixels.
+    const before = await classifications(page);
+    const transfer = await page.evaluateHandle(async (url) => {
+      const image = await createImageBitmap(await (await fetch(url)).blob());
+      const canvas = new OffscreenCanvas(6000, 4000);
+      canvas.getContext('2d').drawImage(image, 0, 0, 6000, 4000);
+      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 });
+      const data = new DataTransfer();
+      data.items.add(new File([blob], 'coffee-6000x4000.jpg', { type: 'image/jpeg' }));
+      return data;
+    }, new URL('photos/coffee.png', BASE).href);
+    await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer: transfer });
+    await waitForClassification(page, before);
+    const caption = await page.textContent('#top5-caption');
+    assert(/downscaled from 6000×4000 to 2449×1633 pixels/.test(caption), `caption: ${caption}`);
+    const names = await top5(page);
+    assert(names[0] === 'espresso', `the downscaled photo gives ${names.join(', ')}`);
     assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
   });
   await test('dropping a photo on the page classifies it', () => page, async () => {
@@ -144,6 +246,11 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assert(/do not fit lenet5_modern/.test(message) && /missing tensor `\S+\.weight`/.test(message)
       && /unexpected tensor `_conv_stem\.weight`/.test(message), `status says "${message.slice(0, 300)}"`);
     assert(await page.inputValue('[data-testid="model-select"]') === 'lenet5_modern', 'the model changed');
+    await page.setInputFiles('[data-testid="weights-input"]', { name: 'empty.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.alloc(0) });
+    await page.waitForFunction(() => /empty\.safetensors/.test(document.querySelector('[data-testid="status"] .message').textContent), null, { timeout: SLOW });
+    const empty = await page.textContent('[data-testid="status"] .message');
+    assert(/"empty\.safetensors" is empty \(0 bytes\)/.test(empty), `status says "${empty}"`);
+    assert(await page.inputValue('[data-testid="model-select"]') === 'lenet5_modern', 'the model changed');
   });
   await test('the drawing pad classifies a drawing with a Fashion-MNIST network', () => page, async () => {
     const pad = await page.waitForSelector('[data-testid="draw-pad"]', { state: 'visible' });
@@ -164,6 +271,29 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     await screenshot(page, 'drawing-pad');
     assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
   });
+  let fresh = null;
+  await test('a VGG-size model with random weights loads without freezing the page, with a progress bar', () => fresh, async () => {
+    // A page with no image yet, so that no classification follows the load.
+    fresh = await openPage(browser, BASE);
+    await recordLongTasks(fresh);
+    const loaded = fresh.waitForFunction(() => document.body.dataset.busy === 'false'
+      && /vgg11_bn is ready/.test(document.querySelector('[data-testid="status-message"]').textContent), null, { timeout: SLOW });
+    await fresh.selectOption('[data-testid="model-select"]', 'vgg11_bn');
+    await fresh.waitForSelector('[data-testid="progress"]:not([hidden])', { timeout: SLOW });
+    const stage = await fresh.textContent('[data-testid="status-message"]');
+    assert(/vgg11_bn: (making random weights|calibrating BatchNorm)/.test(stage), `status while loading: ${stage}`);
+    await screenshot(fresh, 'loading-progress');
+    await loaded;
+    const blocks = await fresh.evaluate(() => window.longTasks);
+    const longest = Math.max(0, ...blocks);
+    console.log(`     long tasks while loading vgg11_bn: ${blocks.length}, longest ${longest} ms`);
+    assert(longest < LONGEST_BLOCK_MS, `the page was blocked for ${longest} ms (tasks: ${blocks.join(', ')})`);
+    assert(await fresh.isHidden('[data-testid="progress"]'), 'the progress bar stayed');
+    const weights = await fresh.textContent('[data-testid="status"] [data-key="weights"]');
+    assert(/BatchNorm statistics calibrated/.test(weights), `weights notice: ${weights}`);
+    assert(fresh.errors.length === 0, `errors: ${fresh.errors.join('; ')}`);
+    await fresh.close();
+  });
   await test('make the fake camera video from coffee.png', () => page, async () => {
     page ??= await openPage(browser, BASE);
     await writeY4m(page, 'coffee.png', y4m);
@@ -178,8 +308,17 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     extra: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`],
   });
   let page = null;
+  // Keeps every GPUDevice the page opens, so a test can destroy one.
+  const keepDevices = () => {
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function requestDevice(...args) {
+      const device = await request.apply(this, args);
+      (window.gpuDevices ??= []).push(device);
+      return device;
+    };
+  };
   await test('the page loads on WebGPU with no console errors', () => page, async () => {
-    page = await openPage(browser, BASE);
+    page = await openPage(browser, BASE, { init: keepDevices });
     assert(await page.evaluate(() => document.body.dataset.backend) === 'webgpu', 'backend is not webgpu');
     const models = await page.$$eval('[data-testid="model-select"] option', (o) => o.map((x) => x.value));
     assert(models.length >= 20 && models.includes('efficientnet_lite0') && models.includes('vgg16'), `models: ${models}`);
@@ -196,6 +335,25 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     const gpuMs = await page.textContent('[data-testid="totals"]');
     console.log(`     totals: ${gpuMs}`);
     await screenshot(page, 'webgpu-coffee');
+    await screenshotOf(page, 'section.prediction', 'top5');
+    await screenshotOf(page, 'section.arch', 'architecture');
+  });
+  await test('WebGPU top-5 scores agree with the CPU reference\'s within the stated tolerance', () => page, async () => {
+    assert(cpuCoffee, 'the CPU run of coffee.png did not finish');
+    const gpu = await top5Scores(page);
+    const lines = cpuCoffee.map((c, i) => `${c.name} ${c.logit.toFixed(3)} / ${gpu[i]?.name} ${gpu[i]?.logit.toFixed(3)}`);
+    console.log(`     top-5 logits, CPU / WebGPU: ${lines.join('; ')}`);
+    assert(gpu[0].name === 'espresso' && cpuCoffee[0].name === 'espresso', 'top-1 is not espresso on both');
+    for (const c of cpuCoffee) {
+      const g = gpu.find((x) => x.name === c.name);
+      // A class may swap with the sixth only if their logits are within tolerance of each other.
+      if (!g) {
+        assert(c.logit - gpu[4].logit <= LOGIT_TOLERANCE(c.logit), `${c.name} (CPU ${c.logit}) is not in the WebGPU top-5`);
+        continue;
+      }
+      assert(Math.abs(g.logit - c.logit) <= LOGIT_TOLERANCE(c.logit), `${c.name}: logit ${g.logit} on WebGPU, ${c.logit} on the CPU`);
+      assert(Math.abs(g.probability - c.probability) <= PROBABILITY_TOLERANCE, `${c.name}: probability ${g.probability} vs ${c.probability}`);
+    }
   });
   await test('a conv node shows one tile per channel', () => page, async () => {
     await page.selectOption('[data-testid="node-select"]', CONV_NODE);
@@ -207,6 +365,7 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assert(new URL(page.url()).hash.includes(encodeURIComponent(CONV_NODE)), `hash lacks the node: ${page.url()}`);
     await page.check('[data-testid="norm-layer"]');
     assert(/^Per layer/.test(await page.textContent('[data-testid="norm-legend"]')), 'the legend does not say per layer');
+    await screenshotOf(page, 'section.maps', 'feature-maps-per-layer');
     await page.check('[data-testid="norm-channel"]');
     await screenshot(page, 'feature-maps');
   });
@@ -237,6 +396,33 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assert(names.length === 5, 'no top-5 from the camera');
     await screenshot(page, 'camera');
     await page.click('[data-testid="webcam-button"]');
+    assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
+  });
+  await test('a flat node is drawn as one grid of values', () => page, async () => {
+    await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: SLOW });
+    await page.selectOption('[data-testid="node-select"]', '_fc');
+    await page.waitForSelector('[data-testid="feature-vector"]', { timeout: SLOW });
+    const legend = await page.textContent('[data-testid="norm-legend"]');
+    assert(/vector of 1000 values/.test(legend), `legend: ${legend}`);
+    await screenshotOf(page, 'section.maps', 'feature-vector');
+  });
+  await test('a lost GPU device: the page starts a new one, says so, and classifies again', () => page, async () => {
+    await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: SLOW });
+    const devices = await page.evaluate(() => window.gpuDevices.length);
+    await page.evaluate(() => window.gpuDevices.at(-1).destroy());
+    await page.waitForFunction(() => Number(document.body.dataset.recoveries ?? 0) === 1 && document.body.dataset.busy === 'false',
+      null, { timeout: SLOW });
+    const notice = await page.textContent('[data-testid="status"] [data-key="device"]');
+    assert(/GPU device was lost \(once\); the page started a new one and loaded efficientnet_lite0 again/.test(notice), `notice: ${notice}`);
+    assert(await page.evaluate(() => window.gpuDevices.length) === devices + 1, 'no new device was opened');
+    assert(await page.evaluate(() => document.body.dataset.backend) === 'webgpu', 'the new session is not on WebGPU');
+    const before = await classifications(page);
+    await upload(page, join(PHOTOS, 'coffee.png'));
+    await waitForClassification(page, before);
+    const names = await top5(page);
+    assert(names[0] === 'espresso', `after the lost device coffee.png gives ${names.join(', ')}`);
+    assert(/webgpu/.test(await page.textContent('#top5-caption')), 'the pass after recovery did not run on WebGPU');
+    await screenshot(page, 'device-lost-recovered');
     assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
   });
   await browser.close();

@@ -1,0 +1,373 @@
+//! The page's `Session` in headless Chromium (wasm-bindgen-test): WebGPU (SwiftShader there)
+//! against the CPU fallback on LeNet-5 with its shipped weights, reading one node's feature
+//! map, random weights made in steps, and the errors bad input gets.
+//! Run by `cargo test --release --target wasm32-unknown-unknown --test web_session` (see
+//! .cargo/config.toml and webdriver.json); on native targets this file is empty.
+#![cfg(target_arch = "wasm32")]
+
+use convscope::web::Session;
+use serde::Deserialize;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Trained by `convscope train lenet5` (88.48% on Fashion-MNIST's test set).
+const LENET5: &[u8] = include_bytes!("../assets/weights/lenet5.safetensors");
+const LENET5_MODERN: &[u8] = include_bytes!("../assets/weights/lenet5_modern.safetensors");
+const FASHION: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+#[derive(Deserialize)]
+struct LoadReport {
+    name: String,
+    trained: bool,
+    weights: String,
+    backend: String,
+    gpu_problem: Option<String>,
+    input: [usize; 3],
+}
+
+#[derive(Deserialize)]
+struct Prediction {
+    class: usize,
+    name: String,
+    probability: f32,
+    logit: f32,
+}
+
+#[derive(Deserialize)]
+struct Classification {
+    top5: Vec<Prediction>,
+    backend: String,
+    gpu_problem: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NodeSummary {
+    name: String,
+    shape: [usize; 3],
+}
+
+#[derive(Deserialize)]
+struct Summary {
+    model: String,
+    backend: String,
+    nodes: Vec<NodeSummary>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: JsValue) -> T {
+    serde_wasm_bindgen::from_value(value).expect("the Session returned an unexpected shape")
+}
+
+/// The message a person would read.
+fn message(e: JsError) -> String {
+    JsValue::from(e)
+        .unchecked_into::<js_sys::Error>()
+        .message()
+        .into()
+}
+
+/// `|a - b| <= 1e-4 + 1e-3 * |b|`, the engine's tolerance against the reference (STYLE.md).
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() <= 1e-4 + 1e-3 * b.abs()
+}
+
+/// A 28x28 RGBA drawing of a pair of trousers: two light legs on black.
+fn trousers() -> (u32, u32, Vec<u8>) {
+    let (w, h) = (28u32, 28u32);
+    let mut rgba = Vec::with_capacity((4 * w * h) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let waist = y < 6 && (8..20).contains(&x);
+            let leg = y >= 6 && ((8..13).contains(&x) || (15..20).contains(&x));
+            let v = if waist || leg { 220 } else { 0 };
+            rgba.extend_from_slice(&[v, v, v, 255]);
+        }
+    }
+    (w, h, rgba)
+}
+
+async fn webgpu_session() -> Session {
+    let session = Session::create(false).await;
+    // webdriver.json starts Chromium with WebGPU enabled, so there must be an adapter.
+    assert_eq!(
+        session.backend(),
+        "webgpu",
+        "no WebGPU in the test browser: {}",
+        session.backend_reason()
+    );
+    session
+}
+
+async fn load(session: &Session, name: &str, weights: &[u8]) -> LoadReport {
+    let bytes = js_sys::Uint8Array::from(weights);
+    let report = session
+        .load_model(name.into(), Some(bytes), None)
+        .await
+        .map_err(message)
+        .expect("loading failed");
+    parse(report)
+}
+
+async fn classify(session: &Session) -> Classification {
+    let (w, h, rgba) = trousers();
+    let result = session
+        .classify_rgba(w, h, rgba)
+        .await
+        .map_err(message)
+        .expect("classifying failed");
+    parse(result)
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_and_cpu_sessions_give_the_same_top5_for_lenet5() {
+    let gpu = webgpu_session().await;
+    let cpu = Session::create(true).await;
+    assert_eq!(cpu.backend(), "cpu");
+    assert!(cpu.backend_reason().contains("CPU reference"));
+
+    let report = load(&gpu, "lenet5", LENET5).await;
+    assert_eq!(report.name, "lenet5");
+    assert!(report.trained && report.weights == "trained weights");
+    assert_eq!(report.backend, "webgpu", "{:?}", report.gpu_problem);
+    assert_eq!(report.input, [1, 32, 32]);
+    assert_eq!(load(&cpu, "lenet5", LENET5).await.backend, "cpu");
+
+    let (on_gpu, on_cpu) = (classify(&gpu).await, classify(&cpu).await);
+    assert_eq!(on_gpu.backend, "webgpu", "{:?}", on_gpu.gpu_problem);
+    assert_eq!(on_cpu.backend, "cpu");
+    assert_eq!(on_gpu.top5.len(), 5);
+    for (g, c) in on_gpu.top5.iter().zip(&on_cpu.top5) {
+        assert_eq!(g.class, c.class);
+        assert_eq!(g.name, FASHION[g.class]);
+        assert!(
+            close(g.logit, c.logit),
+            "{}: {} vs {}",
+            g.name,
+            g.logit,
+            c.logit
+        );
+        assert!(close(g.probability, c.probability));
+    }
+    assert_eq!(on_cpu.top5[0].name, "Trouser");
+    let p: Vec<f32> = on_cpu.top5.iter().map(|p| p.probability).collect();
+    assert!(p.windows(2).all(|w| w[0] >= w[1]) && p.iter().sum::<f32>() <= 1.0 + 1e-5);
+}
+
+#[wasm_bindgen_test]
+async fn only_the_output_and_the_viewed_node_are_read_back_from_the_gpu() {
+    let gpu = webgpu_session().await;
+    let cpu = Session::create(true).await;
+    load(&gpu, "lenet5", LENET5).await;
+    load(&cpu, "lenet5", LENET5).await;
+    assert!(
+        gpu.node_output("c3".into()).await.is_err(),
+        "nothing ran yet"
+    );
+    classify(&gpu).await;
+    classify(&cpu).await;
+    assert_eq!(gpu.gpu_reads(), ["output"]);
+
+    let summary: Summary = parse(gpu.summary().map_err(message).unwrap());
+    assert_eq!(
+        (summary.model.as_str(), summary.backend.as_str()),
+        ("lenet5", "webgpu")
+    );
+    let c3 = summary.nodes.iter().find(|n| n.name == "c3").unwrap();
+    assert_eq!(c3.shape, [16, 10, 10]);
+    let on_gpu = gpu.node_output("c3".into()).await.map_err(message).unwrap();
+    let on_cpu = cpu.node_output("c3".into()).await.map_err(message).unwrap();
+    assert_eq!(on_gpu.len(), 16 * 10 * 10);
+    assert!(on_gpu.iter().zip(&on_cpu).all(|(&g, &c)| close(g, c)));
+    assert!(on_gpu.iter().any(|&v| v != 0.0));
+    assert_eq!(gpu.gpu_reads(), ["output", "c3"]);
+    assert!(
+        cpu.gpu_reads().is_empty(),
+        "the CPU session kept every output"
+    );
+
+    // A new pass starts the list again.
+    classify(&gpu).await;
+    assert_eq!(gpu.gpu_reads(), ["output"]);
+    let field = gpu
+        .receptive_field_box("c3", 0, 0)
+        .map_err(message)
+        .unwrap();
+    assert_eq!(field, [0, 0, 13, 13], "c3's field is 14x14 from the corner");
+}
+
+#[wasm_bindgen_test]
+async fn cpu_fallback_session_classifies_and_shows_feature_maps() {
+    let cpu = Session::create(true).await;
+    assert!(!cpu.device_lost());
+    load(&cpu, "lenet5_modern", LENET5_MODERN).await;
+    let result = classify(&cpu).await;
+    assert_eq!(result.backend, "cpu");
+    assert_eq!(result.top5[0].name, "Trouser");
+    let conv1 = cpu
+        .node_output("conv1".into())
+        .await
+        .map_err(message)
+        .unwrap();
+    assert_eq!(conv1.len(), 6 * 28 * 28);
+    let rgba = cpu.input_rgba().map_err(message).unwrap();
+    assert_eq!(rgba.len(), 4 * 28 * 28);
+}
+
+#[wasm_bindgen_test]
+async fn truncated_weights_are_refused_and_the_model_stays() {
+    let cpu = Session::create(true).await;
+    load(&cpu, "lenet5", LENET5).await;
+    let half = js_sys::Uint8Array::from(&LENET5[..LENET5.len() / 2]);
+    let e = cpu
+        .load_model("lenet5".into(), Some(half), None)
+        .await
+        .map(|_| ())
+        .map_err(message)
+        .unwrap_err();
+    assert!(e.contains("these weights do not fit lenet5"), "{e}");
+    assert!(e.contains("truncated"), "{e}");
+    let empty = js_sys::Uint8Array::new_with_length(0);
+    let e = cpu.load_model("lenet5".into(), Some(empty), None).await;
+    let e = message(e.map(|_| ()).unwrap_err());
+    assert!(e.contains("truncated: it has 0 bytes"), "{e}");
+    // The previous model is still loaded and runs.
+    assert_eq!(classify(&cpu).await.top5.len(), 5);
+}
+
+#[wasm_bindgen_test]
+async fn weights_of_another_model_are_refused_tensor_by_tensor() {
+    let gpu = webgpu_session().await;
+    let bytes = js_sys::Uint8Array::from(LENET5_MODERN);
+    let e = gpu.load_model("lenet5".into(), Some(bytes), None).await;
+    let e = message(e.map(|_| ()).unwrap_err());
+    assert!(e.contains("missing tensor `c1.weight`"), "{e}");
+    assert!(e.contains("unexpected tensor `conv1.weight`"), "{e}");
+}
+
+#[wasm_bindgen_test]
+async fn bad_calls_get_errors_a_person_can_act_on() {
+    let cpu = Session::create(true).await;
+    let e = |r: Result<JsValue, JsError>| message(r.unwrap_err());
+    assert!(e(cpu.summary()).contains("no model is loaded yet"));
+    let missing = cpu.load_model("lenet7".into(), None, None).await;
+    assert!(e(missing).contains("no model called `lenet7`"));
+    let labels = cpu.set_imagenet_labels("tench\ngoldfish");
+    assert!(message(labels.unwrap_err()).contains("has 2 lines, not 1000"));
+
+    load(&cpu, "lenet5", LENET5).await;
+    let run = cpu.classify_rgba(10, 10, vec![0; 10 * 10 * 3]).await;
+    assert!(e(run).contains("expected 10x10x4 bytes of RGBA"));
+    let run = cpu.classify_rgba(0, 5, Vec::new()).await;
+    assert!(e(run).contains("the image is empty"));
+    let early = cpu.node_output("c1".into()).await.unwrap_err();
+    assert!(message(early).contains("nothing has run yet"));
+    classify(&cpu).await;
+    let unknown = cpu.node_output("c9".into()).await.unwrap_err();
+    assert!(message(unknown).contains("has no node called `c9`"));
+    let outside = cpu.receptive_field_box("c1", 28, 0).unwrap_err();
+    assert!(message(outside).contains("outside `c1`'s 28x28 map"));
+}
+
+#[wasm_bindgen_test]
+async fn random_batchnorm_weights_are_made_in_steps_that_report_progress() {
+    let cpu = Session::create(true).await;
+    let seen: Rc<RefCell<Vec<(String, f64)>>> = Rc::default();
+    let log = seen.clone();
+    let progress = Closure::<dyn FnMut(String, f64)>::new(move |stage, fraction| {
+        log.borrow_mut().push((stage, fraction));
+    });
+    let callback: &js_sys::Function = progress.as_ref().unchecked_ref();
+    let report = cpu
+        .load_model("resnet18".into(), None, Some(callback.clone()))
+        .await
+        .map_err(message)
+        .unwrap();
+    let report: LoadReport = parse(report);
+    assert!(!report.trained);
+    assert!(
+        report
+            .weights
+            .contains("BatchNorm statistics calibrated on a synthetic 56x56 image"),
+        "{}",
+        report.weights
+    );
+    let seen = seen.borrow();
+    for stage in ["making random weights", "calibrating BatchNorm"] {
+        let fractions: Vec<f64> = seen
+            .iter()
+            .filter(|(s, _)| s == stage)
+            .map(|&(_, f)| f)
+            .collect();
+        assert!(fractions.len() >= 2, "{stage}: {fractions:?}");
+        assert!(
+            fractions.windows(2).all(|w| w[0] <= w[1]),
+            "{stage}: {fractions:?}"
+        );
+        assert!(fractions.iter().all(|f| (0.0..=1.0).contains(f)));
+        assert_eq!(fractions.last(), Some(&1.0), "{stage} ends at 1");
+    }
+}
+
+/// Wraps `GPUAdapter.prototype.requestDevice` so the test can reach the device a session opens.
+const KEEP_DEVICES: &str = "if (!globalThis.keptDevices) {
+  globalThis.keptDevices = [];
+  const request = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await request.apply(this, args);
+    globalThis.keptDevices.push(device);
+    return device;
+  };
+}";
+
+async fn sleep_ms(ms: u32) {
+    let promise = js_sys::eval(&format!("new Promise((r) => setTimeout(r, {ms}))")).unwrap();
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
+        .await
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_lost_device_is_reported_and_a_new_session_works() {
+    js_sys::eval(KEEP_DEVICES).unwrap();
+    let gpu = webgpu_session().await;
+    load(&gpu, "lenet5", LENET5).await;
+    classify(&gpu).await;
+    assert!(!gpu.device_lost());
+    js_sys::eval("globalThis.keptDevices.at(-1).destroy()").unwrap();
+    for _ in 0..100 {
+        if gpu.device_lost() {
+            break;
+        }
+        sleep_ms(10).await;
+    }
+    assert!(gpu.device_lost(), "destroying the device was not noticed");
+    let (w, h, rgba) = trousers();
+    let e = message(gpu.classify_rgba(w, h, rgba).await.unwrap_err());
+    assert!(e.contains("the GPU device was lost"), "{e}");
+    let e = message(gpu.node_output("c1".into()).await.unwrap_err());
+    assert!(e.contains("the GPU device was lost"), "{e}");
+    // What the page does next: a new session, the model again.
+    let fresh = webgpu_session().await;
+    load(&fresh, "lenet5", LENET5).await;
+    assert_eq!(classify(&fresh).await.backend, "webgpu");
+
+    // Lost in the middle of a pass: an error that says so, not a silent switch to the CPU.
+    js_sys::eval("queueMicrotask(() => globalThis.keptDevices.at(-1).destroy())").unwrap();
+    let (w, h, rgba) = trousers();
+    let e = message(fresh.classify_rgba(w, h, rgba).await.unwrap_err());
+    assert!(e.contains("the GPU device was lost during the pass"), "{e}");
+}
