@@ -102,4 +102,16 @@ zoo_tests! {
     resnet101: "resnet101" at 32 x 32;
     resnet152: "resnet152" at 32 x 32;
     efficientnet_lite0: "efficientnet_lite0" at 224 x 224;
+    lab_k5: "lab_k5" at 28 x 28;
+    lab_k5_stack: "lab_k5_stack" at 28 x 28;
+    lab_k7: "lab_k7" at 28 x 28;
+    lab_k7_stack: "lab_k7_stack" at 28 x 28;
+    lab_first_alexnet: "lab_first_alexnet" at 28 x 28;
+    lab_first_zfnet: "lab_first_zfnet" at 28 x 28;
+    lab_tricks_plain: "lab_tricks_plain" at 28 x 28;
+    lab_tricks_batchnorm: "lab_tricks_batchnorm" at 28 x 28;
+    lab_tricks_dropout: "lab_tricks_dropout" at 28 x 28;
+    lab_tricks_smoothing: "lab_tricks_smoothing" at 28 x 28;
+    lab_tricks_schedule: "lab_tricks_schedule" at 28 x 28;
+    lab_tricks_all: "lab_tricks_all" at 28 x 28;
 }

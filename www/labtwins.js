@@ -203,7 +203,7 @@ export class TwinsView {
     const series = (key, f) => trained.map((r) => ({ label: r.label, color: r.color, values: r.report.record.epochs.map((e) => f(e[key])) }));
     return el('section', { class: 'panel lab-tricks', 'data-testid': 'lab-tricks' },
       el('h2', {}, 'Training tricks'),
-      el('p', { class: 'caption' }, 'One small network trained with each trick alone and with all of them: BatchNorm (Ioffe & Szegedy 2015), dropout (Srivastava et al. 2014), label smoothing (Szegedy et al. 2016), linear warm-up then cosine decay (Goyal et al. 2017; Loshchilov & Hutter 2017). Recorded runs, one seed each: differences below a few tenths of a percent are within run-to-run noise. With label smoothing the loss has a higher floor, so compare its accuracy, not its loss.'),
+      el('p', { class: 'caption' }, 'One small network trained with each trick alone and with all of them: BatchNorm (Ioffe & Szegedy 2015), dropout (Srivastava et al. 2014), label smoothing (Szegedy et al. 2016), linear warm-up then cosine decay (Goyal et al. 2017; Loshchilov & Hutter 2017). Recorded runs, one seed each: differences below a few tenths of a percent are within run-to-run noise. With label smoothing the loss has a higher floor, so compare its accuracy, not its loss. Dropout and label smoothing regularise: they pay off when a network overfits, and can cost accuracy in runs this short.'),
       table,
       trained.length ? el('div', { class: 'lab-charts' },
         lineChart(series('test_accuracy', (v) => 100 * v), { title: 'test accuracy (%) per epoch', width: 440, format: (v) => v.toFixed(1) }),
