@@ -171,6 +171,11 @@ async function showNode(node) {
   saveHash();
   if (!state.ran) return;
   const n = state.summary.nodes.find((x) => x.name === node);
+  // After a WebGPU pass the engine draws the maps from the node's GPU buffer and only the
+  // channels' ranges come back; otherwise (CPU pass, flat node, drawing failed) the values do.
+  const ranges = await state.session.node_ranges(node);
+  const draw = (canvas, ...args) => state.session.draw_node(node, canvas, ...args);
+  if (ranges && maps.showGpu(node, n.shape, ranges, draw)) return;
   const values = await state.session.node_output(node);
   maps.show(node, n.shape, values);
 }

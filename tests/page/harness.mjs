@@ -12,9 +12,17 @@ export const SLOW = Number(process.env.PAGE_TIMEOUT_MS ?? 180_000);
 const QUIET = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
+/**
+ * Flags that let headless Chromium without a GPU present WebGPU canvases: its default
+ * compositing has no shared-image backing for a WebGPU canvas, so configuring one loses the
+ * device ("A valid external Instance reference no longer exists"); SwiftShader's Vulkan
+ * gives it one. Also in webdriver.json (the wasm tests).
+ */
+export const WEBGPU_CANVAS = ['--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=vulkan', '--ignore-gpu-blocklist'];
+
 /** Chromium with WebGPU (`webgpu`) or without, plus any `extra` flags. */
 export function launch({ webgpu, extra = [] }) {
-  const args = [...QUIET, ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-blink-features=WebGPU']), ...extra];
+  const args = [...QUIET, ...(webgpu ? ['--enable-unsafe-webgpu', ...WEBGPU_CANVAS] : ['--disable-blink-features=WebGPU']), ...extra];
   return chromium.launch({ executablePath: CHROMIUM, args });
 }
 
