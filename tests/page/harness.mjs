@@ -21,9 +21,10 @@ const QUIET = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-ba
  */
 export const WEBGPU_CANVAS = ['--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=vulkan', '--ignore-gpu-blocklist'];
 
-/** Chromium with WebGPU (`webgpu`) or without, plus any `extra` flags. */
-export function launch({ webgpu, extra = [] }) {
-  const args = [...QUIET, ...(webgpu ? ['--enable-unsafe-webgpu', ...WEBGPU_CANVAS] : ['--disable-blink-features=WebGPU']), ...extra];
+/** Chromium with WebGPU (`webgpu`; `canvas`: able to present WebGPU canvases) or without, plus any `extra` flags. */
+export function launch({ webgpu, canvas = true, extra = [] }) {
+  const gpu = ['--enable-unsafe-webgpu', ...(canvas ? WEBGPU_CANVAS : [])];
+  const args = [...QUIET, ...(webgpu ? gpu : ['--disable-blink-features=WebGPU']), ...extra];
   return chromium.launch({ executablePath: CHROMIUM, args });
 }
 

@@ -474,4 +474,24 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
   await browser.close();
 }
 
+// --- WebGPU in a Chromium that cannot present WebGPU canvases (its default headless set-up). ---
+{
+  const browser = await launch({ webgpu: true, canvas: false });
+  let page = null;
+  await test('a browser whose WebGPU canvases lose the device: maps are read back after one recovery', () => page, async () => {
+    const hash = `#model=efficientnet_lite0&node=${encodeURIComponent(CONV_NODE)}&input=sample:coffee`;
+    page = await openPage(browser, BASE + hash);
+    const channels = expected[CONV_NODE].output_shape[0];
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="feature-map"]').length === n
+      && document.body.dataset.recoveries === '1' && document.body.dataset.busy === 'false', channels, { timeout: SLOW });
+    const notice = await page.textContent('[data-testid="status"] [data-key="draw"]');
+    assert(/lost the GPU device in this browser; they are read back/.test(notice), `notice: ${notice}`);
+    assert(await page.evaluate(() => document.body.dataset.backend) === 'webgpu', 'the page left WebGPU');
+    const reads = await page.evaluate(() => document.body.dataset.gpuReads.split('|'));
+    assert(reads.includes(CONV_NODE), `the node was not read back: ${reads.join(', ')}`);
+    assert((await top5(page))[0] === 'espresso', 'the classification after the recovery is not espresso');
+  });
+  await browser.close();
+}
+
 finish();
