@@ -10,14 +10,30 @@ use crate::model::{NodeId, Shape};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+/// A node the GPU can draw: its device, model, id and shape.
+struct Drawable {
+    ctx: Rc<GpuContext>,
+    model: Rc<Model>,
+    id: NodeId,
+    shape: Shape,
+}
+
+impl Drawable {
+    fn buffer(&self) -> &wgpu::Buffer {
+        let plan = self
+            .model
+            .plan
+            .as_ref()
+            .expect("gpu_drawable checked the plan");
+        plan.buffer(self.id)
+    }
+}
+
 impl Session {
     /// The GPU, the model, the node and its shape, when the GPU path can draw `node`: the
     /// last pass ran on the GPU (its outputs are in the plan's buffers) and the node is a map
     /// (flat nodes are drawn as one grid of values from a readback).
-    fn gpu_drawable(
-        &self,
-        node: &str,
-    ) -> Result<Option<(Rc<GpuContext>, Rc<Model>, NodeId, Shape)>, JsError> {
+    fn gpu_drawable(&self, node: &str) -> Result<Option<Drawable>, JsError> {
         self.check_device()?;
         let model = self.model()?;
         let id = Self::node_id(&model, node)?;
@@ -34,7 +50,12 @@ impl Session {
             return Ok(None);
         }
         drop(run);
-        Ok(Some((ctx, model, id, shape)))
+        Ok(Some(Drawable {
+            ctx,
+            model,
+            id,
+            shape,
+        }))
     }
 
     fn drawer(&self, ctx: &GpuContext) -> Rc<FeatureMapDrawer> {
@@ -51,13 +72,13 @@ impl Session {
     /// (`3 c` numbers, the only values read back), or `undefined` when the GPU cannot draw
     /// this node (a CPU pass, or a flat node): then the page reads it with `node_output`.
     pub async fn node_ranges(&self, node: String) -> Result<Option<Vec<f32>>, JsError> {
-        let Some((ctx, model, id, shape)) = self.gpu_drawable(&node)? else {
+        let Some(node_view) = self.gpu_drawable(&node)? else {
             return Ok(None);
         };
-        let plan = model.plan.as_ref().expect("gpu_drawable checked the plan");
+        let ctx = &node_view.ctx;
         let ranges = self
-            .drawer(&ctx)
-            .ranges(&ctx, plan.buffer(id), shape)
+            .drawer(ctx)
+            .ranges(ctx, node_view.buffer(), node_view.shape)
             .await
             .map_err(|e| js_error("computing the feature maps' ranges failed", e))?;
         self.run
@@ -84,11 +105,12 @@ impl Session {
         max_width: u32,
         colormap: Vec<u8>,
     ) -> Result<JsValue, JsError> {
-        let Some((ctx, model, id, shape)) = self.gpu_drawable(&node)? else {
+        let Some(node_view) = self.gpu_drawable(&node)? else {
             return Err(JsError::new(&format!(
                 "`{node}` cannot be drawn on the GPU: read it with node_output"
             )));
         };
+        let (ctx, shape) = (&node_view.ctx, node_view.shape);
         let norm = match norm.as_str() {
             "channel" => Norm::Channel,
             "layer" => Norm::Layer,
@@ -152,15 +174,14 @@ impl Session {
         let view = frame
             .texture
             .create_view(&wgpu::TextureViewDescriptor::default());
-        let plan = model.plan.as_ref().expect("gpu_drawable checked the plan");
         let spec = DrawSpec {
             layout,
             norm,
             order: &order,
             colormap: &colormap,
         };
-        self.drawer(&ctx)
-            .draw(&ctx, plan.buffer(id), shape, &view, &spec);
+        self.drawer(ctx)
+            .draw(ctx, node_view.buffer(), shape, &view, &spec);
         ctx.queue.present(frame);
         to_js(&layout)
     }
