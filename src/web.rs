@@ -2,12 +2,14 @@
 //! WebGPU, or the CPU reference compiled to WebAssembly when WebGPU is missing or fails, and
 //! hands results to JavaScript as typed arrays and plain objects. The only wasm-bindgen code.
 
+mod draw;
 mod lab;
 mod report;
 mod run;
 
 use crate::analysis::{analyze, Analysis, FLOPS_PER_MAC};
 use crate::cpu::top_k;
+use crate::gpu::draw::FeatureMapDrawer;
 use crate::gpu::{GpuContext, GpuError, Plan, PlanOptions};
 use crate::labels::{Labels, FASHION_MNIST};
 use crate::model::{Network, NodeId};
@@ -57,6 +59,8 @@ pub struct Session {
     model: RefCell<Option<Rc<Model>>>,
     run: RefCell<Run>,
     imagenet: RefCell<Option<Vec<String>>>,
+    /// Draws feature maps from GPU buffers; made on first use.
+    drawer: RefCell<Option<Rc<FeatureMapDrawer>>>,
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
@@ -217,6 +221,7 @@ impl Session {
             model: RefCell::new(None),
             run: RefCell::new(Run::default()),
             imagenet: RefCell::new(None),
+            drawer: RefCell::new(None),
         }
     }
 

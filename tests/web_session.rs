@@ -209,6 +209,126 @@ async fn only_the_output_and_the_viewed_node_are_read_back_from_the_gpu() {
     assert_eq!(field, [0, 0, 13, 13], "c3's field is 14x14 from the corner");
 }
 
+/// What `draw_node` returns (see `gpu::draw::TileLayout`).
+#[derive(Deserialize)]
+struct TileLayout {
+    tiles: u32,
+    cols: u32,
+    rows: u32,
+    width: u32,
+    height: u32,
+}
+
+/// A `<canvas>` in the test page.
+fn new_canvas() -> web_sys::HtmlCanvasElement {
+    js_sys::Function::new_no_args(
+        "const c = document.createElement('canvas'); document.body.append(c); return c;",
+    )
+    .call0(&JsValue::NULL)
+    .expect("making a canvas")
+    .unchecked_into()
+}
+
+/// The RGBA pixels of a WebGPU canvas, copied through a 2D canvas in the same task as the
+/// draw (before the frame is handed to the compositor).
+fn canvas_pixels(canvas: &web_sys::HtmlCanvasElement) -> Vec<u8> {
+    let read = js_sys::Function::new_with_args(
+        "canvas",
+        "const o = document.createElement('canvas'); o.width = canvas.width; o.height = canvas.height;
+         const x = o.getContext('2d'); x.drawImage(canvas, 0, 0);
+         return x.getImageData(0, 0, o.width, o.height).data;",
+    );
+    let data = read
+        .call1(&JsValue::NULL, canvas)
+        .expect("reading the canvas");
+    data.unchecked_into::<js_sys::Uint8ClampedArray>().to_vec()
+}
+
+#[wasm_bindgen_test]
+async fn a_node_is_drawn_into_a_canvas_from_its_gpu_buffer_without_reading_it_back() {
+    use convscope::gpu::draw::{draw_tiles, Norm};
+    use convscope::model::Shape;
+    use convscope::tensor::Tensor;
+    let gpu = webgpu_session().await;
+    let cpu = Session::create(true).await;
+    load(&gpu, "lenet5", LENET5).await;
+    load(&cpu, "lenet5", LENET5).await;
+    classify(&gpu).await;
+    classify(&cpu).await;
+    let on_cpu = cpu.node_output("c3".into()).await.map_err(message).unwrap();
+    let on_cpu = Tensor::new(vec![16, 10, 10], on_cpu);
+
+    let ranges = gpu.node_ranges("c3".into()).await.map_err(message).unwrap();
+    let ranges = ranges.expect("after a WebGPU pass c3 is drawn on the GPU");
+    let expected = convscope::gpu::draw::ranges(&on_cpu);
+    assert_eq!(ranges.len(), 3 * 16);
+    for (got, want) in ranges.chunks(3).zip(&expected) {
+        assert!(
+            got.iter().zip(want).all(|(&g, &c)| close(g, c)),
+            "{got:?} vs {want:?}"
+        );
+    }
+    let flat = gpu.node_ranges("output".into()).await.map_err(message);
+    assert!(flat.unwrap().is_none(), "a flat node is read back");
+    let cpu_ranges = cpu.node_ranges("c3".into()).await.map_err(message);
+    assert!(cpu_ranges.unwrap().is_none(), "a CPU pass kept its values");
+
+    // A colormap one unit apart per entry: a value at an index boundary, where the GPU's
+    // and the CPU's sums differ in the last bits, moves its colour by one unit.
+    let colormap: Vec<u8> = (0..256u32)
+        .flat_map(|i| [i as u8, 255 - i as u8, (i / 2) as u8])
+        .collect();
+    let triples: [[u8; 3]; 256] =
+        std::array::from_fn(|i| [colormap[3 * i], colormap[3 * i + 1], colormap[3 * i + 2]]);
+    let order: Vec<u32> = (0..16).rev().collect();
+    for (norm, kind) in [("channel", Norm::Channel), ("layer", Norm::Layer)] {
+        let canvas = new_canvas();
+        let layout = gpu
+            .draw_node(
+                "c3".into(),
+                canvas.clone(),
+                norm.into(),
+                order.clone(),
+                24,
+                200,
+                colormap.clone(),
+            )
+            .map_err(message)
+            .expect("drawing c3");
+        let layout: TileLayout = parse(layout);
+        assert_eq!((layout.tiles, layout.cols, layout.rows), (16, 7, 3));
+        assert_eq!(
+            (canvas.width(), canvas.height()),
+            (layout.width, layout.height)
+        );
+        let got = canvas_pixels(&canvas);
+        let twin_layout =
+            convscope::gpu::draw::TileLayout::new(Shape::new(16, 10, 10), 16, 24, 200);
+        let want = draw_tiles(&on_cpu, &twin_layout, kind, &order, &triples);
+        assert_eq!(got.len(), want.len());
+        let worst = got.iter().zip(&want).map(|(&g, &c)| g.abs_diff(c)).max();
+        assert!(
+            worst <= Some(1),
+            "{norm}: a pixel is {worst:?} units from the CPU twin's"
+        );
+        assert!(
+            got.chunks(4).any(|p| p[3] == 255 && p[0] > 0),
+            "{norm}: nothing drawn"
+        );
+    }
+    assert_eq!(gpu.gpu_reads(), ["output", "c3 (channel ranges)"]);
+    let bad = gpu.draw_node(
+        "c3".into(),
+        new_canvas(),
+        "loud".into(),
+        order,
+        24,
+        200,
+        colormap,
+    );
+    assert!(message(bad.unwrap_err()).contains("neither `channel` nor `layer`"));
+}
+
 #[wasm_bindgen_test]
 async fn cpu_fallback_session_classifies_and_shows_feature_maps() {
     let cpu = Session::create(true).await;

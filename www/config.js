@@ -35,6 +35,9 @@ export const LIMITS = {
 /** How often (ms) the page checks, when idle, whether the GPU device was lost. */
 export const DEVICE_CHECK_MS = 1000;
 
+/** How long (ms) after a session's first WebGPU canvas draw the page checks that the device survived it. */
+export const GPU_DRAW_CHECK_MS = 300;
+
 /** Camera request: small frames are plenty for a 224x224 network input. */
 export const CAMERA = { video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'environment' }, audio: false };
 

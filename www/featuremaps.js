@@ -1,11 +1,13 @@
 // Feature maps: every channel of the picked node as a colormapped tile, normalised per
 // channel or per layer (the legend says which); click a tile to enlarge it, hover a unit
-// of the enlarged map to see its receptive field on the input.
+// of the enlarged map to see its receptive field on the input. After a WebGPU pass the
+// engine draws the tiles from the node's GPU buffer into one canvas (`showGpu`); after a
+// CPU pass, or for flat nodes, this module paints values it was given (`show`).
 import { COLORMAP, ENLARGED_PX, MANY_CHANNELS, SMALL_TILE_PX, TILE_PX } from './config.js';
 import { el, shapeText } from './dom.js';
 
-/** 256 RGB entries interpolated between the colormap's stops. */
-const LUT = (() => {
+/** 256 RGB entries interpolated between the colormap's stops (the engine draws with it too). */
+export const LUT = (() => {
   const lut = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; i++) {
     const x = (i / 255) * (COLORMAP.length - 1);
@@ -59,12 +61,12 @@ export class FeatureMapView {
     select.addEventListener('change', () => onPickNode(select.value));
     const radio = (value, label, checked) => el('label', {},
       el('input', { type: 'radio', name: 'norm', value, checked, 'data-testid': `norm-${value}`, onchange: () => this.setNorm(value) }), label);
-    this.sortBox = el('input', { type: 'checkbox', 'data-testid': 'sort-channels', onchange: () => this.render() });
+    this.sortBox = el('input', { type: 'checkbox', 'data-testid': 'sort-channels', onchange: () => this.redraw() });
     this.legend = el('p', { class: 'legend', 'data-testid': 'norm-legend' });
     this.grid = el('div', { class: 'tiles', 'data-testid': 'tiles' });
-    this.bigCanvas = el('canvas', { class: 'enlarged', 'data-testid': 'enlarged-map' });
     this.bigCaption = el('p', { class: 'caption' });
-    this.big = el('div', { class: 'enlarged-panel', hidden: true }, this.bigCaption, this.bigCanvas);
+    this.big = el('div', { class: 'enlarged-panel', hidden: true }, this.bigCaption);
+    this.bigCanvas = null;
     root.append(
       el('div', { class: 'controls' }, radio('channel', 'per channel', true), radio('layer', 'per layer', false),
         el('label', {}, this.sortBox, 'sort by mean activation')),
@@ -73,8 +75,20 @@ export class FeatureMapView {
     this.norm = 'channel';
     this.data = null;
     this.enlarged = null;
-    this.bigCanvas.addEventListener('mousemove', (e) => this.hover(e));
-    this.bigCanvas.addEventListener('mouseleave', () => onLeave());
+  }
+
+  /**
+   * A new enlarged-map canvas in the panel (a canvas that has had a 2D context cannot take
+   * a WebGPU one, and the other way round).
+   */
+  newBigCanvas() {
+    const canvas = el('canvas', { class: 'enlarged', 'data-testid': 'enlarged-map' });
+    canvas.addEventListener('mousemove', (e) => this.hover(e));
+    canvas.addEventListener('mouseleave', () => this.onLeave());
+    this.bigCanvas?.remove();
+    this.bigCanvas = canvas;
+    this.big.append(canvas);
+    return canvas;
   }
 
   /** Fill the node picker from the summary's nodes. */
@@ -86,7 +100,16 @@ export class FeatureMapView {
 
   setNorm(norm) {
     this.norm = norm;
-    this.render();
+    this.redraw();
+  }
+
+  /** `render` after a control changed: a failed GPU draw is reported in the legend. */
+  redraw() {
+    try {
+      this.render();
+    } catch (e) {
+      this.legend.textContent = `The feature maps could not be drawn: ${e.message ?? e}. Classify the image again.`;
+    }
   }
 
   clear(message = '') {
@@ -99,13 +122,36 @@ export class FeatureMapView {
 
   /** Show `values` (`[c, h, w]` channel-major) of `node`. */
   show(node, shape, values) {
-    if (this.data?.node !== node) this.enlarged = null;
-    this.select.value = node;
     const [c, h, w] = shape;
     const stats = Array.from({ length: c }, (_, ch) => range(values, ch * h * w, (ch + 1) * h * w));
-    const layer = { lo: Math.min(...stats.map((s) => s.lo)), hi: Math.max(...stats.map((s) => s.hi)) };
-    this.data = { node, shape, values, stats, layer };
+    this.setData({ node, shape, values, stats, draw: null });
     this.render();
+  }
+
+  /**
+   * Show `node` drawn by the engine from its GPU buffer: `ranges` holds each channel's
+   * `[min, max, mean]`; `draw(canvas, norm, order, tilePx, maxWidth, colormap)` draws tiles
+   * on a canvas and returns their layout. Returns false (showing nothing) if drawing failed,
+   * so the caller can read the values back instead.
+   */
+  showGpu(node, shape, ranges, draw) {
+    const stats = Array.from({ length: shape[0] }, (_, ch) => ({ lo: ranges[3 * ch], hi: ranges[3 * ch + 1], mean: ranges[3 * ch + 2] }));
+    this.setData({ node, shape, values: null, stats, draw });
+    try {
+      this.render();
+      return true;
+    } catch (e) {
+      console.warn(`drawing ${node} on the GPU failed, reading it back instead: ${e.message ?? e}`);
+      this.clear();
+      return false;
+    }
+  }
+
+  setData(data) {
+    if (this.data?.node !== data.node) this.enlarged = null;
+    this.select.value = data.node;
+    const layer = { lo: Math.min(...data.stats.map((s) => s.lo)), hi: Math.max(...data.stats.map((s) => s.hi)) };
+    this.data = { ...data, layer };
   }
 
   bounds(ch) {
@@ -122,6 +168,11 @@ export class FeatureMapView {
     const order = [...Array(c).keys()];
     if (this.sortBox.checked) order.sort((a, b) => stats[b].mean - stats[a].mean);
     const side = c > MANY_CHANNELS ? SMALL_TILE_PX : TILE_PX;
+    if (this.data.draw) {
+      this.renderGpu(order, side);
+      if (this.enlarged !== null) this.enlarge(this.enlarged);
+      return;
+    }
     const scale = side / Math.max(h, w);
     this.grid.replaceChildren(...order.map((ch) => {
       const { lo, hi } = this.bounds(ch);
@@ -135,6 +186,44 @@ export class FeatureMapView {
       return canvas;
     }));
     if (this.enlarged !== null) this.enlarge(this.enlarged);
+  }
+
+  /** All tiles in one canvas drawn by the engine; the pointer is mapped to a tile with the layout it returns. */
+  renderGpu(order, side) {
+    const { node, stats, draw } = this.data;
+    const canvas = el('canvas', { class: 'tile-grid', 'data-testid': 'feature-grid' });
+    const maxWidth = Math.max(side, Math.floor(this.grid.clientWidth || 960) - 4);
+    const layout = draw(canvas, this.norm, Uint32Array.from(order), side, maxWidth, LUT);
+    Object.assign(canvas.dataset, {
+      channels: layout.tiles, cols: layout.cols, tileW: layout.tile_w, tileH: layout.tile_h, gap: layout.gap,
+    });
+    canvas.style.width = `${layout.width}px`;
+    canvas.style.height = `${layout.height}px`;
+    this.layout = layout;
+    this.order = order;
+    canvas.addEventListener('mousemove', (e) => {
+      const at = this.tileAt(e);
+      canvas.style.cursor = at ? 'zoom-in' : 'default';
+      const { lo, hi, mean } = at ? stats[at.ch] : {};
+      canvas.title = at ? `${node} channel ${at.ch}: min ${fmt(lo)}, max ${fmt(hi)}, mean ${fmt(mean)}` : '';
+    });
+    canvas.addEventListener('click', (e) => {
+      const at = this.tileAt(e);
+      if (at) this.enlarge(at.ch);
+    });
+    this.selectedBox = el('div', { class: 'tile-selected', hidden: true });
+    this.grid.replaceChildren(el('div', { class: 'tile-grid-wrap' }, canvas, this.selectedBox));
+  }
+
+  /** The tile slot, channel and unit under the pointer on the GPU-drawn grid, or null in a gap. */
+  tileAt(e) {
+    const l = this.layout;
+    const [px, py] = [Math.floor(e.offsetX), Math.floor(e.offsetY)];
+    const [col, row] = [Math.floor(px / (l.tile_w + l.gap)), Math.floor(py / (l.tile_h + l.gap))];
+    const [ix, iy] = [px - col * (l.tile_w + l.gap), py - row * (l.tile_h + l.gap)];
+    const slot = row * l.cols + col;
+    if (col >= l.cols || ix >= l.tile_w || iy >= l.tile_h || slot >= l.tiles) return null;
+    return { slot, ch: this.order[slot], y: Math.floor((iy * l.h) / l.tile_h), x: Math.floor((ix * l.w) / l.tile_w) };
   }
 
   /** Flat nodes (dense, pooled vectors): one canvas, one cell per value, per-layer range. */
@@ -155,25 +244,40 @@ export class FeatureMapView {
   }
 
   enlarge(ch) {
-    const { node, shape: [, h, w], values, stats } = this.data;
+    const { node, shape: [, h, w], values, stats, draw } = this.data;
     this.enlarged = ch;
-    const { lo, hi } = this.bounds(ch);
-    const scale = ENLARGED_PX / Math.max(h, w);
-    this.bigScale = scale;
-    this.bigCanvas.style.width = `${w * scale}px`;
-    this.bigCanvas.style.height = `${h * scale}px`;
-    paint(this.bigCanvas, values, ch * h * w, h, w, lo, hi);
+    const canvas = this.newBigCanvas();
+    if (draw) {
+      const l = draw(canvas, this.norm, Uint32Array.of(ch), ENLARGED_PX, ENLARGED_PX, LUT);
+      this.bigSize = { h, w, tileH: l.tile_h, tileW: l.tile_w };
+    } else {
+      const { lo, hi } = this.bounds(ch);
+      paint(canvas, values, ch * h * w, h, w, lo, hi);
+      const scale = ENLARGED_PX / Math.max(h, w);
+      this.bigSize = { h, w, tileH: h * scale, tileW: w * scale };
+    }
+    canvas.style.width = `${this.bigSize.tileW}px`;
+    canvas.style.height = `${this.bigSize.tileH}px`;
     this.bigCaption.textContent = `${node}, channel ${ch} (${h}×${w}; min ${fmt(stats[ch].lo)}, max ${fmt(stats[ch].hi)}): hover a unit to outline its receptive field on the input.`;
     this.big.hidden = false;
     for (const t of this.grid.querySelectorAll('.tile.selected')) t.classList.remove('selected');
     this.grid.querySelector(`.tile[data-channel="${ch}"]`)?.classList.add('selected');
+    if (draw && this.selectedBox) {
+      const l = this.layout;
+      const slot = this.order.indexOf(ch);
+      Object.assign(this.selectedBox.style, {
+        left: `${(slot % l.cols) * (l.tile_w + l.gap)}px`, top: `${Math.floor(slot / l.cols) * (l.tile_h + l.gap)}px`,
+        width: `${l.tile_w}px`, height: `${l.tile_h}px`,
+      });
+      this.selectedBox.hidden = false;
+    }
   }
 
   hover(e) {
     if (!this.data) return;
-    const [, h, w] = this.data.shape;
-    const y = Math.min(h - 1, Math.max(0, Math.floor(e.offsetY / this.bigScale)));
-    const x = Math.min(w - 1, Math.max(0, Math.floor(e.offsetX / this.bigScale)));
+    const { h, w, tileH, tileW } = this.bigSize;
+    const y = Math.min(h - 1, Math.max(0, Math.floor((e.offsetY * h) / tileH)));
+    const x = Math.min(w - 1, Math.max(0, Math.floor((e.offsetX * w) / tileW)));
     this.onHover(this.data.node, y, x);
   }
 }

@@ -1,7 +1,7 @@
 // The page's controller: loads the engine, makes the Session, wires the views together, runs
 // one engine call at a time, and keeps the model, node and input choice in the URL's hash.
 import init, { Session } from './pkg/convscope.js';
-import { DEFAULT_MODEL, DEVICE_CHECK_MS, PATHS } from './config.js';
+import { DEFAULT_MODEL, DEVICE_CHECK_MS, GPU_DRAW_CHECK_MS, PATHS } from './config.js';
 import { ArchitectureView } from './architecture.js';
 import { FeatureMapView } from './featuremaps.js';
 import { LabView } from './lab.js';
@@ -26,7 +26,7 @@ const maps = new FeatureMapView(document.getElementById('feature-maps'), {
   onLeave: () => inputView.hideOutline(),
 });
 
-const state = { session: null, picker: null, model: null, node: null, input: null, frame: null, summary: null, ran: false, labels: null };
+const state = { gpuDraw: true, session: null, picker: null, model: null, node: null, input: null, frame: null, summary: null, ran: false, labels: null };
 let classifications = 0;
 let recoveries = 0;
 
@@ -171,8 +171,33 @@ async function showNode(node) {
   saveHash();
   if (!state.ran) return;
   const n = state.summary.nodes.find((x) => x.name === node);
-  const values = await state.session.node_output(node);
-  maps.show(node, n.shape, values);
+  // After a WebGPU pass the engine draws the maps from the node's GPU buffer and only the
+  // channels' ranges come back; otherwise (CPU pass, flat node, drawing failed) the values do.
+  const session = state.session;
+  const ranges = state.gpuDraw ? await session.node_ranges(node) : null;
+  const draw = (canvas, ...args) => session.draw_node(node, canvas, ...args);
+  if (ranges && maps.showGpu(node, n.shape, ranges, draw)) {
+    await checkFirstGpuDraw(session);
+  } else {
+    const values = await session.node_output(node);
+    maps.show(node, n.shape, values);
+  }
+  document.body.dataset.gpuReads = session.gpu_reads().join('|');
+}
+
+/**
+ * Some browsers without GPU compositing (headless Chromium by default) lose the device when
+ * a WebGPU canvas is configured. After a session's first canvas draw, wait a moment: if the
+ * device went, feature maps are read back from then on, and the usual recovery follows.
+ */
+const checkedSessions = new WeakSet();
+async function checkFirstGpuDraw(session) {
+  if (checkedSessions.has(session)) return;
+  checkedSessions.add(session);
+  await new Promise((resolve) => setTimeout(resolve, GPU_DRAW_CHECK_MS));
+  if (!session.device_lost()) return;
+  state.gpuDraw = false;
+  status.notice('draw', 'Drawing feature maps into a WebGPU canvas lost the GPU device in this browser; they are read back and painted by the page from now on.', 'warn');
 }
 
 function pickNode(node) {

@@ -6,6 +6,9 @@ use std::sync::Mutex;
 
 /// A device, its queue, and what the adapter can do.
 pub struct GpuContext {
+    /// The instance the adapter came from (for surfaces on the page's canvases); `None` when
+    /// the caller brought its own adapter.
+    pub instance: Option<wgpu::Instance>,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
@@ -29,7 +32,9 @@ impl GpuContext {
             })
             .await
             .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
-        Self::from_adapter(&adapter).await
+        let mut ctx = Self::from_adapter(&adapter).await?;
+        ctx.instance = Some(instance);
+        Ok(ctx)
     }
 
     /// Open a device on `adapter`.
@@ -52,6 +57,7 @@ impl GpuContext {
             .await
             .map_err(|e| GpuError::NoDevice(e.to_string()))?;
         Ok(GpuContext {
+            instance: None,
             device,
             queue,
             info,

@@ -2,6 +2,7 @@
 //! (model, weights, input size) so a forward pass is an upload plus dispatches.
 
 mod context;
+pub mod draw;
 pub mod kernels;
 mod lower;
 pub mod params;

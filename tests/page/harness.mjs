@@ -3,6 +3,7 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = process.env.ARTIFACTS ?? 'artifacts';
@@ -12,9 +13,18 @@ export const SLOW = Number(process.env.PAGE_TIMEOUT_MS ?? 180_000);
 const QUIET = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
-/** Chromium with WebGPU (`webgpu`) or without, plus any `extra` flags. */
-export function launch({ webgpu, extra = [] }) {
-  const args = [...QUIET, ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-blink-features=WebGPU']), ...extra];
+/**
+ * Flags that let headless Chromium without a GPU present WebGPU canvases: its default
+ * compositing has no shared-image backing for a WebGPU canvas, so configuring one loses the
+ * device ("A valid external Instance reference no longer exists"); SwiftShader's Vulkan
+ * gives it one. Also in webdriver.json (the wasm tests).
+ */
+export const WEBGPU_CANVAS = ['--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=vulkan', '--ignore-gpu-blocklist'];
+
+/** Chromium with WebGPU (`webgpu`; `canvas`: able to present WebGPU canvases) or without, plus any `extra` flags. */
+export function launch({ webgpu, canvas = true, extra = [] }) {
+  const gpu = ['--enable-unsafe-webgpu', ...(canvas ? WEBGPU_CANVAS : [])];
+  const args = [...QUIET, ...(webgpu ? gpu : ['--disable-blink-features=WebGPU']), ...extra];
   return chromium.launch({ executablePath: CHROMIUM, args });
 }
 
@@ -117,4 +127,44 @@ export function finish() {
   console.log(`\n${results.length - failed.length} passed, ${failed.length} failed`);
   for (const f of failed) console.log(`  failed: ${f.name}: ${f.error}`);
   process.exitCode = failed.length ? 1 : 0;
+}
+
+/** Decode an 8-bit RGB or RGBA, non-interlaced PNG (what Chromium's screenshots are) to RGBA. */
+export function decodePng(png) {
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  const [depth, colour, interlace] = [png[24], png[25], png[28]];
+  if (depth !== 8 || (colour !== 2 && colour !== 6) || interlace !== 0) throw new Error(`unsupported PNG: depth ${depth}, colour type ${colour}`);
+  const idat = [];
+  for (let at = 8; at < png.length;) {
+    const length = png.readUInt32BE(at);
+    if (png.toString('ascii', at + 4, at + 8) === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + length));
+    at += length + 12;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const channels = colour === 6 ? 4 : 3;
+  const stride = width * channels;
+  const rows = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? rows[y * stride + i - channels] : 0;
+      const b = y > 0 ? rows[(y - 1) * stride + i] : 0;
+      const c = i >= channels && y > 0 ? rows[(y - 1) * stride + i - channels] : 0;
+      const paeth = () => {
+        const p = a + b - c;
+        const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      };
+      const predictor = [0, a, b, (a + b) >> 1, filter === 4 ? paeth() : 0][filter];
+      rows[y * stride + i] = (line[i] + predictor) & 0xff;
+    }
+  }
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    for (let k = 0; k < 3; k++) data[4 * i + k] = rows[i * channels + k];
+    data[4 * i + 3] = channels === 4 ? rows[i * channels + 3] : 255;
+  }
+  return { width, height, data };
 }

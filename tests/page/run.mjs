@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import {
-  ARTIFACTS, SLOW, assert, classifications, finish, launch, openPage, recordLongTasks, screenshot, screenshotOf, test, top5,
+  ARTIFACTS, SLOW, assert, classifications, decodePng, finish, launch, openPage, recordLongTasks, screenshot, screenshotOf, test, top5,
   top5Scores, waitForClassification,
 } from './harness.mjs';
 
@@ -362,24 +362,70 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
       assert(Math.abs(g.probability - c.probability) <= PROBABILITY_TOLERANCE, `${c.name}: probability ${g.probability} vs ${c.probability}`);
     }
   });
-  await test('a conv node shows one tile per channel', () => page, async () => {
+  await test('WebGPU: a conv node is drawn from its GPU buffer into one canvas, its values not read back', () => page, async () => {
     await page.selectOption('[data-testid="node-select"]', CONV_NODE);
     const channels = expected[CONV_NODE].output_shape[0];
     await page.waitForFunction(
-      (n) => document.querySelectorAll('[data-testid="feature-map"]').length === n && document.body.dataset.busy === 'false',
+      (n) => Number(document.querySelector('[data-testid="feature-grid"]')?.dataset.channels) === n && document.body.dataset.busy === 'false',
       channels, { timeout: SLOW },
     );
     assert(new URL(page.url()).hash.includes(encodeURIComponent(CONV_NODE)), `hash lacks the node: ${page.url()}`);
+    const reads = () => page.evaluate(() => document.body.dataset.gpuReads.split('|'));
+    const after = await reads();
+    assert(after.includes(`${CONV_NODE} (channel ranges)`) && !after.includes(CONV_NODE), `GPU reads: ${after.join(', ')}`);
+    assert((await page.$$('[data-testid="feature-map"]')).length === 0, 'per-channel canvases were painted as well');
+    // Every pixel of a tile is a colormap colour, and the tiles are not all one colour.
+    const lut = await page.evaluate(async () => Array.from((await import(new URL('www/featuremaps.js', location.href))).LUT));
+    const grid = page.locator('[data-testid="feature-grid"]'); // a new canvas at each redraw
+    const { tileW, tileH } = await grid.evaluate((c) => ({ tileW: Number(c.dataset.tileW), tileH: Number(c.dataset.tileH) }));
+    const inColormap = (d, i) => {
+      for (let k = 0; k < 256; k++) {
+        if (Math.abs(d[i] - lut[3 * k]) <= 2 && Math.abs(d[i + 1] - lut[3 * k + 1]) <= 2 && Math.abs(d[i + 2] - lut[3 * k + 2]) <= 2) return true;
+      }
+      return false;
+    };
+    const tilePixels = async () => {
+      const shot = decodePng(await grid.screenshot());
+      const colours = new Set();
+      let outside = 0;
+      for (let y = 0; y < tileH; y++) {
+        for (let x = 0; x < tileW; x++) {
+          const i = 4 * (y * shot.width + x);
+          colours.add(shot.data.subarray(i, i + 3).join(','));
+          if (!inColormap(shot.data, i)) outside += 1;
+        }
+      }
+      return { colours: colours.size, outside, all: shot.data };
+    };
+    const perChannel = await tilePixels();
+    console.log(`     first tile on the GPU canvas: ${perChannel.colours} colours, ${perChannel.outside} pixels off the colormap`);
+    assert(perChannel.colours > 20 && perChannel.outside === 0, `tile 0: ${perChannel.colours} colours, ${perChannel.outside} off the colormap`);
     await page.check('[data-testid="norm-layer"]');
     assert(/^Per layer/.test(await page.textContent('[data-testid="norm-legend"]')), 'the legend does not say per layer');
+    const perLayer = await tilePixels();
+    assert(perLayer.outside === 0 && Buffer.compare(Buffer.from(perLayer.all), Buffer.from(perChannel.all)) !== 0,
+      'per layer draws the same picture as per channel');
     await screenshotOf(page, 'section.maps', 'feature-maps-per-layer');
+    await page.check('[data-testid="sort-channels"]');
+    const sorted = await tilePixels();
+    assert(Buffer.compare(Buffer.from(sorted.all), Buffer.from(perLayer.all)) !== 0, 'sorting did not redraw the tiles');
+    await page.uncheck('[data-testid="sort-channels"]');
     await page.check('[data-testid="norm-channel"]');
+    assert((await reads()).join('|') === after.join('|'), `switching the normalisation or sorting read values back: ${await reads()}`);
+    assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
     await screenshot(page, 'feature-maps');
   });
   await test('hovering a unit outlines its receptive field with the analysis size', () => page, async () => {
-    await page.click('[data-testid="feature-map"][data-channel="0"]');
+    // Tile 0 of the GPU-drawn grid (unsorted: channel 0); hovering it names the channel.
+    const grid = await page.$('[data-testid="feature-grid"]');
+    const gridBox = await grid.boundingBox();
+    await page.mouse.move(gridBox.x + 5, gridBox.y + 5);
+    const title = await grid.getAttribute('title');
+    assert(/channel 0: min/.test(title), `the grid's title over tile 0: ${title}`);
+    await page.mouse.click(gridBox.x + 5, gridBox.y + 5);
     const big = await page.waitForSelector('[data-testid="enlarged-map"]', { state: 'visible' });
     const box = await big.boundingBox();
+    assert(/channel 0 /.test(await page.textContent('.enlarged-panel .caption')), 'the enlarged map is not channel 0');
     const [rfH, rfW] = expected[CONV_NODE].rf_size_hw;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     const overlay = await page.waitForSelector('[data-testid="rf-overlay"]', { state: 'visible' });
@@ -431,6 +477,26 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assert(/webgpu/.test(await page.textContent('#top5-caption')), 'the pass after recovery did not run on WebGPU');
     await screenshot(page, 'device-lost-recovered');
     assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
+  });
+  await browser.close();
+}
+
+// --- WebGPU in a Chromium that cannot present WebGPU canvases (its default headless set-up). ---
+{
+  const browser = await launch({ webgpu: true, canvas: false });
+  let page = null;
+  await test('a browser whose WebGPU canvases lose the device: maps are read back after one recovery', () => page, async () => {
+    const hash = `#model=efficientnet_lite0&node=${encodeURIComponent(CONV_NODE)}&input=sample:coffee`;
+    page = await openPage(browser, BASE + hash);
+    const channels = expected[CONV_NODE].output_shape[0];
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="feature-map"]').length === n
+      && document.body.dataset.recoveries === '1' && document.body.dataset.busy === 'false', channels, { timeout: SLOW });
+    const notice = await page.textContent('[data-testid="status"] [data-key="draw"]');
+    assert(/lost the GPU device in this browser; they are read back/.test(notice), `notice: ${notice}`);
+    assert(await page.evaluate(() => document.body.dataset.backend) === 'webgpu', 'the page left WebGPU');
+    const reads = await page.evaluate(() => document.body.dataset.gpuReads.split('|'));
+    assert(reads.includes(CONV_NODE), `the node was not read back: ${reads.join(', ')}`);
+    assert((await top5(page))[0] === 'espresso', 'the classification after the recovery is not espresso');
   });
   await browser.close();
 }
