@@ -1,5 +1,7 @@
 // Depthwise convolution (groups == in_c, out_c a multiple of it): one invocation per 4
 // neighbouring outputs of a row.
+// Override ACT applies an activation to the result (0 none, 1 ReLU, 2 ReLU6, 3 sigmoid,
+// 4 tanh, 5 LeNet's 1.7159 tanh(2x/3)).
 // Bindings: 0 input, 1 weight [out_c, 1, kh, kw], 2 bias, 3 output, 4 params.
 
 struct Params {
@@ -14,6 +16,19 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+
+override ACT: u32 = 0u;
+
+fn activate(v: f32) -> f32 {
+    switch ACT {
+        case 1u: { return max(v, 0.0); }
+        case 2u: { return clamp(v, 0.0, 6.0); }
+        case 3u: { return 1.0 / (1.0 + exp(-v)); }
+        case 4u: { return tanh(v); }
+        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
+        default: { return v; }
+    }
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -54,7 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let out_row = (oc * p.out_h + oy) * p.out_w;
     for (var j = 0u; j < 4u; j++) {
         if (ox0 + j < p.out_w) {
-            output[out_row + ox0 + j] = acc[j] + b;
+            output[out_row + ox0 + j] = activate(acc[j] + b);
         }
     }
 }
