@@ -72,6 +72,13 @@ impl Kernel {
         }
     }
 
+    /// Whether read binding `binding` is a texture (`texture_2d<f32>`, rgba32float, read
+    /// with `textureLoad`) rather than a storage buffer. Software adapters fetch texels for
+    /// all invocations at once, where they load a storage buffer one invocation at a time.
+    pub fn texture_read(self, binding: u32) -> bool {
+        matches!((self, binding), (Kernel::ConvPointwise, 1))
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kernel::ConvNaive => "conv_naive",

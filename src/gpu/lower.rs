@@ -138,11 +138,49 @@ impl Lowering<'_> {
             })
     }
 
+    /// Upload `data`, `rows` rows of `width` vec4s, as an rgba32float texture.
+    fn texture(&self, label: &str, data: &[f32], width: usize, rows: usize) -> wgpu::TextureView {
+        let texture = self.ctx.device.create_texture_with_data(
+            &self.ctx.queue,
+            &wgpu::TextureDescriptor {
+                label: Some(label),
+                size: wgpu::Extent3d {
+                    width: width as u32,
+                    height: rows as u32,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba32Float,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            },
+            wgpu::util::TextureDataOrder::LayerMajor,
+            bytemuck::cast_slice(data),
+        );
+        texture.create_view(&wgpu::TextureViewDescriptor::default())
+    }
+
     fn dispatch<T: Pod>(
         &self,
         label: &str,
         variant: Variant,
         reads: &[&wgpu::Buffer],
+        output: &wgpu::Buffer,
+        params: &T,
+        workgroups: [u32; 3],
+    ) -> Dispatch {
+        let reads = reads.iter().map(|b| b.as_entire_binding()).collect();
+        self.dispatch_with(label, variant, reads, output, params, workgroups)
+    }
+
+    /// [`Lowering::dispatch`] with any binding resources as reads (textures among them).
+    fn dispatch_with<T: Pod>(
+        &self,
+        label: &str,
+        variant: Variant,
+        reads: Vec<wgpu::BindingResource>,
         output: &wgpu::Buffer,
         params: &T,
         workgroups: [u32; 3],
@@ -153,20 +191,21 @@ impl Lowering<'_> {
         let mut pipelines = self.ctx.pipelines.lock().expect("pipeline cache poisoned");
         let pipeline = pipelines.get(&self.ctx.device, &variant);
         let layout = pipelines.layout(&self.ctx.device, kernel);
+        let count = reads.len() as u32;
         let mut entries: Vec<wgpu::BindGroupEntry> = reads
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
+            .map(|(i, resource)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.as_entire_binding(),
+                resource,
             })
             .collect();
         entries.push(wgpu::BindGroupEntry {
-            binding: reads.len() as u32,
+            binding: count,
             resource: output.as_entire_binding(),
         });
         entries.push(wgpu::BindGroupEntry {
-            binding: reads.len() as u32 + 1,
+            binding: count + 1,
             resource: uniform.as_entire_binding(),
         });
         let bind_group = self
@@ -474,7 +513,13 @@ impl Lowering<'_> {
             }
             ConvKernel::Gemm => {
                 // conv_gemm.wgsl: 8 channels x 8 pixels per invocation.
-                let (w, b, m_pad) = self.blocked_weights(name, c, &weight, bias.as_deref())?;
+                let (t, b, m_pad) = self.blocked_weights(c, &weight, bias.as_deref());
+                let w = self.storage(
+                    &format!("{name}.weight (blocked)"),
+                    bytemuck::cast_slice(&t),
+                )?;
+                let b =
+                    self.storage(&format!("{name}.bias (blocked)"), bytemuck::cast_slice(&b))?;
                 let invocations = pixels.div_ceil(8);
                 let wg = invocations.next_power_of_two().clamp(8, 64);
                 let variant = Variant {
@@ -510,9 +555,13 @@ impl Lowering<'_> {
                 } else {
                     input
                 };
-                // conv_pointwise.wgsl: 16 channels x 8 pixels per invocation.
-                let (w, b, m_pad) = self.blocked_weights(name, c, &weight, bias.as_deref())?;
-                let invocations = pixels.div_ceil(8);
+                // conv_pointwise.wgsl: 16 channels x 4 pixels per invocation.
+                let (t, b, m_pad) = self.blocked_weights(c, &weight, bias.as_deref());
+                let k = t.len() / m_pad;
+                let w = self.texture(&format!("{name}.weight (blocked)"), &t, m_pad / 4, k);
+                let b =
+                    self.storage(&format!("{name}.bias (blocked)"), bytemuck::cast_slice(&b))?;
+                let invocations = pixels.div_ceil(4);
                 let wg = invocations.next_power_of_two().clamp(8, 64);
                 let variant = Variant {
                     kernel: Kernel::ConvPointwise,
@@ -523,7 +572,12 @@ impl Lowering<'_> {
                     (m_pad / 16) as u32,
                     c.groups as u32,
                 ];
-                dispatches.push(self.dispatch(name, variant, &[x, &w, &b], out, &params, tiles));
+                let reads = vec![
+                    x.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(&w),
+                    b.as_entire_binding(),
+                ];
+                dispatches.push(self.dispatch_with(name, variant, reads, out, &params, tiles));
                 Ok(dispatches)
             }
         }
@@ -538,11 +592,10 @@ impl Lowering<'_> {
     /// one vec4 (`conv_gemm.wgsl`, `conv_pointwise.wgsl`).
     fn blocked_weights(
         &self,
-        name: &str,
         c: &Conv2d,
         weight: &[f32],
         bias: Option<&[f32]>,
-    ) -> Result<(wgpu::Buffer, wgpu::Buffer, usize), GpuError> {
+    ) -> (Vec<f32>, Vec<f32>, usize) {
         let rows = c.out_channels / c.groups;
         let m_pad = rows.div_ceil(16) * 16;
         let k = weight.len() / c.out_channels;
@@ -557,12 +610,7 @@ impl Lowering<'_> {
                 b[g * m_pad + m] = bias.map_or(0.0, |b| b[oc]);
             }
         }
-        let w = self.storage(
-            &format!("{name}.weight (blocked)"),
-            bytemuck::cast_slice(&t),
-        )?;
-        let b = self.storage(&format!("{name}.bias (blocked)"), bytemuck::cast_slice(&b))?;
-        Ok((w, b, m_pad))
+        (t, b, m_pad)
     }
 
     /// A convolution's weights `[out_c, in_c / groups, kh, kw]` and bias, with the epilogue's

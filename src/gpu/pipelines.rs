@@ -34,7 +34,25 @@ impl Pipelines {
                 count: None,
             };
             let reads = kernel.reads();
-            let mut entries: Vec<_> = (0..reads).map(|b| storage(b, true)).collect();
+            let texture = |binding: u32| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                count: None,
+            };
+            let mut entries: Vec<_> = (0..reads)
+                .map(|b| {
+                    if kernel.texture_read(b) {
+                        texture(b)
+                    } else {
+                        storage(b, true)
+                    }
+                })
+                .collect();
             entries.push(storage(reads, false));
             entries.push(wgpu::BindGroupLayoutEntry {
                 binding: reads + 1,
