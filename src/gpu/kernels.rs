@@ -76,7 +76,10 @@ impl Kernel {
     /// with `textureLoad`) rather than a storage buffer. Software adapters fetch texels for
     /// all invocations at once, where they load a storage buffer one invocation at a time.
     pub fn texture_read(self, binding: u32) -> bool {
-        matches!((self, binding), (Kernel::ConvPointwise, 1))
+        matches!(
+            (self, binding),
+            (Kernel::ConvPointwise | Kernel::Depthwise, 1)
+        )
     }
 
     pub fn name(self) -> &'static str {

@@ -84,12 +84,16 @@ pub fn im2col_bytes(c: &Conv2d, s: Shape, o: Shape) -> u64 {
 /// The kernel for convolution `c` from `s` to `o` on `path`, given `scratch` bytes for im2col
 /// (the binding limit, to ask which convolutions would use it).
 pub fn conv_kernel(path: ConvPath, c: &Conv2d, s: Shape, o: Shape, scratch: u64) -> ConvKernel {
-    let depthwise = c.groups > 1 && c.groups == c.in_channels;
+    // depthwise.wgsl holds at most 64 taps and a span of 32 inputs per row.
+    let depthwise = c.groups > 1
+        && c.groups == c.in_channels
+        && c.kernel.0 * c.kernel.1 <= 64
+        && 7 * c.stride.1 + (c.kernel.1 - 1) * c.dilation.1 < 32;
     let pixels = o.h * o.w;
     let direct = c.kernel == (1, 1)
         && c.stride == (1, 1)
         && c.padding.resolve(s.h, s.w, (1, 1), c.stride) == [0; 4]
-        && pixels % 4 == 0;
+        && pixels.is_multiple_of(4);
     match path {
         ConvPath::Naive => ConvKernel::Naive,
         _ if depthwise => ConvKernel::Depthwise,
@@ -506,10 +510,40 @@ impl Lowering<'_> {
         let pixels = o.h * o.w;
         match conv_kernel(self.conv, c, s, o, self.scratch_bytes()) {
             ConvKernel::Naive => plain(Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
-            // depthwise.wgsl: one invocation per 4 outputs of a row.
+            // depthwise.wgsl: one invocation per 8 outputs of a row.
             ConvKernel::Depthwise => {
-                let threads = o.c * o.h * o.w.div_ceil(4);
-                plain(Variant::plain(Kernel::Depthwise), grid(threads, 64))
+                let taps = c.kernel.0 * c.kernel.1;
+                let texels = taps.div_ceil(4);
+                let mut t = vec![0.0f32; o.c * texels * 4];
+                for oc in 0..o.c {
+                    t[oc * texels * 4..oc * texels * 4 + taps]
+                        .copy_from_slice(&weight[oc * taps..(oc + 1) * taps]);
+                }
+                let w = self.texture(&format!("{name}.weight (taps)"), &t, texels, o.c);
+                let b = match &bias {
+                    Some(b) => self.storage(&format!("{name}.bias"), bytemuck::cast_slice(b))?,
+                    None => self.empty.clone(),
+                };
+                let variant = Variant {
+                    kernel: Kernel::Depthwise,
+                    overrides: vec![
+                        ("ACT", act),
+                        ("DW", c.dilation.1 as u32),
+                        ("KH", c.kernel.0 as u32),
+                        ("KW", c.kernel.1 as u32),
+                        ("SW", c.stride.1 as u32),
+                    ],
+                };
+                let threads = o.c * o.h * o.w.div_ceil(8);
+                let reads = vec![
+                    input.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(&w),
+                    b.as_entire_binding(),
+                ];
+                let workgroups = grid(threads, 64);
+                Ok(vec![self.dispatch_with(
+                    name, variant, reads, out, &params, workgroups,
+                )])
             }
             ConvKernel::Gemm => {
                 // conv_gemm.wgsl: 8 channels x 8 pixels per invocation.
