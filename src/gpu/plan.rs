@@ -53,6 +53,8 @@ pub struct Plan {
     /// For nodes a fused kernel skips over: the dispatches computing their own output,
     /// run on demand before they are read.
     deferred: Vec<Option<Vec<Dispatch>>>,
+    /// The convolution whose kernel computes each absorbed node in the forward pass.
+    fused_into: Vec<Option<NodeId>>,
     timer: Option<Timer>,
 }
 
@@ -216,10 +218,13 @@ impl Plan {
         // Nodes a fused kernel writes (`produced`) or skips over (`absorbed`).
         let mut produced = vec![false; net.nodes.len()];
         let mut absorbed = vec![false; net.nodes.len()];
-        for f in fusions.iter().flatten() {
+        let mut fused_into = vec![None; net.nodes.len()];
+        for (conv, f) in fusions.iter().enumerate() {
+            let Some(f) = f else { continue };
             produced[f.last()] = true;
             for id in [f.batchnorm, f.activation].into_iter().flatten() {
                 absorbed[id] = id != f.last();
+                fused_into[id] = Some(conv);
             }
         }
         let mut steps: Vec<Vec<Dispatch>> = Vec::with_capacity(net.nodes.len());
@@ -298,11 +303,18 @@ impl Plan {
             buffers,
             steps,
             deferred,
+            fused_into,
             timer,
         })
     }
 
-    /// Dispatches recorded for node `id`.
+    /// The convolution whose kernel computes node `id` in the forward pass (a folded
+    /// BatchNorm or fused activation), if any: its time counts under that convolution.
+    pub fn fused_into(&self, id: NodeId) -> Option<NodeId> {
+        self.fused_into[id]
+    }
+
+    /// Dispatches recorded for node `id` in the forward pass.
     pub fn dispatch_count(&self, id: NodeId) -> usize {
         self.steps[id].len()
     }
