@@ -121,7 +121,7 @@ pub fn compare_kernels(
     w: usize,
     k: usize,
 ) -> Result<Comparison, CompareError> {
-    if k < 3 || k % 2 == 0 {
+    if k < 3 || k.is_multiple_of(2) {
         return Err(CompareError::BadKernel(k));
     }
     if in_c == 0 || out_c == 0 {
