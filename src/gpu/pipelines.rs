@@ -88,7 +88,8 @@ impl Pipelines {
                 };
                 // SAFETY: the shaders are convscope's own, each tested against the CPU
                 // reference; every index they compute is guarded by the output size or
-                // clamped (conv_gemm.wgsl), and every divisor is a size that shape inference
+                // clamped (conv_gemm.wgsl, conv_pointwise.wgsl, im2col.wgsl, depthwise.wgsl),
+                // and every divisor is a size that shape inference
                 // has already checked to be non-zero. Without naga's per-access bounds checks
                 // the software adapters run the tiled kernels faster (see BENCHMARKS.md). On the web the
                 // browser keeps its own checks whatever is asked here.

@@ -17,7 +17,8 @@ use crate::weights::Weights;
 /// Which convolution kernels to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConvPath {
-    /// Implicit GEMM through workgroup memory; depthwise convolutions get their own kernel.
+    /// Register-blocked matrix products (after im2col where the windows need unfolding),
+    /// a depthwise kernel, and BatchNorms and activations fused into the convolutions.
     #[default]
     Tiled,
     /// One invocation per output value: the benchmark baseline.
