@@ -1,15 +1,14 @@
 // Convolution as an implicit matrix product, register-blocked.
-// Per group g: out[m, n] = sum_k W[m, k] * X[k, n], m an output channel, n an output pixel,
-// k = (input channel, ky, kx). Each invocation keeps a 16 x 4 block of out in registers:
-// 16 channels (their weights are shared by the LANES invocations of a row, so they load
-// once per tap and broadcast) by 4 pixels strided by LANES (so neighbouring invocations
-// read neighbouring pixels). 64 multiply-adds per 20 loads, no barriers: the shape that
-// software adapters (lavapipe, SwiftShader) vectorise well, and coalesced reads with cached
-// weights on hardware. The 64 invocations of a workgroup form 64 / LANES rows of LANES:
-// override LANES is chosen per layer so small maps (7x7 at the end of a network) do not
-// leave most invocations idle.
-// Override POINTWISE: 1x1 kernel, stride 1, no padding, where X[k, n] is the input itself.
-// Bindings: 0 input, 1 weight [out_c, in_c/groups, kh, kw], 2 bias, 3 output, 4 params.
+// Per group g: out[m, n] = act(sum_k W[k, m] * X[k, n] + bias[m]), m an output channel, n an
+// output pixel, k = (input channel, ky, kx). Each invocation keeps 16 channels x 8
+// consecutive pixels in registers. Weights are transposed at plan time so 4 output channels
+// are one vec4: software adapters (lavapipe) load a storage buffer one invocation at a time,
+// and a vec4 costs about what a scalar does. Per tap: 8 input loads and 4 vec4 weight loads
+// feed 128 multiply-adds, with no workgroup memory and no barriers (lavapipe runs barriers as
+// coroutine switches).
+// Bindings: 0 input, 1 weight [groups, in_c / groups * kh * kw, m_pad / 4], 2 bias
+// [groups, m_pad / 4] (m_pad: channels per group rounded up to 16, zero-padded), 3 output,
+// 4 params.
 
 struct Params {
     in_c: u32, in_h: u32, in_w: u32, out_c: u32,
@@ -19,94 +18,87 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-override POINTWISE: bool = false;
-override LANES: u32 = 64u; // invocations along pixels; 64 / LANES rows along channels
+// Epilogue: 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3).
+override ACT: u32 = 0u;
+override WG: u32 = 64u;
 
-const PIXELS: u32 = 4u; // pixels per invocation, LANES apart
-const CHANNELS: u32 = 16u; // output channels per invocation
+override CH4: u32 = 4u; // output channels per invocation, in vec4s (at most 4)
+override PX: u32 = 8u; // consecutive output pixels per invocation (at most 8)
 
-@compute @workgroup_size(64)
+fn activate(v: f32) -> f32 {
+    switch ACT {
+        case 1u: { return max(v, 0.0); }
+        case 2u: { return clamp(v, 0.0, 6.0); }
+        case 3u: { return 1.0 / (1.0 + exp(-v)); }
+        case 4u: { return tanh(v); }
+        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
+        default: { return v; }
+    }
+}
+
+@compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let g = wid.z;
     let cin_g = p.in_c / p.groups;
     let rows = p.out_c / p.groups;
     let cols = p.out_h * p.out_w;
-    let m0 = (wid.y * (64u / LANES) + lid.x / LANES) * CHANNELS;
-    let n0 = wid.x * LANES * PIXELS + lid.x % LANES;
+    let m_pad4 = (rows + 15u) / 16u * 4u;
+    let n0 = (wid.x * WG + lid.x) * PX;
+    let m0 = wid.y * CH4;
     let taps = p.kh * p.kw;
     let plane = p.in_h * p.in_w;
 
-    // Rows past the end repeat the last row (their results are discarded), so every load
-    // below stays in bounds without a branch.
-    var wrow: array<u32, 16>;
-    for (var i = 0u; i < CHANNELS; i++) {
-        wrow[i] = (g * rows + min(m0 + i, rows - 1u)) * cin_g * taps;
-    }
     // Top-left input corner of each pixel's window; pixels past the end are masked.
-    var iy0: array<i32, 4>;
-    var ix0: array<i32, 4>;
-    var valid: array<bool, 4>;
-    for (var j = 0u; j < PIXELS; j++) {
-        let n = n0 + j * LANES;
-        valid[j] = n < cols;
-        let nn = min(n, cols - 1u);
-        iy0[j] = i32((nn / p.out_w) * p.sh) - i32(p.pad_t);
-        ix0[j] = i32((nn % p.out_w) * p.sw) - i32(p.pad_l);
+    var iy0: array<i32, 8>;
+    var ix0: array<i32, 8>;
+    for (var j = 0u; j < PX; j++) {
+        let n = min(n0 + j, cols - 1u);
+        iy0[j] = i32((n / p.out_w) * p.sh) - i32(p.pad_t);
+        ix0[j] = i32((n % p.out_w) * p.sw) - i32(p.pad_l);
     }
 
-    var acc: array<vec4<f32>, 16>;
+    var acc: array<vec4<f32>, 32>; // [channel vec4][pixel]
     let in_base = g * cin_g * plane;
-    if (POINTWISE) {
-        var n_safe: vec4<u32>;
-        for (var j = 0u; j < PIXELS; j++) {
-            n_safe[j] = min(n0 + j * LANES, cols - 1u);
-        }
-        for (var ci = 0u; ci < cin_g; ci++) {
-            let base = in_base + ci * plane;
-            let x = vec4<f32>(input[base + n_safe.x], input[base + n_safe.y], input[base + n_safe.z], input[base + n_safe.w]);
-            for (var i = 0u; i < CHANNELS; i++) {
-                acc[i] += weight[wrow[i] + ci] * x;
-            }
-        }
-    } else {
-        for (var ci = 0u; ci < cin_g; ci++) {
-            let base = in_base + ci * plane;
-            for (var ky = 0u; ky < p.kh; ky++) {
-                for (var kx = 0u; kx < p.kw; kx++) {
-                    var x: vec4<f32>;
-                    for (var j = 0u; j < PIXELS; j++) {
-                        let iy = iy0[j] + i32(ky * p.dh);
-                        let ix = ix0[j] + i32(kx * p.dw);
-                        if (iy >= 0 && iy < i32(p.in_h) && ix >= 0 && ix < i32(p.in_w)) {
-                            x[j] = input[base + u32(iy) * p.in_w + u32(ix)];
-                        }
-                    }
-                    let k = (ci * p.kh + ky) * p.kw + kx;
-                    for (var i = 0u; i < CHANNELS; i++) {
-                        acc[i] += weight[wrow[i] + k] * x;
+    let w_base = g * cin_g * taps * m_pad4 + m0;
+    for (var ci = 0u; ci < cin_g; ci++) {
+        let base = in_base + ci * plane;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            for (var kx = 0u; kx < p.kw; kx++) {
+                var x: array<f32, 8>;
+                for (var j = 0u; j < PX; j++) {
+                    let iy = iy0[j] + i32(ky * p.dh);
+                    let ix = ix0[j] + i32(kx * p.dw);
+                    let inside = iy >= 0 && iy < i32(p.in_h) && ix >= 0 && ix < i32(p.in_w);
+                    let at = select(0u, base + u32(iy) * p.in_w + u32(ix), inside);
+                    x[j] = select(0.0, input[at], inside);
+                }
+                let wk = w_base + ((ci * p.kh + ky) * p.kw + kx) * m_pad4;
+                for (var q = 0u; q < CH4; q++) {
+                    let w = weight[wk + q];
+                    for (var j = 0u; j < PX; j++) {
+                        acc[q * PX + j] += w * x[j];
                     }
                 }
             }
         }
     }
-    for (var i = 0u; i < CHANNELS; i++) {
-        let m = m0 + i;
-        if (m >= rows) {
-            break;
-        }
-        let oc = g * rows + m;
-        var b = 0.0;
-        if (p.has_bias != 0u) {
-            b = bias[oc];
-        }
-        for (var j = 0u; j < PIXELS; j++) {
-            if (valid[j]) {
-                output[oc * cols + n0 + j * LANES] = acc[i][j] + b;
+    for (var q = 0u; q < CH4; q++) {
+        let b = bias[g * m_pad4 + m0 + q];
+        for (var i = 0u; i < 4u; i++) {
+            let m = (m0 + q) * 4u + i;
+            if (m >= rows) {
+                break;
+            }
+            let out_row = (g * rows + m) * cols;
+            for (var j = 0u; j < PX; j++) {
+                if (n0 + j < cols) {
+                    output[out_row + n0 + j] = activate(acc[q * PX + j][i] + b[i]);
+                }
             }
         }
     }

@@ -1,5 +1,7 @@
 // Direct convolution, one invocation per output value: the baseline the tiled kernels are
 // measured against. Handles stride, dilation, asymmetric padding and groups.
+// Override ACT applies an activation to the result (0 none, 1 ReLU, 2 ReLU6, 3 sigmoid,
+// 4 tanh, 5 LeNet's 1.7159 tanh(2x/3)); the benchmark baseline leaves it at 0.
 // Bindings: 0 input, 1 weight [out_c, in_c/groups, kh, kw], 2 bias, 3 output, 4 params.
 
 struct Params {
@@ -14,6 +16,19 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
+
+override ACT: u32 = 0u;
+
+fn activate(v: f32) -> f32 {
+    switch ACT {
+        case 1u: { return max(v, 0.0); }
+        case 2u: { return clamp(v, 0.0, 6.0); }
+        case 3u: { return 1.0 / (1.0 + exp(-v)); }
+        case 4u: { return tanh(v); }
+        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
+        default: { return v; }
+    }
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -47,5 +62,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (p.has_bias != 0u) {
         acc += bias[oc];
     }
-    output[idx] = acc;
+    output[idx] = activate(acc);
 }

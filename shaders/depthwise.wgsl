@@ -1,6 +1,14 @@
-// Depthwise convolution (groups == in_c, out_c a multiple of it): one invocation per 4
-// neighbouring outputs of a row.
-// Bindings: 0 input, 1 weight [out_c, 1, kh, kw], 2 bias, 3 output, 4 params.
+// Depthwise convolution (groups == in_c, out_c a multiple of it): one invocation per 8
+// neighbouring outputs of a row. For each kernel row it loads the span of input those 8
+// windows cover once (8 * SW + (KW - 1) * DW - SW + 1 values) instead of once per tap, and
+// its channel's taps come from a texture (lavapipe fetches texels for 8 invocations at once
+// but loads storage buffers one invocation at a time).
+// Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation) fix the loops'
+// lengths so they unroll and every array index is a constant. Override ACT applies an activation to the result (0 none, 1 ReLU,
+// 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3)).
+// Bindings: 0 input, 1 weight: rgba32float texture, row oc holding its kh * kw taps 4 to a
+// texel (at most 64 taps), 2 bias, 3 output (as vec4; its buffer is a multiple of 16 bytes
+// long), 4 params.
 
 struct Params {
     in_c: u32, in_h: u32, in_w: u32, out_c: u32,
@@ -10,40 +18,66 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(1) var weight: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
+
+override ACT: u32 = 0u;
+override KH: u32 = 3u;
+override KW: u32 = 3u;
+override SW: u32 = 1u;
+override DW: u32 = 1u;
+
+const OUT: u32 = 8u; // outputs per invocation, along a row
+override SPAN: u32 = (OUT - 1u) * SW + (KW - 1u) * DW + 1u;
+
+fn activate(v: f32) -> f32 {
+    switch ACT {
+        case 1u: { return max(v, 0.0); }
+        case 2u: { return clamp(v, 0.0, 6.0); }
+        case 3u: { return 1.0 / (1.0 + exp(-v)); }
+        case 4u: { return tanh(v); }
+        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
+        default: { return v; }
+    }
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    // Each invocation computes 4 neighbouring outputs of one row, sharing every weight load
-    // and the row arithmetic between them.
     let idx = gid.x + gid.y * groups.x * 64u;
-    let blocks = (p.out_w + 3u) / 4u;
+    let blocks = (p.out_w + OUT - 1u) / OUT;
     if (idx >= p.out_c * p.out_h * blocks) {
         return;
     }
-    let ox0 = (idx % blocks) * 4u;
+    let ox0 = (idx % blocks) * OUT;
     let oy = (idx / blocks) % p.out_h;
     let oc = idx / (blocks * p.out_h);
     let ic = oc / (p.out_c / p.in_c);
     let plane = ic * p.in_h * p.in_w;
-    var acc = vec4<f32>(0.0);
-    for (var ky = 0u; ky < p.kh; ky++) {
+    var taps: array<vec4<f32>, 16>;
+    for (var t = 0u; t < (KH * KW + 3u) / 4u; t++) {
+        taps[t] = textureLoad(weight, vec2<u32>(t, oc), 0);
+    }
+    let ix0 = i32(ox0 * SW) - i32(p.pad_l);
+    var acc: array<f32, 8>;
+    for (var ky = 0u; ky < KH; ky++) {
         let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_t);
         if (iy < 0 || iy >= i32(p.in_h)) {
             continue;
         }
         let row = plane + u32(iy) * p.in_w;
-        let wrow = (oc * p.kh + ky) * p.kw;
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let w = weight[wrow + kx];
-            for (var j = 0u; j < 4u; j++) {
-                let ix = i32((ox0 + j) * p.sw + kx * p.dw) - i32(p.pad_l);
-                if (ix >= 0 && ix < i32(p.in_w)) {
-                    acc[j] += input[row + u32(ix)] * w;
-                }
+        var span: array<f32, 32>;
+        for (var s = 0u; s < SPAN; s++) {
+            let ix = ix0 + i32(s);
+            let inside = ix >= 0 && ix < i32(p.in_w);
+            span[s] = select(0.0, input[select(row, row + u32(ix), inside)], inside);
+        }
+        for (var kx = 0u; kx < KW; kx++) {
+            let t = ky * KW + kx;
+            let w = taps[t / 4u][t % 4u];
+            for (var j = 0u; j < OUT; j++) {
+                acc[j] += span[j * SW + kx * DW] * w;
             }
         }
     }
@@ -52,9 +86,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         b = bias[oc];
     }
     let out_row = (oc * p.out_h + oy) * p.out_w;
-    for (var j = 0u; j < 4u; j++) {
-        if (ox0 + j < p.out_w) {
-            output[out_row + ox0 + j] = acc[j] + b;
+    var v: array<f32, 8>;
+    for (var j = 0u; j < OUT; j++) {
+        v[j] = activate(acc[j] + b);
+    }
+    if (p.out_w % 4u == 0u) {
+        // Rows and blocks are vec4-aligned.
+        for (var h = 0u; h < OUT / 4u; h++) {
+            if (ox0 + 4u * h < p.out_w) {
+                let q = vec4(v[4u * h], v[4u * h + 1u], v[4u * h + 2u], v[4u * h + 3u]);
+                output[(out_row + ox0) / 4u + h] = q;
+            }
+        }
+    } else {
+        for (var j = 0u; j < OUT; j++) {
+            if (ox0 + j < p.out_w) {
+                let at = out_row + ox0 + j;
+                output[at / 4u][at % 4u] = v[j];
+            }
         }
     }
 }

@@ -324,3 +324,88 @@ fn wrong_input_shape_is_rejected() {
         pollster::block_on(Plan::new(ctx, &net, &weights, 4, 4, PlanOptions::default())).unwrap();
     assert!(plan.forward(ctx, &random_input(3, 5, 4, 1)).is_err());
 }
+
+#[test]
+fn batchnorm_and_activation_fold_into_the_convolution_and_stay_readable() {
+    let Some(ctx) = gpu() else { return };
+    let mut net = Network::new("fused", 6, (9, 9));
+    let bn = |channels| {
+        Layer::BatchNorm(BatchNorm {
+            channels,
+            eps: 1e-3,
+        })
+    };
+    net.then("conv", Layer::Conv2d(conv(6, 20, 3).pad(1)));
+    net.then("bn", bn(20));
+    net.then("relu6", Layer::Activation(Activation::Relu6));
+    net.then("pw", Layer::Conv2d(conv(20, 12, 1).no_bias()));
+    net.then("pw_bn", bn(12));
+    net.then("dw", Layer::Conv2d(conv(12, 12, 3).groups(12).same()));
+    net.then("dw_relu", Layer::Activation(Activation::Relu));
+    let (h, w) = (9, 9);
+    let mut weights = Weights::random(&net, 5);
+    let input = random_input(6, h, w, 8);
+    let expected = cpu::calibrate_batchnorm(&net, &mut weights, &input).expect("cpu reference");
+    let plan =
+        pollster::block_on(Plan::new(ctx, &net, &weights, h, w, PlanOptions::default())).unwrap();
+    // Each convolution's kernel does the work of the nodes it absorbed.
+    for absorbed in ["bn", "relu6", "pw_bn", "dw_relu"] {
+        let id = net.find(absorbed).unwrap();
+        assert_eq!(plan.dispatch_count(id), 0, "{absorbed} runs on its own");
+    }
+    plan.forward(ctx, &input).unwrap();
+    // The fused results first, then each absorbed node alone: its un-fused value must be
+    // computed on demand, after the fused pass.
+    let order = ["relu6", "pw_bn", "dw_relu", "conv", "bn", "pw", "dw"];
+    for name in order {
+        let id = net.find(name).unwrap();
+        let got = pollster::block_on(plan.read(ctx, id)).unwrap();
+        assert_close(&format!("fused {name}"), &got.data, &expected[id].data);
+    }
+    // A second pass on another input, read all at once, against the un-fused plan.
+    let other = random_input(6, h, w, 9);
+    let options = PlanOptions {
+        separate_nodes: true,
+        ..Default::default()
+    };
+    let separate = pollster::block_on(Plan::new(ctx, &net, &weights, h, w, options)).unwrap();
+    plan.forward(ctx, &other).unwrap();
+    separate.forward(ctx, &other).unwrap();
+    let ids: Vec<usize> = (0..net.nodes.len()).collect();
+    let fused = pollster::block_on(plan.read_many(ctx, &ids)).unwrap();
+    let unfused = pollster::block_on(separate.read_many(ctx, &ids)).unwrap();
+    for (id, node) in net.nodes.iter().enumerate() {
+        assert_close(
+            &format!("second pass {}", node.name),
+            &fused[id].data,
+            &unfused[id].data,
+        );
+    }
+}
+
+#[test]
+fn convolutions_whose_unfolded_input_exceeds_a_binding_use_the_direct_kernel() {
+    // 8 x 9 taps x 100 pixels unfold to 28.8 KB; a 16 KiB binding limit rules im2col out.
+    let Some(ctx) = gpu() else { return };
+    for (what, c) in [
+        ("3x3 pad 1", conv(8, 21, 3).pad(1)),
+        (
+            "grouped 5x5 stride 2",
+            conv(8, 6, 5).groups(2).stride(2).pad(2),
+        ),
+    ] {
+        let net = single(what, 8, Layer::Conv2d(c));
+        let weights = Weights::random(&net, 2);
+        let input = random_input(8, 10, 10, 4);
+        let expected = cpu::forward(&net, &weights, &input).unwrap();
+        let options = PlanOptions {
+            binding_limit: Some(16 * 1024),
+            ..Default::default()
+        };
+        let plan = pollster::block_on(Plan::new(ctx, &net, &weights, 10, 10, options)).unwrap();
+        assert_eq!(plan.dispatch_count(1), 1, "{what}: no im2col dispatch");
+        plan.forward(ctx, &input).unwrap();
+        let got = pollster::block_on(plan.read(ctx, 1)).unwrap();
+        assert_close(what, &got.data, &expected[1].data);
+    }
+}

@@ -6,6 +6,8 @@
 pub enum Kernel {
     ConvNaive,
     ConvGemm,
+    ConvPointwise,
+    Im2col,
     Depthwise,
     ConvPartial,
     Subsample,
@@ -28,6 +30,8 @@ impl Kernel {
         match self {
             Kernel::ConvNaive => include_str!("../../shaders/conv_naive.wgsl"),
             Kernel::ConvGemm => include_str!("../../shaders/conv_gemm.wgsl"),
+            Kernel::ConvPointwise => include_str!("../../shaders/conv_pointwise.wgsl"),
+            Kernel::Im2col => include_str!("../../shaders/im2col.wgsl"),
             Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
             Kernel::ConvPartial => include_str!("../../shaders/conv_partial.wgsl"),
             Kernel::Subsample => include_str!("../../shaders/subsample.wgsl"),
@@ -50,13 +54,15 @@ impl Kernel {
         match self {
             Kernel::ConvNaive
             | Kernel::ConvGemm
+            | Kernel::ConvPointwise
             | Kernel::Depthwise
             | Kernel::Subsample
             | Kernel::Dense => 3,
             Kernel::ConvPartial => 4,
             Kernel::BatchNorm => 5,
             Kernel::Rbf | Kernel::Add => 2,
-            Kernel::Pool
+            Kernel::Im2col
+            | Kernel::Pool
             | Kernel::AdaptivePool
             | Kernel::Lrn
             | Kernel::Activation
@@ -66,10 +72,22 @@ impl Kernel {
         }
     }
 
+    /// Whether read binding `binding` is a texture (`texture_2d<f32>`, rgba32float, read
+    /// with `textureLoad`) rather than a storage buffer. Software adapters fetch texels for
+    /// all invocations at once, where they load a storage buffer one invocation at a time.
+    pub fn texture_read(self, binding: u32) -> bool {
+        matches!(
+            (self, binding),
+            (Kernel::ConvPointwise | Kernel::Depthwise, 1)
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kernel::ConvNaive => "conv_naive",
             Kernel::ConvGemm => "conv_gemm",
+            Kernel::ConvPointwise => "conv_pointwise",
+            Kernel::Im2col => "im2col",
             Kernel::Depthwise => "depthwise",
             Kernel::ConvPartial => "conv_partial",
             Kernel::Subsample => "subsample",
@@ -87,9 +105,11 @@ impl Kernel {
         }
     }
 
-    pub const ALL: [Kernel; 16] = [
+    pub const ALL: [Kernel; 18] = [
         Kernel::ConvNaive,
         Kernel::ConvGemm,
+        Kernel::ConvPointwise,
+        Kernel::Im2col,
         Kernel::Depthwise,
         Kernel::ConvPartial,
         Kernel::Subsample,

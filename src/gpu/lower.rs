@@ -5,7 +5,7 @@ use super::kernels::{Kernel, Variant};
 use super::params::*;
 use super::plan::ConvPath;
 use super::{GpuContext, GpuError};
-use crate::model::{Activation, Conv2d, Layer, Node, Pool2d, Shape};
+use crate::model::{Activation, BatchNorm, Conv2d, Layer, Node, Pool2d, Shape};
 use crate::weights::Weights;
 use bytemuck::Pod;
 use wgpu::util::DeviceExt;
@@ -24,6 +24,29 @@ fn grid(threads: usize, size: usize) -> [u32; 3] {
     [x as u32, groups.div_ceil(x) as u32, 1]
 }
 
+/// What a convolution applies to its sums before storing them: a BatchNorm folded into its
+/// weights and bias, then an activation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'n> {
+    /// The folded BatchNorm: its node's name (for its tensors) and its config.
+    pub batchnorm: Option<(&'n str, &'n BatchNorm)>,
+    pub activation: Option<Activation>,
+}
+
+impl Epilogue<'_> {
+    /// The `ACT` override of the convolution shaders.
+    fn activation_code(&self) -> u32 {
+        match self.activation {
+            None => 0,
+            Some(Activation::Relu) => 1,
+            Some(Activation::Relu6) => 2,
+            Some(Activation::Sigmoid) => 3,
+            Some(Activation::Tanh) => 4,
+            Some(Activation::ScaledTanh) => 5,
+        }
+    }
+}
+
 /// Builds the dispatches of one node.
 pub struct Lowering<'a> {
     pub ctx: &'a GpuContext,
@@ -33,6 +56,54 @@ pub struct Lowering<'a> {
     pub limit: u64,
     /// Bound where a kernel's optional input (a missing bias) is absent.
     pub empty: &'a wgpu::Buffer,
+    /// Where im2col.wgsl unfolds a convolution's input, shared by every convolution (see
+    /// [`im2col_bytes`]); `None` when no convolution needs it.
+    pub scratch: Option<&'a wgpu::Buffer>,
+}
+
+/// The convolution kernel a layer runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvKernel {
+    /// conv_naive.wgsl: the baseline, and tiny maps.
+    Naive,
+    Depthwise,
+    /// conv_pointwise.wgsl straight on the input (1x1, stride 1, unpadded, vec4-aligned rows).
+    Pointwise,
+    /// im2col.wgsl into the scratch buffer, then conv_pointwise.wgsl.
+    Im2col,
+    /// conv_gemm.wgsl: when the unfolded input would not fit one binding.
+    Gemm,
+}
+
+/// Bytes im2col.wgsl writes for a convolution from `s` to `o`: every (input channel, tap)
+/// row of the output's pixels, rounded up to a vec4.
+pub fn im2col_bytes(c: &Conv2d, s: Shape, o: Shape) -> u64 {
+    (s.c * c.kernel.0 * c.kernel.1 * (o.h * o.w).div_ceil(4) * 16) as u64
+}
+
+/// The kernel for convolution `c` from `s` to `o` on `path`, given `scratch` bytes for im2col
+/// (the binding limit, to ask which convolutions would use it).
+pub fn conv_kernel(path: ConvPath, c: &Conv2d, s: Shape, o: Shape, scratch: u64) -> ConvKernel {
+    // depthwise.wgsl holds at most 64 taps and a span of 32 inputs per row.
+    let depthwise = c.groups > 1
+        && c.groups == c.in_channels
+        && c.kernel.0 * c.kernel.1 <= 64
+        && 7 * c.stride.1 + (c.kernel.1 - 1) * c.dilation.1 < 32;
+    let pixels = o.h * o.w;
+    let direct = c.kernel == (1, 1)
+        && c.stride == (1, 1)
+        && c.padding.resolve(s.h, s.w, (1, 1), c.stride) == [0; 4]
+        && pixels.is_multiple_of(4);
+    match path {
+        ConvPath::Naive => ConvKernel::Naive,
+        _ if depthwise => ConvKernel::Depthwise,
+        // A map of a few pixels (LeNet's C5 is 1x1) would leave the blocked kernels' pixel
+        // lanes idle; one invocation per output keeps every channel busy there.
+        _ if pixels <= 4 => ConvKernel::Naive,
+        _ if direct => ConvKernel::Pointwise,
+        _ if im2col_bytes(c, s, o) <= scratch => ConvKernel::Im2col,
+        _ => ConvKernel::Gemm,
+    }
 }
 
 impl Lowering<'_> {
@@ -71,11 +142,49 @@ impl Lowering<'_> {
             })
     }
 
+    /// Upload `data`, `rows` rows of `width` vec4s, as an rgba32float texture.
+    fn texture(&self, label: &str, data: &[f32], width: usize, rows: usize) -> wgpu::TextureView {
+        let texture = self.ctx.device.create_texture_with_data(
+            &self.ctx.queue,
+            &wgpu::TextureDescriptor {
+                label: Some(label),
+                size: wgpu::Extent3d {
+                    width: width as u32,
+                    height: rows as u32,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba32Float,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING,
+                view_formats: &[],
+            },
+            wgpu::util::TextureDataOrder::LayerMajor,
+            bytemuck::cast_slice(data),
+        );
+        texture.create_view(&wgpu::TextureViewDescriptor::default())
+    }
+
     fn dispatch<T: Pod>(
         &self,
         label: &str,
         variant: Variant,
         reads: &[&wgpu::Buffer],
+        output: &wgpu::Buffer,
+        params: &T,
+        workgroups: [u32; 3],
+    ) -> Dispatch {
+        let reads = reads.iter().map(|b| b.as_entire_binding()).collect();
+        self.dispatch_with(label, variant, reads, output, params, workgroups)
+    }
+
+    /// [`Lowering::dispatch`] with any binding resources as reads (textures among them).
+    fn dispatch_with<T: Pod>(
+        &self,
+        label: &str,
+        variant: Variant,
+        reads: Vec<wgpu::BindingResource>,
         output: &wgpu::Buffer,
         params: &T,
         workgroups: [u32; 3],
@@ -86,20 +195,21 @@ impl Lowering<'_> {
         let mut pipelines = self.ctx.pipelines.lock().expect("pipeline cache poisoned");
         let pipeline = pipelines.get(&self.ctx.device, &variant);
         let layout = pipelines.layout(&self.ctx.device, kernel);
+        let count = reads.len() as u32;
         let mut entries: Vec<wgpu::BindGroupEntry> = reads
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
+            .map(|(i, resource)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.as_entire_binding(),
+                resource,
             })
             .collect();
         entries.push(wgpu::BindGroupEntry {
-            binding: reads.len() as u32,
+            binding: count,
             resource: output.as_entire_binding(),
         });
         entries.push(wgpu::BindGroupEntry {
-            binding: reads.len() as u32 + 1,
+            binding: count + 1,
             resource: uniform.as_entire_binding(),
         });
         let bind_group = self
@@ -135,7 +245,15 @@ impl Lowering<'_> {
         };
         Ok(match &node.layer {
             Layer::Input { .. } | Layer::Flatten | Layer::Dropout(_) => Vec::new(),
-            Layer::Conv2d(c) => vec![self.conv(name, c, input, in_shape, out, out_shape)?],
+            Layer::Conv2d(c) => self.conv(
+                name,
+                c,
+                Epilogue::default(),
+                input,
+                in_shape,
+                out,
+                out_shape,
+            )?,
             Layer::PartialConv2d(p) => {
                 let mut table: Vec<u32> = Vec::new();
                 for (o, row) in p.table.iter().enumerate() {
@@ -338,20 +456,23 @@ impl Lowering<'_> {
         })
     }
 
-    fn conv(
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv(
         &self,
         name: &str,
         c: &Conv2d,
+        epilogue: Epilogue,
         input: &wgpu::Buffer,
         s: Shape,
         out: &wgpu::Buffer,
         o: Shape,
-    ) -> Result<Dispatch, GpuError> {
+    ) -> Result<Vec<Dispatch>, GpuError> {
         let dilated = (
             c.dilation.0 * (c.kernel.0 - 1) + 1,
             c.dilation.1 * (c.kernel.1 - 1) + 1,
         );
         let pad = c.padding.resolve(s.h, s.w, dilated, c.stride);
+        let (weight, bias) = self.conv_weights(name, c, epilogue)?;
         let params = ConvParams {
             in_c: s.c as u32,
             in_h: s.h as u32,
@@ -368,46 +489,192 @@ impl Lowering<'_> {
             pad_t: pad[0] as u32,
             pad_l: pad[2] as u32,
             groups: c.groups as u32,
-            has_bias: c.bias as u32,
+            has_bias: bias.is_some() as u32,
         };
-        let w = self.tensor(name, "weight")?;
-        let b = if c.bias {
-            self.tensor(name, "bias")?
-        } else {
-            self.empty.clone()
+        let act = epilogue.activation_code();
+        let plain = |variant: Variant, workgroups: [u32; 3]| {
+            let w = self.storage(&format!("{name}.weight"), bytemuck::cast_slice(&weight))?;
+            let b = match &bias {
+                Some(b) => self.storage(&format!("{name}.bias"), bytemuck::cast_slice(b))?,
+                None => self.empty.clone(),
+            };
+            let variant = Variant {
+                overrides: vec![("ACT", act)],
+                ..variant
+            };
+            let reads = [input, &w, &b];
+            Ok(vec![
+                self.dispatch(name, variant, &reads, out, &params, workgroups)
+            ])
         };
-        let depthwise = c.groups > 1 && c.groups == c.in_channels;
-        let pointwise = c.kernel == (1, 1) && c.stride == (1, 1) && pad == [0; 4];
-        let (variant, workgroups) = match self.conv {
-            ConvPath::Naive => (Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
-            // A map of a few pixels (LeNet's C5 is 1x1) would leave the blocked kernel's pixel
-            // lanes idle; one invocation per output keeps every channel busy there.
-            ConvPath::Tiled if o.h * o.w <= 4 && !depthwise => {
-                (Variant::plain(Kernel::ConvNaive), grid(o.len(), 64))
-            }
-            ConvPath::Tiled if depthwise => {
-                // depthwise.wgsl: one invocation per 4 outputs of a row.
-                let threads = o.c * o.h * o.w.div_ceil(4);
-                (Variant::plain(Kernel::Depthwise), grid(threads, 64))
-            }
-            ConvPath::Tiled => {
-                // conv_gemm.wgsl: LANES invocations x 4 pixels by 64 / LANES rows x 16 channels.
-                let pixels = o.h * o.w;
-                let lanes = pixels.div_ceil(4).next_power_of_two().clamp(8, 64);
-                let rows = o.c / c.groups;
-                let tiles = [
-                    pixels.div_ceil(4 * lanes) as u32,
-                    rows.div_ceil(16 * 64 / lanes) as u32,
-                    c.groups as u32,
+        let pixels = o.h * o.w;
+        match conv_kernel(self.conv, c, s, o, self.scratch_bytes()) {
+            ConvKernel::Naive => plain(Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
+            // depthwise.wgsl: one invocation per 8 outputs of a row.
+            ConvKernel::Depthwise => {
+                let taps = c.kernel.0 * c.kernel.1;
+                let texels = taps.div_ceil(4);
+                let mut t = vec![0.0f32; o.c * texels * 4];
+                for oc in 0..o.c {
+                    t[oc * texels * 4..oc * texels * 4 + taps]
+                        .copy_from_slice(&weight[oc * taps..(oc + 1) * taps]);
+                }
+                let w = self.texture(&format!("{name}.weight (taps)"), &t, texels, o.c);
+                let b = match &bias {
+                    Some(b) => self.storage(&format!("{name}.bias"), bytemuck::cast_slice(b))?,
+                    None => self.empty.clone(),
+                };
+                let variant = Variant {
+                    kernel: Kernel::Depthwise,
+                    overrides: vec![
+                        ("ACT", act),
+                        ("DW", c.dilation.1 as u32),
+                        ("KH", c.kernel.0 as u32),
+                        ("KW", c.kernel.1 as u32),
+                        ("SW", c.stride.1 as u32),
+                    ],
+                };
+                let threads = o.c * o.h * o.w.div_ceil(8);
+                let reads = vec![
+                    input.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(&w),
+                    b.as_entire_binding(),
                 ];
+                let workgroups = grid(threads, 64);
+                Ok(vec![self.dispatch_with(
+                    name, variant, reads, out, &params, workgroups,
+                )])
+            }
+            ConvKernel::Gemm => {
+                // conv_gemm.wgsl: 8 channels x 8 pixels per invocation.
+                let (t, b, m_pad) = self.blocked_weights(c, &weight, bias.as_deref());
+                let w = self.storage(
+                    &format!("{name}.weight (blocked)"),
+                    bytemuck::cast_slice(&t),
+                )?;
+                let b =
+                    self.storage(&format!("{name}.bias (blocked)"), bytemuck::cast_slice(&b))?;
+                let invocations = pixels.div_ceil(8);
+                let wg = invocations.next_power_of_two().clamp(8, 64);
                 let variant = Variant {
                     kernel: Kernel::ConvGemm,
-                    overrides: vec![("LANES", lanes as u32), ("POINTWISE", pointwise as u32)],
+                    overrides: vec![("ACT", act), ("CH4", 2), ("PX", 8), ("WG", wg as u32)],
                 };
-                (variant, tiles)
+                let tiles = [
+                    invocations.div_ceil(wg) as u32,
+                    (m_pad / 8) as u32,
+                    c.groups as u32,
+                ];
+                let reads = [input, &w, &b];
+                Ok(vec![
+                    self.dispatch(name, variant, &reads, out, &params, tiles)
+                ])
             }
-        };
-        Ok(self.dispatch(name, variant, &[input, &w, &b], out, &params, workgroups))
+            kind @ (ConvKernel::Pointwise | ConvKernel::Im2col) => {
+                let mut dispatches = Vec::new();
+                let x = if kind == ConvKernel::Im2col {
+                    let scratch = self
+                        .scratch
+                        .expect("im2col is chosen only with a scratch buffer");
+                    let threads = s.c * c.kernel.0 * c.kernel.1 * pixels.div_ceil(4);
+                    dispatches.push(self.dispatch(
+                        &format!("{name} (im2col)"),
+                        Variant::plain(Kernel::Im2col),
+                        &[input],
+                        scratch,
+                        &params,
+                        grid(threads, 64),
+                    ));
+                    scratch
+                } else {
+                    input
+                };
+                // conv_pointwise.wgsl: 16 channels x 4 pixels per invocation.
+                let (t, b, m_pad) = self.blocked_weights(c, &weight, bias.as_deref());
+                let k = t.len() / m_pad;
+                let w = self.texture(&format!("{name}.weight (blocked)"), &t, m_pad / 4, k);
+                let b =
+                    self.storage(&format!("{name}.bias (blocked)"), bytemuck::cast_slice(&b))?;
+                let invocations = pixels.div_ceil(4);
+                let wg = invocations.next_power_of_two().clamp(8, 64);
+                let variant = Variant {
+                    kernel: Kernel::ConvPointwise,
+                    overrides: vec![("ACT", act), ("WG", wg as u32)],
+                };
+                let tiles = [
+                    invocations.div_ceil(wg) as u32,
+                    (m_pad / 16) as u32,
+                    c.groups as u32,
+                ];
+                let reads = vec![
+                    x.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(&w),
+                    b.as_entire_binding(),
+                ];
+                dispatches.push(self.dispatch_with(name, variant, reads, out, &params, tiles));
+                Ok(dispatches)
+            }
+        }
+    }
+
+    fn scratch_bytes(&self) -> u64 {
+        self.scratch.map_or(0, |b| b.size())
+    }
+
+    /// Weights transposed to `[groups, k per group, m_pad]` and the bias to `[groups, m_pad]`,
+    /// `m_pad` the channels per group rounded up to 16 with zeros, so 4 output channels are
+    /// one vec4 (`conv_gemm.wgsl`, `conv_pointwise.wgsl`).
+    fn blocked_weights(
+        &self,
+        c: &Conv2d,
+        weight: &[f32],
+        bias: Option<&[f32]>,
+    ) -> (Vec<f32>, Vec<f32>, usize) {
+        let rows = c.out_channels / c.groups;
+        let m_pad = rows.div_ceil(16) * 16;
+        let k = weight.len() / c.out_channels;
+        let mut t = vec![0.0f32; c.groups * k * m_pad];
+        let mut b = vec![0.0f32; c.groups * m_pad];
+        for g in 0..c.groups {
+            for m in 0..rows {
+                let oc = g * rows + m;
+                for kk in 0..k {
+                    t[(g * k + kk) * m_pad + m] = weight[oc * k + kk];
+                }
+                b[g * m_pad + m] = bias.map_or(0.0, |b| b[oc]);
+            }
+        }
+        (t, b, m_pad)
+    }
+
+    /// A convolution's weights `[out_c, in_c / groups, kh, kw]` and bias, with the epilogue's
+    /// BatchNorm folded in: `w * scale` and `b * scale + shift` per output channel, where
+    /// `scale = gamma / sqrt(var + eps)` and `shift = beta - mean * scale`.
+    fn conv_weights(
+        &self,
+        name: &str,
+        c: &Conv2d,
+        epilogue: Epilogue,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), GpuError> {
+        let mut weight = self.weights.get(name, "weight").data.clone();
+        let mut bias = c.bias.then(|| self.weights.get(name, "bias").data.clone());
+        if let Some((bn_name, bn)) = epilogue.batchnorm {
+            let get = |suffix| &self.weights.get(bn_name, suffix).data;
+            let (gamma, beta) = (get("weight"), get("bias"));
+            let (mean, var) = (get("running_mean"), get("running_var"));
+            let per_channel = weight.len() / c.out_channels;
+            let bias = bias.get_or_insert_with(|| vec![0.0; c.out_channels]);
+            // In f64, so each folded value is rounded to f32 once.
+            for oc in 0..c.out_channels {
+                let scale = gamma[oc] as f64 / (var[oc] as f64 + bn.eps as f64).sqrt();
+                weight[oc * per_channel..(oc + 1) * per_channel]
+                    .iter_mut()
+                    .for_each(|w| *w = (*w as f64 * scale) as f32);
+                let folded = (bias[oc] as f64 - mean[oc] as f64) * scale + beta[oc] as f64;
+                bias[oc] = folded as f32;
+            }
+        }
+        Ok((weight, bias))
     }
 
     #[allow(clippy::too_many_arguments)]

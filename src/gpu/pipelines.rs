@@ -34,7 +34,25 @@ impl Pipelines {
                 count: None,
             };
             let reads = kernel.reads();
-            let mut entries: Vec<_> = (0..reads).map(|b| storage(b, true)).collect();
+            let texture = |binding: u32| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Texture {
+                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                    view_dimension: wgpu::TextureViewDimension::D2,
+                    multisampled: false,
+                },
+                count: None,
+            };
+            let mut entries: Vec<_> = (0..reads)
+                .map(|b| {
+                    if kernel.texture_read(b) {
+                        texture(b)
+                    } else {
+                        storage(b, true)
+                    }
+                })
+                .collect();
             entries.push(storage(reads, false));
             entries.push(wgpu::BindGroupLayoutEntry {
                 binding: reads + 1,
@@ -70,7 +88,8 @@ impl Pipelines {
                 };
                 // SAFETY: the shaders are convscope's own, each tested against the CPU
                 // reference; every index they compute is guarded by the output size or
-                // clamped (conv_gemm.wgsl), and every divisor is a size that shape inference
+                // clamped (conv_gemm.wgsl, conv_pointwise.wgsl, im2col.wgsl, depthwise.wgsl),
+                // and every divisor is a size that shape inference
                 // has already checked to be non-zero. Without naga's per-access bounds checks
                 // the software adapters run the tiled kernels faster (see BENCHMARKS.md). On the web the
                 // browser keeps its own checks whatever is asked here.

@@ -1,8 +1,13 @@
 //! A plan: one network on one device at one input size. Buffers, weights, params and bind
 //! groups are made once here; a forward pass is an input upload and the recorded dispatches.
 //! Every node's output stays in its own buffer, so any node can be read back alone.
+//!
+//! A convolution followed by a BatchNorm and/or an activation runs as one kernel: the
+//! BatchNorm is folded into the convolution's weights and bias, the activation applied before
+//! the store, and the result written to the last node's buffer. The nodes folded away keep
+//! their own un-fused dispatches, run only when one of them is read.
 
-use super::lower::{Dispatch, Lowering};
+use super::lower::{conv_kernel, im2col_bytes, ConvKernel, Dispatch, Epilogue, Lowering};
 use super::readback::{read_bytes, read_f32};
 use super::{GpuContext, GpuError};
 use crate::model::{Layer, Network, NodeId, Shape};
@@ -12,7 +17,8 @@ use crate::weights::Weights;
 /// Which convolution kernels to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConvPath {
-    /// Implicit GEMM through workgroup memory; depthwise convolutions get their own kernel.
+    /// Register-blocked matrix products (after im2col where the windows need unfolding),
+    /// a depthwise kernel, and BatchNorms and activations fused into the convolutions.
     #[default]
     Tiled,
     /// One invocation per output value: the benchmark baseline.
@@ -25,6 +31,9 @@ pub struct PlanOptions {
     /// Largest tensor in one binding, if lower than the adapter's limit (tests use this to
     /// exercise the splitting of big weights).
     pub binding_limit: Option<u64>,
+    /// Run every node as its own kernel: no BatchNorm folding or activation fusion. The
+    /// naive path never fuses.
+    pub separate_nodes: bool,
 }
 
 /// Per-node timestamps: two per node (start and end of its compute pass).
@@ -40,8 +49,55 @@ pub struct Plan {
     pub shapes: Vec<Shape>,
     /// Output buffer of each node; flatten and dropout share their input's buffer.
     buffers: Vec<wgpu::Buffer>,
+    /// The forward pass, per node. A fused kernel is recorded under its convolution.
     steps: Vec<Vec<Dispatch>>,
+    /// For nodes a fused kernel skips over: the dispatches computing their own output,
+    /// run on demand before they are read.
+    deferred: Vec<Option<Vec<Dispatch>>>,
+    /// The convolution whose kernel computes each absorbed node in the forward pass.
+    fused_into: Vec<Option<NodeId>>,
     timer: Option<Timer>,
+}
+
+/// The nodes one convolution's kernel absorbs: a BatchNorm, then an activation, each the
+/// only consumer of the node before it and not a network output.
+struct Fusion {
+    batchnorm: Option<NodeId>,
+    activation: Option<NodeId>,
+}
+
+impl Fusion {
+    /// The fusion starting at convolution `conv`, given each node's consumers.
+    fn find(net: &Network, consumers: &[Vec<NodeId>], conv: NodeId) -> Option<Fusion> {
+        let sole = |id: NodeId| match consumers[id].as_slice() {
+            [next] if !net.outputs.contains(&id) => Some(*next),
+            _ => None,
+        };
+        let mut fusion = Fusion {
+            batchnorm: None,
+            activation: None,
+        };
+        let mut last = conv;
+        if let Some(next) = sole(last) {
+            if matches!(net.nodes[next].layer, Layer::BatchNorm(_)) {
+                fusion.batchnorm = Some(next);
+                last = next;
+            }
+        }
+        if let Some(next) = sole(last) {
+            if matches!(net.nodes[next].layer, Layer::Activation(_)) {
+                fusion.activation = Some(next);
+            }
+        }
+        (fusion.batchnorm.is_some() || fusion.activation.is_some()).then_some(fusion)
+    }
+
+    /// The node whose buffer receives the fused result.
+    fn last(&self) -> NodeId {
+        self.activation
+            .or(self.batchnorm)
+            .expect("a fusion absorbs a node")
+    }
 }
 
 impl Plan {
@@ -87,21 +143,44 @@ impl Plan {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        // One scratch buffer for im2col, as large as the largest convolution that uses it.
+        let scratch_bytes = net
+            .nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(id, node)| match &node.layer {
+                Layer::Conv2d(c) => {
+                    let (s, o) = (shapes[node.inputs[0]], shapes[id]);
+                    (conv_kernel(options.conv, c, s, o, limit) == ConvKernel::Im2col)
+                        .then(|| im2col_bytes(c, s, o))
+                }
+                _ => None,
+            })
+            .max();
+        let scratch = scratch_bytes.map(|size| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("im2col"),
+                size,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        });
         let lowering = Lowering {
             ctx,
             weights,
             limit,
             empty: &empty,
             conv: options.conv,
+            scratch: scratch.as_ref(),
         };
         let mut buffers: Vec<wgpu::Buffer> = Vec::with_capacity(net.nodes.len());
-        let mut steps = Vec::with_capacity(net.nodes.len());
         for (id, node) in net.nodes.iter().enumerate() {
             let shape = shapes[id];
             let buffer = match node.layer {
                 Layer::Flatten | Layer::Dropout(_) => buffers[node.inputs[0]].clone(),
                 _ => {
-                    let bytes = (shape.len() as u64 * 4).max(4);
+                    // A multiple of 16 bytes, so kernels may bind any output as vec4s.
+                    let bytes = (shape.len() as u64 * 4).max(4).div_ceil(16) * 16;
                     if bytes > limit {
                         return Err(GpuError::TooLarge {
                             tensor: format!("output of `{}` ({shape})", node.name),
@@ -119,18 +198,88 @@ impl Plan {
                     })
                 }
             };
+            buffers.push(buffer);
+        }
+        let fuse = options.conv == ConvPath::Tiled && !options.separate_nodes;
+        let mut consumers = vec![Vec::new(); net.nodes.len()];
+        for (id, node) in net.nodes.iter().enumerate() {
+            for &i in &node.inputs {
+                consumers[i].push(id);
+            }
+        }
+        let mut fusions: Vec<Option<Fusion>> = net
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(id, node)| match node.layer {
+                Layer::Conv2d(_) if fuse => Fusion::find(net, &consumers, id),
+                _ => None,
+            })
+            .collect();
+        // Nodes a fused kernel writes (`produced`) or skips over (`absorbed`).
+        let mut produced = vec![false; net.nodes.len()];
+        let mut absorbed = vec![false; net.nodes.len()];
+        let mut fused_into = vec![None; net.nodes.len()];
+        for (conv, f) in fusions.iter().enumerate() {
+            let Some(f) = f else { continue };
+            produced[f.last()] = true;
+            for id in [f.batchnorm, f.activation].into_iter().flatten() {
+                absorbed[id] = id != f.last();
+                fused_into[id] = Some(conv);
+            }
+        }
+        let mut steps: Vec<Vec<Dispatch>> = Vec::with_capacity(net.nodes.len());
+        let mut deferred: Vec<Option<Vec<Dispatch>>> = Vec::with_capacity(net.nodes.len());
+        for (id, node) in net.nodes.iter().enumerate() {
+            let shape = shapes[id];
             let ins: Vec<(&wgpu::Buffer, Shape)> = node
                 .inputs
                 .iter()
                 .map(|&i| (&buffers[i], shapes[i]))
                 .collect();
-            let dispatches = if id == Network::INPUT {
-                Vec::new()
-            } else {
-                lowering.lower(node, &ins, &buffer, shape)?
+            if id == Network::INPUT {
+                steps.push(Vec::new());
+                deferred.push(None);
+                continue;
+            }
+            let own = lowering.lower(node, &ins, &buffers[id], shape)?;
+            let fusion = match (&node.layer, fusions[id].take()) {
+                (Layer::Conv2d(c), Some(f)) => Some((c, f)),
+                _ => None,
             };
-            steps.push(dispatches);
-            buffers.push(buffer);
+            if let Some((c, f)) = fusion {
+                let epilogue = Epilogue {
+                    batchnorm: f.batchnorm.map(|b| match &net.nodes[b].layer {
+                        Layer::BatchNorm(bn) => (net.nodes[b].name.as_str(), bn),
+                        _ => unreachable!("Fusion::find checked the kind"),
+                    }),
+                    activation: f.activation.map(|a| match net.nodes[a].layer {
+                        Layer::Activation(a) => a,
+                        _ => unreachable!("Fusion::find checked the kind"),
+                    }),
+                };
+                let last = f.last();
+                let fused = lowering.conv(
+                    &node.name,
+                    c,
+                    epilogue,
+                    ins[0].0,
+                    ins[0].1,
+                    &buffers[last],
+                    shapes[last],
+                )?;
+                steps.push(fused);
+                deferred.push(Some(own));
+            } else if absorbed[id] {
+                steps.push(Vec::new());
+                deferred.push(Some(own));
+            } else if produced[id] {
+                steps.push(Vec::new());
+                deferred.push(None);
+            } else {
+                steps.push(own);
+                deferred.push(None);
+            }
         }
         let timer = ctx.timestamps.then(|| {
             let count = (2 * net.nodes.len()).min(wgpu::QUERY_SET_MAX_QUERIES as usize) as u32;
@@ -154,11 +303,19 @@ impl Plan {
             shapes: shapes.to_vec(),
             buffers,
             steps,
+            deferred,
+            fused_into,
             timer,
         })
     }
 
-    /// Dispatches recorded for node `id`.
+    /// The convolution whose kernel computes node `id` in the forward pass (a folded
+    /// BatchNorm or fused activation), if any: its time counts under that convolution.
+    pub fn fused_into(&self, id: NodeId) -> Option<NodeId> {
+        self.fused_into[id]
+    }
+
+    /// Dispatches recorded for node `id` in the forward pass.
     pub fn dispatch_count(&self, id: NodeId) -> usize {
         self.steps[id].len()
     }
@@ -218,8 +375,55 @@ impl Plan {
         Ok(())
     }
 
+    /// Fill the buffers of `ids` that the forward pass skipped (nodes absorbed by a fused
+    /// kernel, and those they read from) with their own outputs, by running their un-fused
+    /// dispatches. [`Plan::read`] and [`Plan::read_many`] call this; call it before using
+    /// [`Plan::buffer`] of such a node.
+    pub fn materialize(&self, ctx: &GpuContext, ids: &[NodeId]) {
+        let mut needed = vec![false; self.net.nodes.len()];
+        let mut stack = ids.to_vec();
+        while let Some(id) = stack.pop() {
+            let shares_input =
+                matches!(self.net.nodes[id].layer, Layer::Flatten | Layer::Dropout(_));
+            if self.deferred[id].is_some() && !needed[id] {
+                needed[id] = true;
+                stack.extend(&self.net.nodes[id].inputs);
+            } else if shares_input {
+                stack.extend(&self.net.nodes[id].inputs);
+            }
+        }
+        if !needed.contains(&true) {
+            return;
+        }
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("un-fused nodes"),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("un-fused nodes"),
+                timestamp_writes: None,
+            });
+            // Node ids are in graph order, so producers run before their consumers.
+            for (id, dispatches) in self.deferred.iter().enumerate() {
+                if !needed[id] {
+                    continue;
+                }
+                for d in dispatches.iter().flatten() {
+                    pass.set_pipeline(&d.pipeline);
+                    pass.set_bind_group(0, &d.bind_group, &[]);
+                    let [x, y, z] = d.workgroups;
+                    pass.dispatch_workgroups(x, y, z);
+                }
+            }
+        }
+        ctx.queue.submit([encoder.finish()]);
+    }
+
     /// Node `id`'s output after the last forward pass, shaped `[c, h, w]`.
     pub async fn read(&self, ctx: &GpuContext, id: NodeId) -> Result<Tensor, GpuError> {
+        self.materialize(ctx, &[id]);
         let s = self.shapes[id];
         let data = read_f32(ctx, &self.buffers[id], s.len() as u64 * 4).await?;
         Ok(Tensor::new(vec![s.c, s.h, s.w], data))
@@ -231,6 +435,7 @@ impl Plan {
         ctx: &GpuContext,
         ids: &[NodeId],
     ) -> Result<Vec<Tensor>, GpuError> {
+        self.materialize(ctx, ids);
         let sizes: Vec<u64> = ids
             .iter()
             .map(|&id| self.shapes[id].len() as u64 * 4)
@@ -270,6 +475,7 @@ impl Plan {
     }
 
     /// The GPU buffer holding node `id`'s output (for drawing feature maps without a readback).
+    /// A node absorbed by a fused kernel holds its output only after [`Plan::materialize`].
     pub fn buffer(&self, id: NodeId) -> &wgpu::Buffer {
         &self.buffers[id]
     }

@@ -1,0 +1,93 @@
+// Convolution as a matrix product over vec4s: per group g, out[m, n] = act(sum_k W[k, m] *
+// X[k, n] + bias[m]), m an output channel, n an output pixel. X is the input itself for a
+// 1x1 convolution with stride 1 and no padding on maps of a multiple of 4 pixels, and the
+// unfolded windows from im2col.wgsl otherwise.
+// Each invocation keeps 16 output channels x 4 pixels in registers (more spills on
+// lavapipe and runs slower). Per k it reads one vec4 of X and 4 texels of W for 64
+// multiply-adds, with no workgroup memory and no barriers (lavapipe runs barriers as
+// coroutine switches). The weights are a texture because lavapipe fetches texels for 8
+// invocations at once, where it loads a storage buffer one invocation at a time.
+// Bindings: 0 X [in_c * kh * kw, ceil(n / 4)] as vec4, 1 weight: rgba32float texture, row
+// k of group g at y = g * k_g + k, 4 output channels a texel (transposed and zero-padded at
+// plan time to m_pad, the channels per group rounded up to 16), 2 bias [groups, m_pad / 4],
+// 3 output [out_c, n] (as vec4; its buffer is a multiple of 16 bytes long), 4 params.
+
+struct Params {
+    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
+    out_h: u32, out_w: u32, kh: u32, kw: u32,
+    sh: u32, sw: u32, dh: u32, dw: u32,
+    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
+}
+
+@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(1) var weight: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+// Epilogue: 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3).
+override ACT: u32 = 0u;
+override WG: u32 = 64u;
+
+const CH4: u32 = 4u; // output channels per invocation, in vec4s
+
+fn activate(v: vec4<f32>) -> vec4<f32> {
+    switch ACT {
+        case 1u: { return max(v, vec4(0.0)); }
+        case 2u: { return clamp(v, vec4(0.0), vec4(6.0)); }
+        case 3u: { return 1.0 / (1.0 + exp(-v)); }
+        case 4u: { return tanh(v); }
+        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
+        default: { return v; }
+    }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let g = wid.z;
+    let k_g = p.in_c / p.groups * p.kh * p.kw;
+    let rows = p.out_c / p.groups;
+    let cols = p.out_h * p.out_w;
+    let cols4 = (cols + 3u) / 4u;
+    let m_pad4 = (rows + 15u) / 16u * CH4;
+    let n = wid.x * WG + lid.x; // in vec4s
+    let m0 = wid.y * CH4; // in vec4s
+    // Pixels past the end read the last vec4 (in bounds) and are not stored.
+    let n_safe = min(n, cols4 - 1u);
+    var acc: array<vec4<f32>, 16>; // [channel] x 4 pixels
+    let x_base = g * k_g * cols4 + n_safe;
+    let w_row = g * k_g;
+    for (var k = 0u; k < k_g; k++) {
+        let x = input[x_base + k * cols4];
+        for (var q = 0u; q < CH4; q++) {
+            let w = textureLoad(weight, vec2<u32>(m0 + q, w_row + k), 0);
+            acc[4u * q] += w.x * x;
+            acc[4u * q + 1u] += w.y * x;
+            acc[4u * q + 2u] += w.z * x;
+            acc[4u * q + 3u] += w.w * x;
+        }
+    }
+    // Guards rather than breaks: a loop with a break is not unrolled, and an accumulator
+    // indexed by a loop variable would leave registers for memory.
+    for (var q = 0u; q < CH4; q++) {
+        let b = bias[g * m_pad4 + m0 + q];
+        for (var i = 0u; i < 4u; i++) {
+            let m = (m0 + q) * 4u + i;
+            let oc = g * rows + m;
+            let v = activate(acc[4u * q + i] + b[i]);
+            if (m < rows && n < cols4) {
+                if (cols % 4u == 0u) {
+                    output[oc * cols4 + n] = v;
+                } else {
+                    // Rows are not vec4-aligned: store this vec4's pixels one by one.
+                    for (var c = 0u; c < 4u; c++) {
+                        let at = oc * cols + n * 4u + c;
+                        if (n * 4u + c < cols) {
+                            output[at / 4u][at % 4u] = v[c];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
