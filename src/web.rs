@@ -403,7 +403,15 @@ impl Session {
         let model = self.model()?;
         let run = self.run.borrow();
         let times = run.gpu_ms.as_ref();
-        let nodes = report::node_summaries(&model.analysis, times);
+        let fused = |id| {
+            let on_gpu = times.is_some();
+            model
+                .plan
+                .as_ref()
+                .filter(|_| on_gpu)
+                .and_then(|p| p.fused_into(id))
+        };
+        let nodes = report::node_summaries(&model.analysis, times, fused);
         let input = model.analysis.input;
         to_js(&Summary {
             model: &model.net.name,

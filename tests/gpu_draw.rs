@@ -167,3 +167,65 @@ fn gpu_ranges_match_the_cpu_ranges() {
         );
     }
 }
+
+/// A convolution whose BatchNorm and ReLU the plan fuses into its kernel: after
+/// `materialize`, its own buffer holds the un-fused convolution output the page draws.
+#[test]
+fn a_fused_convolution_is_drawn_from_its_own_output() {
+    use convscope::gpu::{Plan, PlanOptions};
+    use convscope::model::{Activation, BatchNorm, Conv2d, Layer, Network};
+    let Some(ctx) = gpu() else { return };
+    let mut net = Network::new("fused", 3, (12, 12));
+    let conv = net.then("conv", Layer::Conv2d(Conv2d::new(3, 6, 3).pad(1)));
+    let bn = net.then(
+        "bn",
+        Layer::BatchNorm(BatchNorm {
+            channels: 6,
+            eps: 1e-5,
+        }),
+    );
+    let out = net.then("relu", Layer::Activation(Activation::Relu));
+    net.outputs.push(out);
+    let mut weights = convscope::train::init_weights(&net, 3);
+    for (name, value) in [
+        ("bn.running_mean", 0.3),
+        ("bn.running_var", 2.0),
+        ("bn.bias", -0.2),
+    ] {
+        weights.tensors.get_mut(name).unwrap().data.fill(value);
+    }
+    let input = random_input(3, 12, 12, 9);
+    let plan = pollster::block_on(Plan::new(
+        ctx,
+        &net,
+        &weights,
+        12,
+        12,
+        PlanOptions::default(),
+    ))
+    .unwrap();
+    assert_eq!(
+        plan.fused_into(bn),
+        Some(conv),
+        "the BatchNorm is folded into the convolution"
+    );
+    plan.forward(ctx, &input).unwrap();
+    plan.materialize(ctx, &[conv]);
+    let drawer = FeatureMapDrawer::new(&ctx.device);
+    let got =
+        pollster::block_on(drawer.ranges(ctx, plan.buffer(conv), Shape::new(6, 12, 12))).unwrap();
+    let reference = convscope::cpu::forward(&net, &weights, &input).unwrap();
+    let expected = ranges(&reference[conv]);
+    assert!(
+        expected.iter().any(|r| r[0] < 0.0),
+        "the convolution has negative outputs"
+    );
+    for (ch, (g, e)) in got.iter().zip(&expected).enumerate() {
+        for k in 0..3 {
+            assert!(
+                (g[k] - e[k]).abs() <= 1e-4 + 1e-3 * e[k].abs(),
+                "channel {ch}: gpu {g:?}, cpu {e:?}"
+            );
+        }
+    }
+}

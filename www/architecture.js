@@ -50,7 +50,8 @@ export class ArchitectureView {
         el('td', { class: 'num' }, n.macs ? si(n.macs) : '–'),
         el('td', { class: 'bars' }, bar(n.macs, maxMacs, macs, 'macs', 'MACs'), bar(n.params, maxParams, params, 'params', 'parameters')),
         el('td', { class: 'num', 'data-rf': n.rf_size.join('x') }, rfText(n)),
-        el('td', { class: 'num' }, n.gpu_ms == null ? '' : n.gpu_ms.toFixed(2)),
+        el('td', { class: 'num', title: n.fused_into ? `computed inside ${n.fused_into}'s kernel; its time is counted there` : null },
+          n.fused_into ? 'fused' : n.gpu_ms == null ? '' : n.gpu_ms.toFixed(2)),
       )),
     );
   }

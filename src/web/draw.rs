@@ -50,6 +50,9 @@ impl Session {
             return Ok(None);
         }
         drop(run);
+        // A node absorbed by a fused kernel (a convolution before its folded BatchNorm, say)
+        // has its own output only once its un-fused dispatch has run.
+        plan.materialize(&ctx, &[id]);
         Ok(Some(Drawable {
             ctx,
             model,

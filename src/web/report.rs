@@ -67,6 +67,9 @@ pub struct NodeSummary<'a> {
     pub rf_start: [i64; 2],
     /// Measured on the GPU in the last pass, when the adapter has timestamps.
     pub gpu_ms: Option<f64>,
+    /// The convolution whose kernel computes this node on the GPU (a folded BatchNorm or a
+    /// fused activation): its time is counted there.
+    pub fused_into: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -105,10 +108,12 @@ pub fn zoo_list(available: &[String]) -> Vec<ModelInfo> {
         .collect()
 }
 
-/// Every node of `analysis`, with its GPU time from `times` (indexed by node) if measured.
+/// Every node of `analysis`, with its GPU time from `times` (indexed by node) if measured,
+/// and the node whose kernel computes it, if `fused_into` names one.
 pub fn node_summaries<'a>(
     analysis: &'a Analysis,
     times: Option<&Vec<f64>>,
+    fused_into: impl Fn(usize) -> Option<usize>,
 ) -> Vec<NodeSummary<'a>> {
     analysis
         .nodes
@@ -129,6 +134,7 @@ pub fn node_summaries<'a>(
                 rf_stride: [f.h.jump, f.w.jump],
                 rf_start: [f.h.start, f.w.start],
                 gpu_ms: times.and_then(|t| t.get(id).copied()),
+                fused_into: fused_into(id).map(|f| analysis.nodes[f].name.as_str()),
             }
         })
         .collect()

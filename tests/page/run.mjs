@@ -341,6 +341,9 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assert(names[0] === 'espresso', `top-5 on WebGPU is ${names.join(', ')}`);
     const gpuMs = await page.textContent('[data-testid="totals"]');
     console.log(`     totals: ${gpuMs}`);
+    // BatchNorm folded into its convolution: the table says so instead of a time of 0.
+    const fused = await page.$$eval('#architecture td', (cells) => cells.filter((c) => c.textContent === 'fused').length);
+    assert(fused > 0, 'no node of efficientnet_lite0 is marked as fused in the architecture table');
     await screenshot(page, 'webgpu-coffee');
     await screenshotOf(page, 'section.prediction', 'top5');
     await screenshotOf(page, 'section.arch', 'architecture');
