@@ -1,0 +1,228 @@
+//! Lowering a convolution: which kernel runs it (matrix product, im2col then matrix
+//! product, blocked implicit GEMM, depthwise, naive), its weights laid out for that kernel
+//! with any following BatchNorm folded in, and its dispatches.
+
+use super::*;
+
+impl Lowering<'_> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv(
+        &self,
+        name: &str,
+        c: &Conv2d,
+        epilogue: Epilogue,
+        input: &wgpu::Buffer,
+        s: Shape,
+        out: &wgpu::Buffer,
+        o: Shape,
+    ) -> Result<Vec<Dispatch>, GpuError> {
+        let dilated = (
+            c.dilation.0 * (c.kernel.0 - 1) + 1,
+            c.dilation.1 * (c.kernel.1 - 1) + 1,
+        );
+        let pad = c.padding.resolve(s.h, s.w, dilated, c.stride);
+        let (weight, bias) = self.conv_weights(name, c, epilogue)?;
+        let params = ConvParams {
+            in_c: s.c as u32,
+            in_h: s.h as u32,
+            in_w: s.w as u32,
+            out_c: o.c as u32,
+            out_h: o.h as u32,
+            out_w: o.w as u32,
+            kh: c.kernel.0 as u32,
+            kw: c.kernel.1 as u32,
+            sh: c.stride.0 as u32,
+            sw: c.stride.1 as u32,
+            dh: c.dilation.0 as u32,
+            dw: c.dilation.1 as u32,
+            pad_t: pad[0] as u32,
+            pad_l: pad[2] as u32,
+            groups: c.groups as u32,
+            has_bias: bias.is_some() as u32,
+        };
+        let act = epilogue.activation_code();
+        let plain = |variant: Variant, workgroups: [u32; 3]| {
+            let w = self.storage(&format!("{name}.weight"), bytemuck::cast_slice(&weight))?;
+            let b = match &bias {
+                Some(b) => self.storage(&format!("{name}.bias"), bytemuck::cast_slice(b))?,
+                None => self.empty.clone(),
+            };
+            let variant = Variant {
+                overrides: vec![("ACT", act)],
+                ..variant
+            };
+            let reads = [input, &w, &b];
+            Ok(vec![
+                self.dispatch(name, variant, &reads, out, &params, workgroups)
+            ])
+        };
+        let pixels = o.h * o.w;
+        match conv_kernel(self.conv, c, s, o, self.scratch_bytes()) {
+            ConvKernel::Naive => plain(Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
+            // depthwise.wgsl: one invocation per 8 outputs of a row.
+            ConvKernel::Depthwise => {
+                let taps = c.kernel.0 * c.kernel.1;
+                let texels = taps.div_ceil(4);
+                let mut t = vec![0.0f32; o.c * texels * 4];
+                for oc in 0..o.c {
+                    t[oc * texels * 4..oc * texels * 4 + taps]
+                        .copy_from_slice(&weight[oc * taps..(oc + 1) * taps]);
+                }
+                let w = self.texture(&format!("{name}.weight (taps)"), &t, texels, o.c);
+                let b = match &bias {
+                    Some(b) => self.storage(&format!("{name}.bias"), bytemuck::cast_slice(b))?,
+                    None => self.empty.clone(),
+                };
+                let variant = Variant {
+                    kernel: Kernel::Depthwise,
+                    overrides: vec![
+                        ("ACT", act),
+                        ("DW", c.dilation.1 as u32),
+                        ("KH", c.kernel.0 as u32),
+                        ("KW", c.kernel.1 as u32),
+                        ("SW", c.stride.1 as u32),
+                    ],
+                };
+                let threads = o.c * o.h * o.w.div_ceil(8);
+                let reads = vec![
+                    input.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(&w),
+                    b.as_entire_binding(),
+                ];
+                let workgroups = grid(threads, 64);
+                Ok(vec![self.dispatch_with(
+                    name, variant, reads, out, &params, workgroups,
+                )])
+            }
+            ConvKernel::Gemm => {
+                // conv_gemm.wgsl: 8 channels x 8 pixels per invocation.
+                let (t, b, m_pad) = self.blocked_weights(c, &weight, bias.as_deref());
+                let w = self.storage(
+                    &format!("{name}.weight (blocked)"),
+                    bytemuck::cast_slice(&t),
+                )?;
+                let b =
+                    self.storage(&format!("{name}.bias (blocked)"), bytemuck::cast_slice(&b))?;
+                let invocations = pixels.div_ceil(8);
+                let wg = invocations.next_power_of_two().clamp(8, 64);
+                let variant = Variant {
+                    kernel: Kernel::ConvGemm,
+                    overrides: vec![("ACT", act), ("CH4", 2), ("PX", 8), ("WG", wg as u32)],
+                };
+                let tiles = [
+                    invocations.div_ceil(wg) as u32,
+                    (m_pad / 8) as u32,
+                    c.groups as u32,
+                ];
+                let reads = [input, &w, &b];
+                Ok(vec![
+                    self.dispatch(name, variant, &reads, out, &params, tiles)
+                ])
+            }
+            kind @ (ConvKernel::Pointwise | ConvKernel::Im2col) => {
+                let mut dispatches = Vec::new();
+                let x = if kind == ConvKernel::Im2col {
+                    let scratch = self
+                        .scratch
+                        .expect("im2col is chosen only with a scratch buffer");
+                    let threads = s.c * c.kernel.0 * c.kernel.1 * pixels.div_ceil(4);
+                    dispatches.push(self.dispatch(
+                        &format!("{name} (im2col)"),
+                        Variant::plain(Kernel::Im2col),
+                        &[input],
+                        scratch,
+                        &params,
+                        grid(threads, 64),
+                    ));
+                    scratch
+                } else {
+                    input
+                };
+                // conv_pointwise.wgsl: 16 channels x 4 pixels per invocation.
+                let (t, b, m_pad) = self.blocked_weights(c, &weight, bias.as_deref());
+                let k = t.len() / m_pad;
+                let w = self.texture(&format!("{name}.weight (blocked)"), &t, m_pad / 4, k);
+                let b =
+                    self.storage(&format!("{name}.bias (blocked)"), bytemuck::cast_slice(&b))?;
+                let invocations = pixels.div_ceil(4);
+                let wg = invocations.next_power_of_two().clamp(8, 64);
+                let variant = Variant {
+                    kernel: Kernel::ConvPointwise,
+                    overrides: vec![("ACT", act), ("WG", wg as u32)],
+                };
+                let tiles = [
+                    invocations.div_ceil(wg) as u32,
+                    (m_pad / 16) as u32,
+                    c.groups as u32,
+                ];
+                let reads = vec![
+                    x.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(&w),
+                    b.as_entire_binding(),
+                ];
+                dispatches.push(self.dispatch_with(name, variant, reads, out, &params, tiles));
+                Ok(dispatches)
+            }
+        }
+    }
+
+    fn scratch_bytes(&self) -> u64 {
+        self.scratch.map_or(0, |b| b.size())
+    }
+
+    /// Weights transposed to `[groups, k per group, m_pad]` and the bias to `[groups, m_pad]`,
+    /// `m_pad` the channels per group rounded up to 16 with zeros, so 4 output channels are
+    /// one vec4 (`conv_gemm.wgsl`, `conv_pointwise.wgsl`).
+    fn blocked_weights(
+        &self,
+        c: &Conv2d,
+        weight: &[f32],
+        bias: Option<&[f32]>,
+    ) -> (Vec<f32>, Vec<f32>, usize) {
+        let rows = c.out_channels / c.groups;
+        let m_pad = rows.div_ceil(16) * 16;
+        let k = weight.len() / c.out_channels;
+        let mut t = vec![0.0f32; c.groups * k * m_pad];
+        let mut b = vec![0.0f32; c.groups * m_pad];
+        for g in 0..c.groups {
+            for m in 0..rows {
+                let oc = g * rows + m;
+                for kk in 0..k {
+                    t[(g * k + kk) * m_pad + m] = weight[oc * k + kk];
+                }
+                b[g * m_pad + m] = bias.map_or(0.0, |b| b[oc]);
+            }
+        }
+        (t, b, m_pad)
+    }
+
+    /// A convolution's weights `[out_c, in_c / groups, kh, kw]` and bias, with the epilogue's
+    /// BatchNorm folded in: `w * scale` and `b * scale + shift` per output channel, where
+    /// `scale = gamma / sqrt(var + eps)` and `shift = beta - mean * scale`.
+    fn conv_weights(
+        &self,
+        name: &str,
+        c: &Conv2d,
+        epilogue: Epilogue,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), GpuError> {
+        let mut weight = self.weights.get(name, "weight").data.clone();
+        let mut bias = c.bias.then(|| self.weights.get(name, "bias").data.clone());
+        if let Some((bn_name, bn)) = epilogue.batchnorm {
+            let get = |suffix| &self.weights.get(bn_name, suffix).data;
+            let (gamma, beta) = (get("weight"), get("bias"));
+            let (mean, var) = (get("running_mean"), get("running_var"));
+            let per_channel = weight.len() / c.out_channels;
+            let bias = bias.get_or_insert_with(|| vec![0.0; c.out_channels]);
+            // In f64, so each folded value is rounded to f32 once.
+            for oc in 0..c.out_channels {
+                let scale = gamma[oc] as f64 / (var[oc] as f64 + bn.eps as f64).sqrt();
+                weight[oc * per_channel..(oc + 1) * per_channel]
+                    .iter_mut()
+                    .for_each(|w| *w = (*w as f64 * scale) as f32);
+                let folded = (bias[oc] as f64 - mean[oc] as f64) * scale + beta[oc] as f64;
+                bias[oc] = folded as f32;
+            }
+        }
+        Ok((weight, bias))
+    }
+}
