@@ -5,8 +5,8 @@ import { PATHS } from './config.js';
 import { el } from './dom.js';
 import { lineChart } from './chart.js';
 import { paint } from './featuremaps.js';
+import { fashionImage, fashionThumbnail, loadFashionSamples, onePerClass } from './fashion.js';
 
-const SIDE = 28;
 const SERIES_COLOURS = ['#2f7de1', '#e1892f', '#3aa35b', '#b23ac4', '#c43a3a', '#1d2430'];
 const percent = (fraction) => `${(100 * fraction).toFixed(2)}%`;
 const exact = (n) => Number(n).toLocaleString('en-US');
@@ -20,30 +20,6 @@ async function fetchOptional(url, as) {
   } catch {
     return null;
   }
-}
-
-/** The sample sprite (`fashion-test.png`, a grid of 28x28 images) as greyscale bytes, image after image. */
-async function loadSamples() {
-  const image = new Image();
-  image.src = `${PATHS.photos}fashion-test.png`;
-  await image.decode();
-  const canvas = el('canvas', { width: image.width, height: image.height });
-  const g = canvas.getContext('2d', { willReadFrequently: true });
-  g.drawImage(image, 0, 0);
-  const { data } = g.getImageData(0, 0, image.width, image.height);
-  const perRow = image.width / SIDE;
-  const count = perRow * (image.height / SIDE);
-  const pixels = new Uint8Array(count * SIDE * SIDE);
-  for (let i = 0; i < count; i++) {
-    const [gy, gx] = [Math.floor(i / perRow), i % perRow];
-    for (let p = 0; p < SIDE * SIDE; p++) {
-      const [y, x] = [gy * SIDE + Math.floor(p / SIDE), gx * SIDE + (p % SIDE)];
-      pixels[i * SIDE * SIDE + p] = data[4 * (y * image.width + x)];
-    }
-  }
-  const text = (await fetchOptional(`${PATHS.photos}fashion-test.txt`, 'text')) ?? '';
-  const labels = text.split('\n').filter(Boolean).map(Number);
-  return { pixels, count, labels };
 }
 
 /** A tile per channel of `values` (`[c, h, w]`), all on one scale. */
@@ -82,7 +58,7 @@ export class TwinsView {
     const [weightFiles, recordFiles] = await Promise.all([listed(PATHS.weightsManifest), listed(PATHS.recordsManifest)]);
     const optional = (file, set, as) => (set.has(file) ? fetchOptional(`${PATHS.weights}${file}`, as) : null);
     const [samples, ...files] = await Promise.all([
-      loadSamples(),
+      loadFashionSamples(),
       ...names.map(async (name) => ({
         name,
         weights: await optional(`${name}.safetensors`, weightFiles),
@@ -113,20 +89,9 @@ export class TwinsView {
 
   samplePicker() {
     const classes = this.catalog.fashion_classes;
-    const seen = new Set();
-    const picks = [];
-    this.samples.labels.forEach((label, i) => {
-      if (!seen.has(label)) {
-        seen.add(label);
-        picks.push(i);
-      }
-    });
-    const buttons = picks.map((i) => {
-      const canvas = el('canvas', { class: 'lab-sample-image' });
-      const values = Array.from(this.samples.pixels.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE));
-      paint(canvas, values, 0, SIDE, SIDE, 0, 255);
-      return el('button', { type: 'button', class: 'lab-sample', 'data-testid': 'lab-sample', title: classes[this.samples.labels[i]], onclick: () => this.showSample(i) }, canvas);
-    });
+    const buttons = onePerClass(this.samples).map((i) => el('button', {
+      type: 'button', class: 'lab-sample', 'data-testid': 'lab-sample', title: classes[this.samples.labels[i]], onclick: () => this.showSample(i),
+    }, fashionThumbnail(this.samples, i)));
     this.sampleCaption = el('span', { class: 'caption', 'data-testid': 'lab-sample-caption' });
     return el('div', { class: 'controls lab-samples' }, 'Input for the feature maps:', ...buttons, this.sampleCaption);
   }
@@ -135,7 +100,7 @@ export class TwinsView {
     this.sample = i;
     const label = this.samples.labels[i];
     this.sampleCaption.textContent = `test image ${i}: ${this.catalog.fashion_classes[label] ?? '?'}`;
-    const image = this.samples.pixels.slice(i * SIDE * SIDE, (i + 1) * SIDE * SIDE);
+    const image = fashionImage(this.samples, i);
     for (const { name, maps } of this.cards) {
       const f = this.files.get(name);
       if (!f.weights) continue;

@@ -5,6 +5,7 @@ import { DEFAULT_MODEL, DEVICE_CHECK_MS, GPU_DRAW_CHECK_MS, PATHS } from './conf
 import { ArchitectureView } from './architecture.js';
 import { FeatureMapView } from './featuremaps.js';
 import { LabView } from './lab.js';
+import { fashionFrame, fashionThumbnail, loadFashionSamples, onePerClass } from './fashion.js';
 import { InputView } from './inputview.js';
 import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } from './inputs.js';
 import { ModelPicker, availableWeights, fetchWithProgress, readWithProgress } from './models.js';
@@ -156,6 +157,7 @@ async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
     maps.select.value = state.node;
     architecture.highlight(state.node);
     drawArea.hidden = info.input[0] !== 1;
+    showFashionSamples(info.input[0] === 1);
     state.ran = false;
     top5.clear();
     inputView.hideOutline();
@@ -271,6 +273,28 @@ async function useSample(name) {
 }
 
 const drawArea = document.getElementById('draw-area');
+const fashionRow = document.getElementById('fashion-samples');
+
+/** For the greyscale 28x28 networks: one Fashion-MNIST test image of each class to classify. */
+function showFashionSamples(show) {
+  fashionRow.hidden = !show;
+  if (!show || fashionRow.dataset.filled) return;
+  fashionRow.dataset.filled = 'true';
+  loadFashionSamples().then((samples) => {
+    const classes = state.session.lab_catalog().fashion_classes;
+    for (const i of onePerClass(samples)) {
+      const name = `test image ${i} (${classes[samples.labels[i]]})`;
+      fashionRow.append(Object.assign(document.createElement('button'), {
+        type: 'button', title: name, className: 'fashion-sample',
+        onclick: () => classify(fashionFrame(samples, i, `Fashion-MNIST ${name}`)).catch(report),
+      }));
+      fashionRow.lastChild.append(fashionThumbnail(samples, i));
+    }
+  }).catch((e) => {
+    delete fashionRow.dataset.filled;
+    status.notice('fashion', `Fashion-MNIST samples are missing (${e.message}); run ./scripts/setup.sh`, 'warn');
+  });
+}
 
 const lab = new LabView(document.getElementById('lab'), { session: () => state.session, serial, status });
 

@@ -280,6 +280,25 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     await screenshot(page, 'drawing-pad');
     assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
   });
+  await test('Fashion-MNIST test images: one per class, mostly named right by the trained network', () => page, async () => {
+    await page.waitForSelector('[data-testid="fashion-samples"] button', { state: 'visible' });
+    const buttons = await page.$$('[data-testid="fashion-samples"] button');
+    assert(buttons.length === 10, `${buttons.length} Fashion-MNIST sample buttons`);
+    let right = 0;
+    for (const button of buttons) {
+      const truth = /\((.*)\)$/.exec(await button.getAttribute('title'))[1];
+      const before = await classifications(page);
+      await button.click();
+      await waitForClassification(page, before);
+      const caption = await page.textContent('#top5-caption');
+      assert(/Fashion-MNIST test image/.test(caption), `caption: ${caption}`);
+      if ((await top5(page))[0] === truth) right += 1;
+    }
+    // lenet5_modern classifies 91.26% of the test set right.
+    assert(right >= 8, `only ${right} of 10 test images named right`);
+    await screenshotOf(page, 'section.inputs', 'fashion-samples');
+    assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
+  });
   let fresh = null;
   await test('a VGG-size model with random weights loads without freezing the page, with a progress bar', () => fresh, async () => {
     // A page with no image yet, so that no classification follows the load.
