@@ -17,18 +17,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Trained by `convscope train lenet5` (88.48% on Fashion-MNIST's test set).
 const LENET5: &[u8] = include_bytes!("../assets/weights/lenet5.safetensors");
 const LENET5_MODERN: &[u8] = include_bytes!("../assets/weights/lenet5_modern.safetensors");
-const FASHION: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
+const FASHION: [&str; 10] = convscope::labels::FASHION_MNIST;
 
 #[derive(Deserialize)]
 struct LoadReport {

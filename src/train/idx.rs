@@ -12,19 +12,8 @@ use thiserror::Error;
 /// Where Debian's `dataset-fashion-mnist` package installs the data.
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
-/// Fashion-MNIST's ten classes, by label (Xiao, Rasul & Vollgraf 2017, Table 1).
-pub const FASHION_MNIST_CLASSES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
+/// Fashion-MNIST's ten classes, by label: the names live in [`crate::labels`].
+pub const FASHION_MNIST_CLASSES: [&str; 10] = crate::labels::FASHION_MNIST;
 
 /// The IDX type code for unsigned bytes, the only one Fashion-MNIST uses.
 const TYPE_U8: u8 = 0x08;
