@@ -8,15 +8,21 @@ use convscope::gpu::{ConvPath, Plan, PlanOptions};
 use convscope::model::*;
 use convscope::weights::Weights;
 
-/// Run `net` on both paths (each conv path) and compare every node.
+/// Run `net` on both paths (each conv path, and the tiled one with and without subgroups)
+/// and compare every node.
 fn check(net: &Network, h: usize, w: usize) {
     let Some(ctx) = gpu() else { return };
     let weights = Weights::random(net, 7);
     let input = random_input(net.input_channels(), h, w, 11);
     let expected = cpu::forward(net, &weights, &input).expect("cpu reference");
-    for conv in [ConvPath::Tiled, ConvPath::Naive] {
+    for (conv, no_subgroups) in [
+        (ConvPath::Tiled, false),
+        (ConvPath::Tiled, true),
+        (ConvPath::Naive, false),
+    ] {
         let options = PlanOptions {
             conv,
+            no_subgroups,
             ..Default::default()
         };
         let plan = pollster::block_on(Plan::new(ctx, net, &weights, h, w, options))
@@ -28,7 +34,10 @@ fn check(net: &Network, h: usize, w: usize) {
             let got = &all[id];
             assert_eq!(got.shape, expected[id].shape, "{} {}", net.name, node.name);
             assert_close(
-                &format!("{} {} ({conv:?})", net.name, node.name),
+                &format!(
+                    "{} {} ({conv:?}, no subgroups: {no_subgroups})",
+                    net.name, node.name
+                ),
                 &got.data,
                 &expected[id].data,
             );
@@ -45,6 +54,16 @@ fn single(name: &str, c: usize, layer: Layer) -> Network {
 
 fn conv(cin: usize, cout: usize, k: usize) -> Conv2d {
     Conv2d::new(cin, cout, k)
+}
+
+/// lavapipe has subgroups (of 8 with 256-bit vectors), so the suite checks the matrix product that shares weight
+/// fetches across them as well as the one that does not.
+#[test]
+fn lavapipe_offers_subgroups_for_the_matrix_product() {
+    let Some(ctx) = gpu() else { return };
+    if ctx.info.name.contains("llvmpipe") {
+        assert!(ctx.subgroup.is_some(), "{}", ctx.describe());
+    }
 }
 
 #[test]
@@ -102,6 +121,12 @@ fn convolutions_match_the_reference_on_awkward_shapes() {
             21,
         ),
         ("pointwise, many pixels, 9 channels", conv(5, 9, 1), 23, 19),
+        (
+            "pointwise, X over several texture rows",
+            conv(37, 20, 1),
+            16,
+            16,
+        ),
         (
             "11x11 stride 4 like AlexNet",
             conv(3, 8, 11).stride(4).pad(2),

@@ -15,6 +15,9 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     /// Whether per-node timestamps can be taken (the `timestamp-query` feature).
     pub timestamps: bool,
+    /// The subgroup size, when the adapter has subgroups of one fixed size that a multiple
+    /// of 4 (conv_pointwise.wgsl shares weight fetches across them).
+    pub subgroup: Option<u32>,
     /// Compiled pipelines, shared by every plan on this device.
     pub pipelines: Mutex<Pipelines>,
 }
@@ -42,11 +45,19 @@ impl GpuContext {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let required_features = if timestamps {
-            wgpu::Features::TIMESTAMP_QUERY
-        } else {
-            wgpu::Features::empty()
-        };
+        let (min, max) = (info.subgroup_min_size, info.subgroup_max_size);
+        let subgroup = (adapter.features().contains(wgpu::Features::SUBGROUP)
+            && min == max
+            && min.is_multiple_of(4)
+            && (4..=64).contains(&min))
+        .then_some(min);
+        let mut required_features = wgpu::Features::empty();
+        if timestamps {
+            required_features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        if subgroup.is_some() {
+            required_features |= wgpu::Features::SUBGROUP;
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("convscope"),
@@ -63,6 +74,7 @@ impl GpuContext {
             info,
             limits,
             timestamps,
+            subgroup,
             pipelines: Mutex::new(Pipelines::new()),
         })
     }

@@ -7,6 +7,9 @@ pub enum Kernel {
     ConvNaive,
     ConvGemm,
     ConvPointwise,
+    /// conv_pointwise.wgsl sharing weight fetches across a subgroup (adapters with
+    /// subgroups of a fixed size).
+    ConvPointwiseSubgroup,
     Im2col,
     Depthwise,
     ConvPartial,
@@ -30,7 +33,15 @@ impl Kernel {
         match self {
             Kernel::ConvNaive => include_str!("../../shaders/conv_naive.wgsl"),
             Kernel::ConvGemm => include_str!("../../shaders/conv_gemm.wgsl"),
-            Kernel::ConvPointwise => include_str!("../../shaders/conv_pointwise.wgsl"),
+            // The body needs one of two heads: the entry point and how weights are fetched.
+            Kernel::ConvPointwise => concat!(
+                include_str!("../../shaders/pointwise_texture.wgsl"),
+                include_str!("../../shaders/conv_pointwise.wgsl")
+            ),
+            Kernel::ConvPointwiseSubgroup => concat!(
+                include_str!("../../shaders/pointwise_subgroup.wgsl"),
+                include_str!("../../shaders/conv_pointwise.wgsl")
+            ),
             Kernel::Im2col => include_str!("../../shaders/im2col.wgsl"),
             Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
             Kernel::ConvPartial => include_str!("../../shaders/conv_partial.wgsl"),
@@ -55,6 +66,7 @@ impl Kernel {
             Kernel::ConvNaive
             | Kernel::ConvGemm
             | Kernel::ConvPointwise
+            | Kernel::ConvPointwiseSubgroup
             | Kernel::Depthwise
             | Kernel::Subsample
             | Kernel::Dense => 3,
@@ -78,7 +90,7 @@ impl Kernel {
     pub fn texture_read(self, binding: u32) -> bool {
         matches!(
             (self, binding),
-            (Kernel::ConvPointwise | Kernel::Depthwise, 1)
+            (Kernel::ConvPointwise | Kernel::ConvPointwiseSubgroup, 0 | 1) | (Kernel::Depthwise, 1)
         )
     }
 
@@ -87,6 +99,7 @@ impl Kernel {
             Kernel::ConvNaive => "conv_naive",
             Kernel::ConvGemm => "conv_gemm",
             Kernel::ConvPointwise => "conv_pointwise",
+            Kernel::ConvPointwiseSubgroup => "conv_pointwise_subgroup",
             Kernel::Im2col => "im2col",
             Kernel::Depthwise => "depthwise",
             Kernel::ConvPartial => "conv_partial",
@@ -105,10 +118,11 @@ impl Kernel {
         }
     }
 
-    pub const ALL: [Kernel; 18] = [
+    pub const ALL: [Kernel; 19] = [
         Kernel::ConvNaive,
         Kernel::ConvGemm,
         Kernel::ConvPointwise,
+        Kernel::ConvPointwiseSubgroup,
         Kernel::Im2col,
         Kernel::Depthwise,
         Kernel::ConvPartial,

@@ -17,6 +17,62 @@ pub struct Dispatch {
     pub pipeline: wgpu::ComputePipeline,
     pub bind_group: wgpu::BindGroup,
     pub workgroups: [u32; 3],
+    /// A copy into a texture the dispatch reads, made just before it (outside any pass).
+    pub copy_before: Option<TextureCopy>,
+}
+
+/// Width in texels of the texture a matrix product reads its input X from
+/// (`TW` in conv_pointwise.wgsl): 16 KiB rows, a multiple of the 256 bytes a copy's rows
+/// must be.
+pub const X_TEXTURE_WIDTH: u32 = 1024;
+
+/// Bytes in one row of the X texture.
+pub const X_ROW_BYTES: u64 = X_TEXTURE_WIDTH as u64 * 16;
+
+/// The first `bytes` bytes of `buffer`, copied into `texture` as texels in rows of
+/// X_TEXTURE_WIDTH.
+pub struct TextureCopy {
+    pub buffer: wgpu::Buffer,
+    pub texture: wgpu::Texture,
+    /// A multiple of 16.
+    pub bytes: u64,
+}
+
+impl TextureCopy {
+    /// Encode the copy: the whole rows, then what is left as part of one more row.
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        let texels = (self.bytes / 16) as u32;
+        let (rows, rest) = (texels / X_TEXTURE_WIDTH, texels % X_TEXTURE_WIDTH);
+        let mut copy = |row: u32, width: u32, height: u32| {
+            encoder.copy_buffer_to_texture(
+                wgpu::TexelCopyBufferInfo {
+                    buffer: &self.buffer,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: row as u64 * X_ROW_BYTES,
+                        bytes_per_row: Some(X_ROW_BYTES as u32),
+                        rows_per_image: None,
+                    },
+                },
+                wgpu::TexelCopyTextureInfo {
+                    texture: &self.texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d { x: 0, y: row, z: 0 },
+                    aspect: wgpu::TextureAspect::All,
+                },
+                wgpu::Extent3d {
+                    width,
+                    height,
+                    depth_or_array_layers: 1,
+                },
+            );
+        };
+        if rows > 0 {
+            copy(0, X_TEXTURE_WIDTH, rows);
+        }
+        if rest > 0 {
+            copy(rows, rest, 1);
+        }
+    }
 }
 
 /// Workgroups covering `threads` invocations of `size`, folded into 2-D past 65,535.
@@ -61,6 +117,11 @@ pub struct Lowering<'a> {
     /// Where im2col.wgsl unfolds a convolution's input, shared by every convolution (see
     /// [`im2col_bytes`]); `None` when no convolution needs it.
     pub scratch: Option<&'a wgpu::Buffer>,
+    /// The texture conv_pointwise.wgsl reads X from, shared by every convolution, and
+    /// its view; `None` when no convolution needs it.
+    pub x_texture: Option<(&'a wgpu::Texture, &'a wgpu::TextureView)>,
+    /// The subgroup size to share weight fetches across, if any.
+    pub subgroup: Option<u32>,
 }
 
 /// The convolution kernel a layer runs on.
@@ -69,11 +130,13 @@ pub enum ConvKernel {
     /// conv_naive.wgsl: the baseline, and tiny maps.
     Naive,
     Depthwise,
-    /// conv_pointwise.wgsl straight on the input (1x1, stride 1, unpadded, vec4-aligned rows).
+    /// conv_pointwise.wgsl straight on the input (1x1, stride 1, unpadded, vec4-aligned
+    /// rows), copied into the X texture.
     Pointwise,
-    /// im2col.wgsl into the scratch buffer, then conv_pointwise.wgsl.
+    /// im2col.wgsl into the scratch buffer, copied into the X texture, then
+    /// conv_pointwise.wgsl.
     Im2col,
-    /// conv_gemm.wgsl: when the unfolded input would not fit one binding.
+    /// conv_gemm.wgsl: when the unfolded input would not fit one binding or the X texture.
     Gemm,
 }
 
@@ -84,8 +147,16 @@ pub fn im2col_bytes(c: &Conv2d, s: Shape, o: Shape) -> u64 {
 }
 
 /// The kernel for convolution `c` from `s` to `o` on `path`, given `scratch` bytes for im2col
-/// (the binding limit, to ask which convolutions would use it).
-pub fn conv_kernel(path: ConvPath, c: &Conv2d, s: Shape, o: Shape, scratch: u64) -> ConvKernel {
+/// (the binding limit, to ask which convolutions would use it) and `texture` bytes the X
+/// texture may hold (see [`x_texture_bytes`]).
+pub fn conv_kernel(
+    path: ConvPath,
+    c: &Conv2d,
+    s: Shape,
+    o: Shape,
+    scratch: u64,
+    texture: u64,
+) -> ConvKernel {
     // depthwise.wgsl holds at most 64 taps and a span of 32 inputs per row.
     let depthwise = c.groups > 1
         && c.groups == c.in_channels
@@ -102,10 +173,16 @@ pub fn conv_kernel(path: ConvPath, c: &Conv2d, s: Shape, o: Shape, scratch: u64)
         // A map of a few pixels (LeNet's C5 is 1x1) would leave the blocked kernels' pixel
         // lanes idle; one invocation per output keeps every channel busy there.
         _ if pixels <= 4 => ConvKernel::Naive,
+        _ if im2col_bytes(c, s, o) > texture => ConvKernel::Gemm,
         _ if direct => ConvKernel::Pointwise,
         _ if im2col_bytes(c, s, o) <= scratch => ConvKernel::Im2col,
         _ => ConvKernel::Gemm,
     }
+}
+
+/// The most bytes the X texture may hold on a device with `limits`.
+pub fn x_texture_bytes(limits: &wgpu::Limits) -> u64 {
+    X_ROW_BYTES * limits.max_texture_dimension_2d as u64
 }
 
 impl Lowering<'_> {
@@ -226,6 +303,7 @@ impl Lowering<'_> {
             pipeline,
             bind_group,
             workgroups,
+            copy_before: None,
         }
     }
 

@@ -7,7 +7,10 @@
 //! the store, and the result written to the last node's buffer. The nodes folded away keep
 //! their own un-fused dispatches, run only when one of them is read.
 
-use super::lower::{conv_kernel, im2col_bytes, ConvKernel, Dispatch, Epilogue, Lowering};
+use super::lower::{
+    conv_kernel, im2col_bytes, x_texture_bytes, ConvKernel, Dispatch, Epilogue, Lowering,
+    X_ROW_BYTES, X_TEXTURE_WIDTH,
+};
 use super::readback::{read_bytes, read_f32};
 use super::{GpuContext, GpuError};
 use crate::model::{Layer, Network, NodeId, Shape};
@@ -34,6 +37,9 @@ pub struct PlanOptions {
     /// Run every node as its own kernel: no BatchNorm folding or activation fusion. The
     /// naive path never fuses.
     pub separate_nodes: bool,
+    /// Do not share weight fetches across subgroups even where the adapter has them
+    /// (tests use this to check both matrix-product kernels on one adapter).
+    pub no_subgroups: bool,
 }
 
 /// Per-node timestamps: two per node (start and end of its compute pass).
@@ -143,27 +149,54 @@ impl Plan {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        // One scratch buffer for im2col, as large as the largest convolution that uses it.
-        let scratch_bytes = net
+        // One scratch buffer for im2col and one X texture for the matrix products, each as
+        // large as the largest convolution that uses it.
+        let texture_room = x_texture_bytes(&ctx.limits);
+        let kernels: Vec<(ConvKernel, u64)> = net
             .nodes
             .iter()
             .enumerate()
             .filter_map(|(id, node)| match &node.layer {
                 Layer::Conv2d(c) => {
                     let (s, o) = (shapes[node.inputs[0]], shapes[id]);
-                    (conv_kernel(options.conv, c, s, o, limit) == ConvKernel::Im2col)
-                        .then(|| im2col_bytes(c, s, o))
+                    let kernel = conv_kernel(options.conv, c, s, o, limit, texture_room);
+                    Some((kernel, im2col_bytes(c, s, o)))
                 }
                 _ => None,
             })
-            .max();
-        let scratch = scratch_bytes.map(|size| {
+            .collect();
+        let largest = |of: &[ConvKernel]| {
+            kernels
+                .iter()
+                .filter(|(k, _)| of.contains(k))
+                .map(|&(_, bytes)| bytes)
+                .max()
+        };
+        let scratch = largest(&[ConvKernel::Im2col]).map(|size| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("im2col"),
                 size,
-                usage: wgpu::BufferUsages::STORAGE,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             })
+        });
+        let x_texture = largest(&[ConvKernel::Im2col, ConvKernel::Pointwise]).map(|size| {
+            let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+                label: Some("matrix product input"),
+                size: wgpu::Extent3d {
+                    width: X_TEXTURE_WIDTH,
+                    height: size.div_ceil(X_ROW_BYTES) as u32,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba32Float,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            });
+            let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+            (texture, view)
         });
         let lowering = Lowering {
             ctx,
@@ -172,6 +205,8 @@ impl Plan {
             empty: &empty,
             conv: options.conv,
             scratch: scratch.as_ref(),
+            x_texture: x_texture.as_ref().map(|(t, v)| (t, v)),
+            subgroup: ctx.subgroup.filter(|_| !options.no_subgroups),
         };
         let mut buffers: Vec<wgpu::Buffer> = Vec::with_capacity(net.nodes.len());
         for (id, node) in net.nodes.iter().enumerate() {
@@ -349,24 +384,16 @@ impl Plan {
             if dispatches.is_empty() {
                 continue;
             }
-            let timestamp_writes = self.timer.as_ref().and_then(|t| {
+            let timestamps = self.timer.as_ref().and_then(|t| {
                 let first = 2 * id as u32;
-                (first + 1 < t.queries.count()).then_some(wgpu::ComputePassTimestampWrites {
-                    query_set: &t.queries,
-                    beginning_of_pass_write_index: Some(first),
-                    end_of_pass_write_index: Some(first + 1),
-                })
+                (first + 1 < t.queries.count()).then_some((&t.queries, first))
             });
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(&self.net.nodes[id].name),
-                timestamp_writes,
-            });
-            for d in dispatches {
-                pass.set_pipeline(&d.pipeline);
-                pass.set_bind_group(0, &d.bind_group, &[]);
-                let [x, y, z] = d.workgroups;
-                pass.dispatch_workgroups(x, y, z);
-            }
+            encode(
+                &mut encoder,
+                &self.net.nodes[id].name,
+                dispatches.iter(),
+                timestamps,
+            );
         }
         if let Some(t) = &self.timer {
             encoder.resolve_query_set(&t.queries, 0..t.queries.count(), &t.resolve, 0);
@@ -400,24 +427,14 @@ impl Plan {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("un-fused nodes"),
             });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("un-fused nodes"),
-                timestamp_writes: None,
-            });
-            // Node ids are in graph order, so producers run before their consumers.
-            for (id, dispatches) in self.deferred.iter().enumerate() {
-                if !needed[id] {
-                    continue;
-                }
-                for d in dispatches.iter().flatten() {
-                    pass.set_pipeline(&d.pipeline);
-                    pass.set_bind_group(0, &d.bind_group, &[]);
-                    let [x, y, z] = d.workgroups;
-                    pass.dispatch_workgroups(x, y, z);
-                }
-            }
-        }
+        // Node ids are in graph order, so producers run before their consumers.
+        let dispatches = self
+            .deferred
+            .iter()
+            .enumerate()
+            .filter(|&(id, _)| needed[id])
+            .flat_map(|(_, d)| d.iter().flatten());
+        encode(&mut encoder, "un-fused nodes", dispatches, None);
         ctx.queue.submit([encoder.finish()]);
     }
 
@@ -513,5 +530,46 @@ impl Plan {
             .map_err(|e| GpuError::Readback(e.to_string()))?;
         rx.await
             .map_err(|_| GpuError::Readback("the device was lost".into()))
+    }
+}
+
+/// Encode `dispatches` as compute passes, with a new pass after each texture copy a dispatch
+/// needs first. With `timestamps` (a query set and an index), the first pass writes the start
+/// time at the index and the last pass the end time at the next.
+fn encode<'d>(
+    encoder: &mut wgpu::CommandEncoder,
+    label: &str,
+    dispatches: impl Iterator<Item = &'d Dispatch>,
+    timestamps: Option<(&wgpu::QuerySet, u32)>,
+) {
+    // Runs of dispatches, each but the first after a copy.
+    let mut runs: Vec<Vec<&Dispatch>> = vec![Vec::new()];
+    for d in dispatches {
+        if d.copy_before.is_some() {
+            runs.push(Vec::new());
+        }
+        runs.last_mut().expect("runs starts non-empty").push(d);
+    }
+    let last = runs.len() - 1;
+    for (i, run) in runs.iter().enumerate() {
+        if let Some(copy) = run.first().and_then(|d| d.copy_before.as_ref()) {
+            copy.encode(encoder);
+        }
+        let timestamp_writes =
+            timestamps.map(|(query_set, first)| wgpu::ComputePassTimestampWrites {
+                query_set,
+                beginning_of_pass_write_index: (i == 0).then_some(first),
+                end_of_pass_write_index: (i == last).then_some(first + 1),
+            });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(label),
+            timestamp_writes,
+        });
+        for d in run {
+            pass.set_pipeline(&d.pipeline);
+            pass.set_bind_group(0, &d.bind_group, &[]);
+            let [x, y, z] = d.workgroups;
+            pass.dispatch_workgroups(x, y, z);
+        }
     }
 }

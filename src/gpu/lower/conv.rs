@@ -57,7 +57,14 @@ impl Lowering<'_> {
             ])
         };
         let pixels = o.h * o.w;
-        match conv_kernel(self.conv, c, s, o, self.scratch_bytes()) {
+        match conv_kernel(
+            self.conv,
+            c,
+            s,
+            o,
+            self.scratch_bytes(),
+            self.texture_bytes(),
+        ) {
             ConvKernel::Naive => plain(Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
             // depthwise.wgsl: one invocation per 8 outputs of a row.
             ConvKernel::Depthwise => {
@@ -138,29 +145,57 @@ impl Lowering<'_> {
                 } else {
                     input
                 };
-                // conv_pointwise.wgsl: 16 channels x 4 pixels per invocation.
+                // conv_pointwise.wgsl: 16 channels x 4 pixels per invocation, weight rows
+                // fetched ROUND at a time (shared across a subgroup where there are any).
+                let (kernel, round) = match self.subgroup {
+                    Some(size) => (Kernel::ConvPointwiseSubgroup, size / 4),
+                    None => (Kernel::ConvPointwise, 1),
+                };
                 let (t, b, m_pad) = self.blocked_weights(c, &weight, bias.as_deref());
-                let k = t.len() / m_pad;
-                let w = self.texture(&format!("{name}.weight (blocked)"), &t, m_pad / 4, k);
+                let k = t.len() / m_pad / c.groups;
+                let k_pad = k.div_ceil(round as usize) * round as usize;
+                let mut padded = vec![0.0f32; c.groups * k_pad * m_pad];
+                for g in 0..c.groups {
+                    padded[g * k_pad * m_pad..(g * k_pad + k) * m_pad]
+                        .copy_from_slice(&t[g * k * m_pad..(g + 1) * k * m_pad]);
+                }
+                let w = self.texture(
+                    &format!("{name}.weight (blocked)"),
+                    &padded,
+                    m_pad / 4,
+                    c.groups * k_pad,
+                );
                 let b =
                     self.storage(&format!("{name}.bias (blocked)"), bytemuck::cast_slice(&b))?;
                 let invocations = pixels.div_ceil(4);
-                let wg = invocations.next_power_of_two().clamp(8, 64);
+                let wg = invocations
+                    .next_power_of_two()
+                    .clamp(8, 64)
+                    .max(round as usize * 4);
                 let variant = Variant {
-                    kernel: Kernel::ConvPointwise,
-                    overrides: vec![("ACT", act), ("WG", wg as u32)],
+                    kernel,
+                    overrides: vec![("ACT", act), ("ROUND", round), ("WG", wg as u32)],
                 };
                 let tiles = [
                     invocations.div_ceil(wg) as u32,
                     (m_pad / 16) as u32,
                     c.groups as u32,
                 ];
+                let (x_texture, x_view) = self
+                    .x_texture
+                    .expect("the matrix product is chosen only with an X texture");
                 let reads = vec![
-                    x.as_entire_binding(),
+                    wgpu::BindingResource::TextureView(x_view),
                     wgpu::BindingResource::TextureView(&w),
                     b.as_entire_binding(),
                 ];
-                dispatches.push(self.dispatch_with(name, variant, reads, out, &params, tiles));
+                let mut product = self.dispatch_with(name, variant, reads, out, &params, tiles);
+                product.copy_before = Some(TextureCopy {
+                    buffer: x.clone(),
+                    texture: x_texture.clone(),
+                    bytes: im2col_bytes(c, s, o),
+                });
+                dispatches.push(product);
                 Ok(dispatches)
             }
         }
@@ -168,6 +203,11 @@ impl Lowering<'_> {
 
     fn scratch_bytes(&self) -> u64 {
         self.scratch.map_or(0, |b| b.size())
+    }
+
+    fn texture_bytes(&self) -> u64 {
+        self.x_texture
+            .map_or(0, |(t, _)| t.height() as u64 * X_ROW_BYTES)
     }
 
     /// Weights transposed to `[groups, k per group, m_pad]` and the bias to `[groups, m_pad]`,
