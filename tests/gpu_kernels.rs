@@ -87,6 +87,30 @@ fn convolutions_match_the_reference_on_awkward_shapes() {
             7,
         ),
         (
+            "depthwise, rows of whole texels (texture kernel)",
+            conv(6, 6, 3).groups(6).pad(1),
+            9,
+            20,
+        ),
+        (
+            "depthwise 5x5 stride 2 SAME, rows of whole texels",
+            conv(5, 5, 5).groups(5).stride(2).same(),
+            7,
+            12,
+        ),
+        (
+            "depthwise 3x3 stride 2 SAME, 16 wide, multiplier 2",
+            conv(3, 6, 3).groups(3).stride(2).same(),
+            16,
+            16,
+        ),
+        (
+            "depthwise dilation 2, pad 2, 4 wide",
+            conv(4, 4, 3).groups(4).dilation(2).pad(2),
+            5,
+            4,
+        ),
+        (
             "depthwise multiplier 2",
             conv(3, 6, 3).groups(3).pad(1),
             5,

@@ -12,6 +12,8 @@ pub enum Kernel {
     ConvPointwiseSubgroup,
     Im2col,
     Depthwise,
+    /// depthwise.wgsl reading the X texture (input rows of a multiple of 4 values).
+    DepthwiseTexture,
     ConvPartial,
     Subsample,
     Pool,
@@ -20,6 +22,8 @@ pub enum Kernel {
     BatchNorm,
     Activation,
     Dense,
+    /// dense.wgsl reading the X texture and weights from a texture, one invocation a row.
+    DenseTexture,
     Rbf,
     Copy,
     Add,
@@ -44,6 +48,7 @@ impl Kernel {
             ),
             Kernel::Im2col => include_str!("../../shaders/im2col.wgsl"),
             Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
+            Kernel::DepthwiseTexture => include_str!("../../shaders/depthwise_texture.wgsl"),
             Kernel::ConvPartial => include_str!("../../shaders/conv_partial.wgsl"),
             Kernel::Subsample => include_str!("../../shaders/subsample.wgsl"),
             Kernel::Pool => include_str!("../../shaders/pool.wgsl"),
@@ -52,6 +57,7 @@ impl Kernel {
             Kernel::BatchNorm => include_str!("../../shaders/batchnorm.wgsl"),
             Kernel::Activation => include_str!("../../shaders/activation.wgsl"),
             Kernel::Dense => include_str!("../../shaders/dense.wgsl"),
+            Kernel::DenseTexture => include_str!("../../shaders/dense_texture.wgsl"),
             Kernel::Rbf => include_str!("../../shaders/rbf.wgsl"),
             Kernel::Copy => include_str!("../../shaders/copy.wgsl"),
             Kernel::Add => include_str!("../../shaders/add.wgsl"),
@@ -68,8 +74,10 @@ impl Kernel {
             | Kernel::ConvPointwise
             | Kernel::ConvPointwiseSubgroup
             | Kernel::Depthwise
+            | Kernel::DepthwiseTexture
             | Kernel::Subsample
-            | Kernel::Dense => 3,
+            | Kernel::Dense
+            | Kernel::DenseTexture => 3,
             Kernel::ConvPartial => 4,
             Kernel::BatchNorm => 5,
             Kernel::Rbf | Kernel::Add => 2,
@@ -90,7 +98,13 @@ impl Kernel {
     pub fn texture_read(self, binding: u32) -> bool {
         matches!(
             (self, binding),
-            (Kernel::ConvPointwise | Kernel::ConvPointwiseSubgroup, 0 | 1) | (Kernel::Depthwise, 1)
+            (
+                Kernel::ConvPointwise
+                    | Kernel::ConvPointwiseSubgroup
+                    | Kernel::DepthwiseTexture
+                    | Kernel::DenseTexture,
+                0 | 1
+            ) | (Kernel::Depthwise, 1)
         )
     }
 
@@ -102,6 +116,7 @@ impl Kernel {
             Kernel::ConvPointwiseSubgroup => "conv_pointwise_subgroup",
             Kernel::Im2col => "im2col",
             Kernel::Depthwise => "depthwise",
+            Kernel::DepthwiseTexture => "depthwise_texture",
             Kernel::ConvPartial => "conv_partial",
             Kernel::Subsample => "subsample",
             Kernel::Pool => "pool",
@@ -110,6 +125,7 @@ impl Kernel {
             Kernel::BatchNorm => "batchnorm",
             Kernel::Activation => "activation",
             Kernel::Dense => "dense",
+            Kernel::DenseTexture => "dense_texture",
             Kernel::Rbf => "rbf",
             Kernel::Copy => "copy",
             Kernel::Add => "add",
@@ -118,13 +134,14 @@ impl Kernel {
         }
     }
 
-    pub const ALL: [Kernel; 19] = [
+    pub const ALL: [Kernel; 21] = [
         Kernel::ConvNaive,
         Kernel::ConvGemm,
         Kernel::ConvPointwise,
         Kernel::ConvPointwiseSubgroup,
         Kernel::Im2col,
         Kernel::Depthwise,
+        Kernel::DepthwiseTexture,
         Kernel::ConvPartial,
         Kernel::Subsample,
         Kernel::Pool,
@@ -133,6 +150,7 @@ impl Kernel {
         Kernel::BatchNorm,
         Kernel::Activation,
         Kernel::Dense,
+        Kernel::DenseTexture,
         Kernel::Rbf,
         Kernel::Copy,
         Kernel::Add,

@@ -130,6 +130,8 @@ pub enum ConvKernel {
     /// conv_naive.wgsl: the baseline, and tiny maps.
     Naive,
     Depthwise,
+    /// depthwise_texture.wgsl, on the input copied into the X texture.
+    DepthwiseTexture,
     /// conv_pointwise.wgsl straight on the input (1x1, stride 1, unpadded, vec4-aligned
     /// rows), copied into the X texture.
     Pointwise,
@@ -169,6 +171,14 @@ pub fn conv_kernel(
         && pixels.is_multiple_of(4);
     match path {
         ConvPath::Naive => ConvKernel::Naive,
+        // depthwise_texture.wgsl: rows of whole texels, a span of at most 8 texels.
+        _ if depthwise
+            && s.w.is_multiple_of(4)
+            && depthwise_shift(c, s) + 7 * c.stride.1 + (c.kernel.1 - 1) * c.dilation.1 < 32
+            && (s.len() * 4) as u64 <= texture =>
+        {
+            ConvKernel::DepthwiseTexture
+        }
         _ if depthwise => ConvKernel::Depthwise,
         // A map of a few pixels (LeNet's C5 is 1x1) would leave the blocked kernels' pixel
         // lanes idle; one invocation per output keeps every channel busy there.
@@ -180,12 +190,72 @@ pub fn conv_kernel(
     }
 }
 
+/// Bytes of the X texture convolution `c` from `s` to `o` fills when it runs on `kernel`.
+pub fn x_texture_use(kernel: ConvKernel, c: &Conv2d, s: Shape, o: Shape) -> Option<u64> {
+    match kernel {
+        ConvKernel::Pointwise | ConvKernel::Im2col => Some(im2col_bytes(c, s, o)),
+        ConvKernel::DepthwiseTexture => Some(s.len() as u64 * 4),
+        _ => None,
+    }
+}
+
+/// Bytes of the X texture a dense layer from `inputs` to `outputs` fills, if its weights
+/// fit one texture (and the binding limit, above which they are split over buffers).
+pub fn dense_x_bytes(
+    inputs: usize,
+    outputs: usize,
+    limits: &wgpu::Limits,
+    limit: u64,
+) -> Option<u64> {
+    let max = limits.max_texture_dimension_2d as usize;
+    let in4 = inputs.div_ceil(4);
+    let fits = in4 <= max && outputs <= max && (in4 * 16 * outputs) as u64 <= limit;
+    fits.then_some(in4 as u64 * 16)
+}
+
+/// Bytes of the X texture `node`, from `s` to `o`, fills on `path` (given the binding
+/// `limit`, which also bounds the im2col scratch buffer), if it reads the X texture.
+pub fn x_texture_need(
+    path: ConvPath,
+    node: &Node,
+    s: Shape,
+    o: Shape,
+    limit: u64,
+    limits: &wgpu::Limits,
+) -> Option<u64> {
+    let room = x_texture_bytes(limits);
+    match &node.layer {
+        Layer::Conv2d(c) => x_texture_use(conv_kernel(path, c, s, o, limit, room), c, s, o),
+        Layer::Dense(d) => {
+            dense_x_bytes(d.in_features, d.out_features, limits, limit).filter(|&b| b <= room)
+        }
+        _ => None,
+    }
+}
+
+/// How far into its first texel a depthwise_texture.wgsl span starts: from the left padding
+/// to the texel boundary before it.
+pub fn depthwise_shift(c: &Conv2d, s: Shape) -> usize {
+    let dilated = (
+        c.dilation.0 * (c.kernel.0 - 1) + 1,
+        c.dilation.1 * (c.kernel.1 - 1) + 1,
+    );
+    let pad_l = c.padding.resolve(s.h, s.w, dilated, c.stride)[2];
+    (4 - pad_l % 4) % 4
+}
+
 /// The most bytes the X texture may hold on a device with `limits`.
 pub fn x_texture_bytes(limits: &wgpu::Limits) -> u64 {
     X_ROW_BYTES * limits.max_texture_dimension_2d as u64
 }
 
 impl Lowering<'_> {
+    /// Bytes the X texture holds (0 without one).
+    fn texture_bytes(&self) -> u64 {
+        self.x_texture
+            .map_or(0, |(t, _)| t.height() as u64 * X_ROW_BYTES)
+    }
+
     fn storage(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer, GpuError> {
         let limit = self.limit;
         if bytes.len() as u64 > limit {
@@ -520,7 +590,7 @@ impl Lowering<'_> {
                     &[input],
                     out,
                     &params,
-                    grid(in_shape.c, 1),
+                    grid(in_shape.c, 64),
                 )]
             }
             Layer::Softmax => {
@@ -590,12 +660,45 @@ impl Lowering<'_> {
                 limit,
             });
         }
-        let rows_per_chunk = ((limit / row_bytes) as usize).min(outputs).max(1);
         let bias = if has_bias {
             self.tensor(name, "bias")?
         } else {
             self.empty.clone()
         };
+        if let Some((texture, view)) = self.x_texture {
+            if dense_x_bytes(inputs, outputs, &self.ctx.limits, limit)
+                .is_some_and(|bytes| bytes <= self.texture_bytes())
+            {
+                // dense_texture.wgsl: rows of whole texels, zero-padded.
+                let in4 = inputs.div_ceil(4);
+                let mut t = vec![0.0f32; outputs * in4 * 4];
+                for (o, row) in weight.data.chunks(inputs).enumerate() {
+                    t[o * in4 * 4..o * in4 * 4 + inputs].copy_from_slice(row);
+                }
+                let w = self.texture(&format!("{name}.weight (rows)"), &t, in4, outputs);
+                let params = DenseParams {
+                    in_features: inputs as u32,
+                    rows: outputs as u32,
+                    row_offset: 0,
+                    has_bias: has_bias as u32,
+                };
+                let reads = vec![
+                    wgpu::BindingResource::TextureView(view),
+                    wgpu::BindingResource::TextureView(&w),
+                    bias.as_entire_binding(),
+                ];
+                let variant = Variant::plain(Kernel::DenseTexture);
+                let workgroups = grid(outputs, 64);
+                let mut d = self.dispatch_with(name, variant, reads, out, &params, workgroups);
+                d.copy_before = Some(TextureCopy {
+                    buffer: input.clone(),
+                    texture: texture.clone(),
+                    bytes: in4 as u64 * 16,
+                });
+                return Ok(vec![d]);
+            }
+        }
+        let rows_per_chunk = ((limit / row_bytes) as usize).min(outputs).max(1);
         let mut dispatches = Vec::new();
         for start in (0..outputs).step_by(rows_per_chunk) {
             let rows = rows_per_chunk.min(outputs - start);

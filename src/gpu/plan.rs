@@ -8,12 +8,12 @@
 //! their own un-fused dispatches, run only when one of them is read.
 
 use super::lower::{
-    conv_kernel, im2col_bytes, x_texture_bytes, ConvKernel, Dispatch, Epilogue, Lowering,
-    X_ROW_BYTES, X_TEXTURE_WIDTH,
+    conv_kernel, im2col_bytes, x_texture_bytes, x_texture_need, ConvKernel, Dispatch, Epilogue,
+    Lowering, X_ROW_BYTES, X_TEXTURE_WIDTH,
 };
 use super::readback::{read_bytes, read_f32};
 use super::{GpuContext, GpuError};
-use crate::model::{Layer, Network, NodeId, Shape};
+use crate::model::{Conv2d, Layer, Network, NodeId, Shape};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 
@@ -152,7 +152,7 @@ impl Plan {
         // One scratch buffer for im2col and one X texture for the matrix products, each as
         // large as the largest convolution that uses it.
         let texture_room = x_texture_bytes(&ctx.limits);
-        let kernels: Vec<(ConvKernel, u64)> = net
+        let convs: Vec<(ConvKernel, &Conv2d, Shape, Shape)> = net
             .nodes
             .iter()
             .enumerate()
@@ -160,19 +160,27 @@ impl Plan {
                 Layer::Conv2d(c) => {
                     let (s, o) = (shapes[node.inputs[0]], shapes[id]);
                     let kernel = conv_kernel(options.conv, c, s, o, limit, texture_room);
-                    Some((kernel, im2col_bytes(c, s, o)))
+                    Some((kernel, c, s, o))
                 }
                 _ => None,
             })
             .collect();
-        let largest = |of: &[ConvKernel]| {
-            kernels
-                .iter()
-                .filter(|(k, _)| of.contains(k))
-                .map(|&(_, bytes)| bytes)
-                .max()
-        };
-        let scratch = largest(&[ConvKernel::Im2col]).map(|size| {
+        let scratch_size = convs
+            .iter()
+            .filter(|(k, ..)| *k == ConvKernel::Im2col)
+            .map(|&(_, c, s, o)| im2col_bytes(c, s, o))
+            .max();
+        let texture_size = net
+            .nodes
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(id, node)| {
+                let s = shapes[node.inputs[0]];
+                x_texture_need(options.conv, node, s, shapes[id], limit, &ctx.limits)
+            })
+            .max();
+        let scratch = scratch_size.map(|size| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("im2col"),
                 size,
@@ -180,7 +188,7 @@ impl Plan {
                 mapped_at_creation: false,
             })
         });
-        let x_texture = largest(&[ConvKernel::Im2col, ConvKernel::Pointwise]).map(|size| {
+        let x_texture = texture_size.map(|size| {
             let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
                 label: Some("matrix product input"),
                 size: wgpu::Extent3d {

@@ -67,7 +67,9 @@ impl Lowering<'_> {
         ) {
             ConvKernel::Naive => plain(Variant::plain(Kernel::ConvNaive), grid(o.len(), 64)),
             // depthwise.wgsl: one invocation per 8 outputs of a row.
-            ConvKernel::Depthwise => {
+            kind @ (ConvKernel::Depthwise | ConvKernel::DepthwiseTexture) => {
+                // depthwise.wgsl, depthwise_texture.wgsl: one invocation per 8 outputs of a
+                // row.
                 let taps = c.kernel.0 * c.kernel.1;
                 let texels = taps.div_ceil(4);
                 let mut t = vec![0.0f32; o.c * texels * 4];
@@ -80,26 +82,49 @@ impl Lowering<'_> {
                     Some(b) => self.storage(&format!("{name}.bias"), bytemuck::cast_slice(b))?,
                     None => self.empty.clone(),
                 };
-                let variant = Variant {
-                    kernel: Kernel::Depthwise,
-                    overrides: vec![
-                        ("ACT", act),
-                        ("DW", c.dilation.1 as u32),
-                        ("KH", c.kernel.0 as u32),
-                        ("KW", c.kernel.1 as u32),
-                        ("SW", c.stride.1 as u32),
-                    ],
+                let mut overrides = vec![
+                    ("ACT", act),
+                    ("DW", c.dilation.1 as u32),
+                    ("KH", c.kernel.0 as u32),
+                    ("KW", c.kernel.1 as u32),
+                ];
+                let (variant, x) = if kind == ConvKernel::DepthwiseTexture {
+                    overrides.push(("SHIFT", depthwise_shift(c, s) as u32));
+                    overrides.push(("SW", c.stride.1 as u32));
+                    let (texture, view) = self
+                        .x_texture
+                        .expect("depthwise_texture is chosen only with an X texture");
+                    let copy = TextureCopy {
+                        buffer: input.clone(),
+                        texture: texture.clone(),
+                        bytes: s.len() as u64 * 4,
+                    };
+                    let variant = Variant {
+                        kernel: Kernel::DepthwiseTexture,
+                        overrides,
+                    };
+                    (
+                        variant,
+                        (wgpu::BindingResource::TextureView(view), Some(copy)),
+                    )
+                } else {
+                    overrides.push(("SW", c.stride.1 as u32));
+                    let variant = Variant {
+                        kernel: Kernel::Depthwise,
+                        overrides,
+                    };
+                    (variant, (input.as_entire_binding(), None))
                 };
                 let threads = o.c * o.h * o.w.div_ceil(8);
                 let reads = vec![
-                    input.as_entire_binding(),
+                    x.0,
                     wgpu::BindingResource::TextureView(&w),
                     b.as_entire_binding(),
                 ];
-                let workgroups = grid(threads, 64);
-                Ok(vec![self.dispatch_with(
-                    name, variant, reads, out, &params, workgroups,
-                )])
+                let mut dispatch =
+                    self.dispatch_with(name, variant, reads, out, &params, grid(threads, 64));
+                dispatch.copy_before = x.1;
+                Ok(vec![dispatch])
             }
             ConvKernel::Gemm => {
                 // conv_gemm.wgsl: 8 channels x 8 pixels per invocation.
@@ -203,11 +228,6 @@ impl Lowering<'_> {
 
     fn scratch_bytes(&self) -> u64 {
         self.scratch.map_or(0, |b| b.size())
-    }
-
-    fn texture_bytes(&self) -> u64 {
-        self.x_texture
-            .map_or(0, |(t, _)| t.height() as u64 * X_ROW_BYTES)
     }
 
     /// Weights transposed to `[groups, k per group, m_pad]` and the bias to `[groups, m_pad]`,
