@@ -16,8 +16,7 @@
 // (t % TW, t / TW); 1 weight: rgba32float texture, row k of group g at y = g * k_pad + k,
 // 4 output channels a texel (transposed and zero-padded at plan time to m_pad, the
 // channels per group rounded up to 16, and to k_pad rows, k_g rounded up to ROUND),
-// 2 bias [groups, m_pad / 4], 3 output [out_c, n] (as vec4; its buffer is a multiple of
-// 16 bytes long), 4 params.
+// 2 bias [groups, m_pad / 4], 3 output [out_c, n], 4 params.
 
 struct Params {
     in_c: u32, in_h: u32, in_w: u32, out_c: u32,
@@ -29,7 +28,7 @@ struct Params {
 @group(0) @binding(0) var input: texture_2d<f32>;
 @group(0) @binding(1) var weight: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 // Epilogue: 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3).
@@ -94,15 +93,12 @@ fn product(lid: u32, wid: vec3<u32>, lane: u32) {
             let oc = g * rows + m;
             let v = activate(acc[4u * q + i] + b[i]);
             if (m < rows && n < cols4) {
-                if (cols % 4u == 0u) {
-                    output[oc * cols4 + n] = v;
-                } else {
-                    // Rows are not vec4-aligned: store this vec4's pixels one by one.
-                    for (var c = 0u; c < 4u; c++) {
-                        let at = oc * cols + n * 4u + c;
-                        if (n * 4u + c < cols) {
-                            output[at / 4u][at % 4u] = v[c];
-                        }
+                // Scalar stores with constant components: lavapipe stores a storage buffer
+                // one invocation at a time either way, and a component chosen per
+                // invocation (a row that is not vec4-aligned) costs far more.
+                for (var c = 0u; c < 4u; c++) {
+                    if (n * 4u + c < cols) {
+                        output[oc * cols + n * 4u + c] = v[c];
                     }
                 }
             }

@@ -7,8 +7,7 @@
 // lengths so they unroll and every array index is a constant. Override ACT applies an activation to the result (0 none, 1 ReLU,
 // 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3)).
 // Bindings: 0 input, 1 weight: rgba32float texture, row oc holding its kh * kw taps 4 to a
-// texel (at most 64 taps), 2 bias, 3 output (as vec4; its buffer is a multiple of 16 bytes
-// long), 4 params.
+// texel (at most 64 taps), 2 bias, 3 output, 4 params.
 
 struct Params {
     in_c: u32, in_h: u32, in_w: u32, out_c: u32,
@@ -20,7 +19,7 @@ struct Params {
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var weight: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 override ACT: u32 = 0u;
@@ -90,20 +89,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var j = 0u; j < OUT; j++) {
         v[j] = activate(acc[j] + b);
     }
-    if (p.out_w % 4u == 0u) {
-        // Rows and blocks are vec4-aligned.
-        for (var h = 0u; h < OUT / 4u; h++) {
-            if (ox0 + 4u * h < p.out_w) {
-                let q = vec4(v[4u * h], v[4u * h + 1u], v[4u * h + 2u], v[4u * h + 3u]);
-                output[(out_row + ox0) / 4u + h] = q;
-            }
-        }
-    } else {
-        for (var j = 0u; j < OUT; j++) {
-            if (ox0 + j < p.out_w) {
-                let at = out_row + ox0 + j;
-                output[at / 4u][at % 4u] = v[j];
-            }
+    // Scalar stores with constant components (a component chosen per invocation costs
+    // lavapipe far more).
+    for (var j = 0u; j < OUT; j++) {
+        if (ox0 + j < p.out_w) {
+            output[out_row + ox0 + j] = v[j];
         }
     }
 }

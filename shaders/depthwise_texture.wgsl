@@ -1,20 +1,19 @@
 // Depthwise convolution (groups == in_c, out_c a multiple of it) reading its input from a
-// texture, for input rows of a multiple of 4 values: one invocation per 8 neighbouring
-// outputs of a row. The input is copied into the X texture first (texel t of the [C, H, W]
-// input, 4 values of a row, at (t % TW, t / TW)); lavapipe fetches texels for 8
-// invocations at once, where depthwise.wgsl loads its storage buffer one invocation at a
-// time. For each kernel row an invocation fetches the TEXELS texels covering the span of
-// input its 8 windows read. Every invocation's span starts SHIFT values into its first
-// texel (8 * SW outputs is a whole number of texels, so SHIFT is the same for all: the
-// left padding's distance to the texel before it), and since rows are whole texels a texel
-// is either inside the row or padding: the only test is per texel.
-// Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation), SHIFT and ACT (an
-// activation on the result: 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's
-// 1.7159 tanh(2x/3)) fix every loop's length so they unroll and every array index is a
-// constant.
+// texture: one invocation per 8 neighbouring outputs of a row. The input is copied into
+// the X texture first (texel t of the [C, H, W] input, 4 values in a row, at
+// (t % TW, t / TW)); lavapipe fetches texels for 8 invocations at once, where
+// depthwise.wgsl loads its storage buffer one invocation at a time. For each kernel row
+// an invocation fetches the TEXELS texels covering the span of input its 8 windows read,
+// which starts `a` values into the first. Each span value is then chosen from 4
+// candidates by `a`. With rows of a multiple of 4 values (ALIGNED), `a` is the same for
+// every invocation (8 * SW outputs are whole texels): it is SHIFT, the left padding's
+// distance to the texel boundary before it, and the choices fold away.
+// Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation), ALIGNED, SHIFT
+// and ACT (an activation on the result: 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 tanh,
+// 5 LeNet's 1.7159 tanh(2x/3)) fix every loop's length so they unroll and every array
+// index is a constant.
 // Bindings: 0 input: rgba32float texture, 1 weight: rgba32float texture, row oc holding
-// its kh * kw taps 4 to a texel (at most 64 taps), 2 bias, 3 output (as vec4; its buffer is
-// a multiple of 16 bytes long), 4 params.
+// its kh * kw taps 4 to a texel (at most 64 taps), 2 bias, 3 output, 4 params.
 
 struct Params {
     in_c: u32, in_h: u32, in_w: u32, out_c: u32,
@@ -26,7 +25,7 @@ struct Params {
 @group(0) @binding(0) var input: texture_2d<f32>;
 @group(0) @binding(1) var weight: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
 override ACT: u32 = 0u;
@@ -35,11 +34,12 @@ override KW: u32 = 3u;
 override SW: u32 = 1u;
 override DW: u32 = 1u;
 override SHIFT: u32 = 0u;
+override ALIGNED: bool = true;
 
 const OUT: u32 = 8u; // outputs per invocation, along a row
 const TW: u32 = 1024u; // width of the X texture in texels (src/gpu/lower.rs: X_TEXTURE_WIDTH)
 override SPAN: u32 = (OUT - 1u) * SW + (KW - 1u) * DW + 1u;
-override TEXELS: u32 = (SHIFT + SPAN + 3u) / 4u;
+override TEXELS: u32 = (select(3u, SHIFT, ALIGNED) + SPAN + 3u) / 4u;
 
 fn activate(v: f32) -> f32 {
     switch ACT {
@@ -63,33 +63,42 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let oy = (idx / blocks) % p.out_h;
     let oc = idx / (blocks * p.out_h);
     let ic = oc / (p.out_c / p.in_c);
-    let row4 = p.in_w / 4u;
     var taps: array<vec4<f32>, 16>;
     for (var t = 0u; t < (KH * KW + 3u) / 4u; t++) {
         taps[t] = textureLoad(weight, vec2<u32>(t, oc), 0);
     }
-    // The first texel's column, in texels from the row start (negative in the padding).
-    let tx0 = (i32(ox0 * SW) - i32(p.pad_l) - i32(SHIFT)) / 4;
+    let ix0 = i32(ox0 * SW) - i32(p.pad_l);
+    let last = i32((p.in_c * p.in_h * p.in_w + 3u) / 4u) - 1; // the input's last texel
     var acc: array<f32, 8>;
     for (var ky = 0u; ky < KH; ky++) {
+        // Rows in the padding read zeros: a test rather than a `continue`, so the loop
+        // unrolls and the taps' index stays a constant.
         let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_t);
-        if (iy < 0 || iy >= i32(p.in_h)) {
-            continue;
-        }
-        let row = (ic * p.in_h + u32(iy)) * row4;
-        var span: array<vec4<f32>, 8>;
+        let row_inside = iy >= 0 && iy < i32(p.in_h);
+        let e0 = i32((ic * p.in_h + u32(select(0, iy, row_inside))) * p.in_w) + ix0;
+        // How far into its first texel the span starts.
+        let a = select(u32((e0 % 4 + 4) % 4), SHIFT, ALIGNED);
+        let t0 = (e0 - i32(a)) / 4;
+        var texels: array<vec4<f32>, 9>;
         for (var j = 0u; j < TEXELS; j++) {
-            let tx = tx0 + i32(j);
-            let inside = tx >= 0 && tx < i32(row4);
-            let t = select(row, row + u32(tx), inside);
-            span[j] = select(vec4(0.0), textureLoad(input, vec2<u32>(t % TW, t / TW), 0), inside);
+            let t = u32(clamp(t0 + i32(j), 0, last));
+            texels[j] = textureLoad(input, vec2<u32>(t % TW, t / TW), 0);
+        }
+        var span: array<f32, 32>;
+        for (var s = 0u; s < SPAN; s++) {
+            // Value s + a of the texels; a is a constant when ALIGNED.
+            var x = texels[s / 4u][s % 4u];
+            x = select(x, texels[(s + 1u) / 4u][(s + 1u) % 4u], a == 1u);
+            x = select(x, texels[(s + 2u) / 4u][(s + 2u) % 4u], a == 2u);
+            x = select(x, texels[(s + 3u) / 4u][(s + 3u) % 4u], a == 3u);
+            let ix = ix0 + i32(s);
+            span[s] = select(0.0, x, row_inside && ix >= 0 && ix < i32(p.in_w));
         }
         for (var kx = 0u; kx < KW; kx++) {
             let tap = ky * KW + kx;
             let w = taps[tap / 4u][tap % 4u];
             for (var o = 0u; o < OUT; o++) {
-                let s = SHIFT + o * SW + kx * DW;
-                acc[o] += span[s / 4u][s % 4u] * w;
+                acc[o] += span[o * SW + kx * DW] * w;
             }
         }
     }
@@ -102,20 +111,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var o = 0u; o < OUT; o++) {
         v[o] = activate(acc[o] + b);
     }
-    if (p.out_w % 4u == 0u) {
-        // Rows and blocks are vec4-aligned.
-        for (var h = 0u; h < OUT / 4u; h++) {
-            if (ox0 + 4u * h < p.out_w) {
-                let q = vec4(v[4u * h], v[4u * h + 1u], v[4u * h + 2u], v[4u * h + 3u]);
-                output[(out_row + ox0) / 4u + h] = q;
-            }
-        }
-    } else {
-        for (var o = 0u; o < OUT; o++) {
-            if (ox0 + o < p.out_w) {
-                let at = out_row + ox0 + o;
-                output[at / 4u][at % 4u] = v[o];
-            }
+    // Scalar stores with constant components (a component chosen per invocation costs
+    // lavapipe far more).
+    for (var o = 0u; o < OUT; o++) {
+        if (ox0 + o < p.out_w) {
+            output[out_row + ox0 + o] = v[o];
         }
     }
 }

@@ -171,11 +171,9 @@ pub fn conv_kernel(
         && pixels.is_multiple_of(4);
     match path {
         ConvPath::Naive => ConvKernel::Naive,
-        // depthwise_texture.wgsl: rows of whole texels, a span of at most 8 texels.
         _ if depthwise
-            && s.w.is_multiple_of(4)
-            && depthwise_shift(c, s) + 7 * c.stride.1 + (c.kernel.1 - 1) * c.dilation.1 < 32
-            && (s.len() * 4) as u64 <= texture =>
+            && (s.w.is_multiple_of(4) || c.stride.1 == 1)
+            && depthwise_x_bytes(s) <= texture =>
         {
             ConvKernel::DepthwiseTexture
         }
@@ -194,7 +192,7 @@ pub fn conv_kernel(
 pub fn x_texture_use(kernel: ConvKernel, c: &Conv2d, s: Shape, o: Shape) -> Option<u64> {
     match kernel {
         ConvKernel::Pointwise | ConvKernel::Im2col => Some(im2col_bytes(c, s, o)),
-        ConvKernel::DepthwiseTexture => Some(s.len() as u64 * 4),
+        ConvKernel::DepthwiseTexture => Some(depthwise_x_bytes(s)),
         _ => None,
     }
 }
@@ -233,8 +231,13 @@ pub fn x_texture_need(
     }
 }
 
-/// How far into its first texel a depthwise_texture.wgsl span starts: from the left padding
-/// to the texel boundary before it.
+/// Bytes of the X texture depthwise_texture.wgsl fills with input `s`: whole texels.
+pub fn depthwise_x_bytes(s: Shape) -> u64 {
+    (s.len() as u64 * 4).div_ceil(16) * 16
+}
+
+/// How far into its first texel each depthwise_texture.wgsl span starts when input rows are
+/// whole texels: from the left padding to the texel boundary before it.
 pub fn depthwise_shift(c: &Conv2d, s: Shape) -> usize {
     let dilated = (
         c.dilation.0 * (c.kernel.0 - 1) + 1,

@@ -89,7 +89,10 @@ impl Lowering<'_> {
                     ("KW", c.kernel.1 as u32),
                 ];
                 let (variant, x) = if kind == ConvKernel::DepthwiseTexture {
-                    overrides.push(("SHIFT", depthwise_shift(c, s) as u32));
+                    let aligned = s.w.is_multiple_of(4);
+                    overrides.insert(0, ("ALIGNED", aligned as u32));
+                    let shift = if aligned { depthwise_shift(c, s) } else { 3 };
+                    overrides.push(("SHIFT", shift as u32));
                     overrides.push(("SW", c.stride.1 as u32));
                     let (texture, view) = self
                         .x_texture
@@ -97,7 +100,7 @@ impl Lowering<'_> {
                     let copy = TextureCopy {
                         buffer: input.clone(),
                         texture: texture.clone(),
-                        bytes: s.len() as u64 * 4,
+                        bytes: depthwise_x_bytes(s),
                     };
                     let variant = Variant {
                         kernel: Kernel::DepthwiseTexture,
