@@ -45,8 +45,11 @@ impl GpuContext {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        // Native only: browsers want `enable subgroups;` in the shader, which naga refuses,
+        // and the sharing pays off where weight fetches are dear (software adapters).
         let (min, max) = (info.subgroup_min_size, info.subgroup_max_size);
-        let subgroup = (adapter.features().contains(wgpu::Features::SUBGROUP)
+        let subgroup = (cfg!(not(target_arch = "wasm32"))
+            && adapter.features().contains(wgpu::Features::SUBGROUP)
             && min == max
             && min.is_multiple_of(4)
             && (4..=64).contains(&min))
