@@ -11,6 +11,13 @@ use bytemuck::Pod;
 use wgpu::util::DeviceExt;
 
 mod conv;
+mod dense;
+mod texture;
+
+pub use texture::{
+    dense_x_bytes, depthwise_shift, depthwise_x_bytes, x_texture_bytes, x_texture_need,
+    TextureCopy, X_ROW_BYTES, X_TEXTURE_WIDTH,
+};
 
 /// One recorded dispatch: everything bound, ready to encode.
 pub struct Dispatch {
@@ -19,60 +26,6 @@ pub struct Dispatch {
     pub workgroups: [u32; 3],
     /// A copy into a texture the dispatch reads, made just before it (outside any pass).
     pub copy_before: Option<TextureCopy>,
-}
-
-/// Width in texels of the texture a matrix product reads its input X from
-/// (`TW` in conv_pointwise.wgsl): 16 KiB rows, a multiple of the 256 bytes a copy's rows
-/// must be.
-pub const X_TEXTURE_WIDTH: u32 = 1024;
-
-/// Bytes in one row of the X texture.
-pub const X_ROW_BYTES: u64 = X_TEXTURE_WIDTH as u64 * 16;
-
-/// The first `bytes` bytes of `buffer`, copied into `texture` as texels in rows of
-/// X_TEXTURE_WIDTH.
-pub struct TextureCopy {
-    pub buffer: wgpu::Buffer,
-    pub texture: wgpu::Texture,
-    /// A multiple of 16.
-    pub bytes: u64,
-}
-
-impl TextureCopy {
-    /// Encode the copy: the whole rows, then what is left as part of one more row.
-    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
-        let texels = (self.bytes / 16) as u32;
-        let (rows, rest) = (texels / X_TEXTURE_WIDTH, texels % X_TEXTURE_WIDTH);
-        let mut copy = |row: u32, width: u32, height: u32| {
-            encoder.copy_buffer_to_texture(
-                wgpu::TexelCopyBufferInfo {
-                    buffer: &self.buffer,
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: row as u64 * X_ROW_BYTES,
-                        bytes_per_row: Some(X_ROW_BYTES as u32),
-                        rows_per_image: None,
-                    },
-                },
-                wgpu::TexelCopyTextureInfo {
-                    texture: &self.texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d { x: 0, y: row, z: 0 },
-                    aspect: wgpu::TextureAspect::All,
-                },
-                wgpu::Extent3d {
-                    width,
-                    height,
-                    depth_or_array_layers: 1,
-                },
-            );
-        };
-        if rows > 0 {
-            copy(0, X_TEXTURE_WIDTH, rows);
-        }
-        if rest > 0 {
-            copy(rows, rest, 1);
-        }
-    }
 }
 
 /// Workgroups covering `threads` invocations of `size`, folded into 2-D past 65,535.
@@ -186,70 +139,6 @@ pub fn conv_kernel(
         _ if im2col_bytes(c, s, o) <= scratch => ConvKernel::Im2col,
         _ => ConvKernel::Gemm,
     }
-}
-
-/// Bytes of the X texture convolution `c` from `s` to `o` fills when it runs on `kernel`.
-pub fn x_texture_use(kernel: ConvKernel, c: &Conv2d, s: Shape, o: Shape) -> Option<u64> {
-    match kernel {
-        ConvKernel::Pointwise | ConvKernel::Im2col => Some(im2col_bytes(c, s, o)),
-        ConvKernel::DepthwiseTexture => Some(depthwise_x_bytes(s)),
-        _ => None,
-    }
-}
-
-/// Bytes of the X texture a dense layer from `inputs` to `outputs` fills, if its weights
-/// fit one texture (and the binding limit, above which they are split over buffers).
-pub fn dense_x_bytes(
-    inputs: usize,
-    outputs: usize,
-    limits: &wgpu::Limits,
-    limit: u64,
-) -> Option<u64> {
-    let max = limits.max_texture_dimension_2d as usize;
-    let in4 = inputs.div_ceil(4);
-    let fits = in4 <= max && outputs <= max && (in4 * 16 * outputs) as u64 <= limit;
-    fits.then_some(in4 as u64 * 16)
-}
-
-/// Bytes of the X texture `node`, from `s` to `o`, fills on `path` (given the binding
-/// `limit`, which also bounds the im2col scratch buffer), if it reads the X texture.
-pub fn x_texture_need(
-    path: ConvPath,
-    node: &Node,
-    s: Shape,
-    o: Shape,
-    limit: u64,
-    limits: &wgpu::Limits,
-) -> Option<u64> {
-    let room = x_texture_bytes(limits);
-    match &node.layer {
-        Layer::Conv2d(c) => x_texture_use(conv_kernel(path, c, s, o, limit, room), c, s, o),
-        Layer::Dense(d) => {
-            dense_x_bytes(d.in_features, d.out_features, limits, limit).filter(|&b| b <= room)
-        }
-        _ => None,
-    }
-}
-
-/// Bytes of the X texture depthwise_texture.wgsl fills with input `s`: whole texels.
-pub fn depthwise_x_bytes(s: Shape) -> u64 {
-    (s.len() as u64 * 4).div_ceil(16) * 16
-}
-
-/// How far into its first texel each depthwise_texture.wgsl span starts when input rows are
-/// whole texels: from the left padding to the texel boundary before it.
-pub fn depthwise_shift(c: &Conv2d, s: Shape) -> usize {
-    let dilated = (
-        c.dilation.0 * (c.kernel.0 - 1) + 1,
-        c.dilation.1 * (c.kernel.1 - 1) + 1,
-    );
-    let pad_l = c.padding.resolve(s.h, s.w, dilated, c.stride)[2];
-    (4 - pad_l % 4) % 4
-}
-
-/// The most bytes the X texture may hold on a device with `limits`.
-pub fn x_texture_bytes(limits: &wgpu::Limits) -> u64 {
-    X_ROW_BYTES * limits.max_texture_dimension_2d as u64
 }
 
 impl Lowering<'_> {
@@ -640,89 +529,5 @@ impl Lowering<'_> {
         };
         let variant = Variant::with(Kernel::Pool, "MAX", max as u32);
         self.dispatch(name, variant, &[input], out, &params, grid(o.len(), 64))
-    }
-
-    /// A dense layer, its weight rows split over as many buffers as the binding limit needs.
-    #[allow(clippy::too_many_arguments)]
-    fn dense(
-        &self,
-        name: &str,
-        inputs: usize,
-        outputs: usize,
-        has_bias: bool,
-        input: &wgpu::Buffer,
-        out: &wgpu::Buffer,
-    ) -> Result<Vec<Dispatch>, GpuError> {
-        let weight = self.weights.get(name, "weight");
-        let row_bytes = inputs as u64 * 4;
-        let limit = self.limit;
-        if row_bytes > limit {
-            return Err(GpuError::TooLarge {
-                tensor: format!("{name}.weight (one row)"),
-                bytes: row_bytes,
-                limit,
-            });
-        }
-        let bias = if has_bias {
-            self.tensor(name, "bias")?
-        } else {
-            self.empty.clone()
-        };
-        if let Some((texture, view)) = self.x_texture {
-            if dense_x_bytes(inputs, outputs, &self.ctx.limits, limit)
-                .is_some_and(|bytes| bytes <= self.texture_bytes())
-            {
-                // dense_texture.wgsl: rows of whole texels, zero-padded.
-                let in4 = inputs.div_ceil(4);
-                let mut t = vec![0.0f32; outputs * in4 * 4];
-                for (o, row) in weight.data.chunks(inputs).enumerate() {
-                    t[o * in4 * 4..o * in4 * 4 + inputs].copy_from_slice(row);
-                }
-                let w = self.texture(&format!("{name}.weight (rows)"), &t, in4, outputs);
-                let params = DenseParams {
-                    in_features: inputs as u32,
-                    rows: outputs as u32,
-                    row_offset: 0,
-                    has_bias: has_bias as u32,
-                };
-                let reads = vec![
-                    wgpu::BindingResource::TextureView(view),
-                    wgpu::BindingResource::TextureView(&w),
-                    bias.as_entire_binding(),
-                ];
-                let variant = Variant::plain(Kernel::DenseTexture);
-                let workgroups = grid(outputs, 64);
-                let mut d = self.dispatch_with(name, variant, reads, out, &params, workgroups);
-                d.copy_before = Some(TextureCopy {
-                    buffer: input.clone(),
-                    texture: texture.clone(),
-                    bytes: in4 as u64 * 16,
-                });
-                return Ok(vec![d]);
-            }
-        }
-        let rows_per_chunk = ((limit / row_bytes) as usize).min(outputs).max(1);
-        let mut dispatches = Vec::new();
-        for start in (0..outputs).step_by(rows_per_chunk) {
-            let rows = rows_per_chunk.min(outputs - start);
-            let data = &weight.data[start * inputs..(start + rows) * inputs];
-            let label = format!("{name}.weight[{start}..{}]", start + rows);
-            let w = self.storage(&label, bytemuck::cast_slice(data))?;
-            let params = DenseParams {
-                in_features: inputs as u32,
-                rows: rows as u32,
-                row_offset: start as u32,
-                has_bias: has_bias as u32,
-            };
-            dispatches.push(self.dispatch(
-                name,
-                Variant::plain(Kernel::Dense),
-                &[input, &w, &bias],
-                out,
-                &params,
-                grid(rows, 1),
-            ));
-        }
-        Ok(dispatches)
     }
 }

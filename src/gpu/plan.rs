@@ -7,6 +7,9 @@
 //! the store, and the result written to the last node's buffer. The nodes folded away keep
 //! their own un-fused dispatches, run only when one of them is read.
 
+mod encode;
+mod fusion;
+
 use super::lower::{
     conv_kernel, im2col_bytes, x_texture_bytes, x_texture_need, ConvKernel, Dispatch, Epilogue,
     Lowering, X_ROW_BYTES, X_TEXTURE_WIDTH,
@@ -16,6 +19,8 @@ use super::{GpuContext, GpuError};
 use crate::model::{Conv2d, Layer, Network, NodeId, Shape};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
+use encode::encode;
+use fusion::Fusion;
 
 /// Which convolution kernels to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,47 +68,6 @@ pub struct Plan {
     /// The convolution whose kernel computes each absorbed node in the forward pass.
     fused_into: Vec<Option<NodeId>>,
     timer: Option<Timer>,
-}
-
-/// The nodes one convolution's kernel absorbs: a BatchNorm, then an activation, each the
-/// only consumer of the node before it and not a network output.
-struct Fusion {
-    batchnorm: Option<NodeId>,
-    activation: Option<NodeId>,
-}
-
-impl Fusion {
-    /// The fusion starting at convolution `conv`, given each node's consumers.
-    fn find(net: &Network, consumers: &[Vec<NodeId>], conv: NodeId) -> Option<Fusion> {
-        let sole = |id: NodeId| match consumers[id].as_slice() {
-            [next] if !net.outputs.contains(&id) => Some(*next),
-            _ => None,
-        };
-        let mut fusion = Fusion {
-            batchnorm: None,
-            activation: None,
-        };
-        let mut last = conv;
-        if let Some(next) = sole(last) {
-            if matches!(net.nodes[next].layer, Layer::BatchNorm(_)) {
-                fusion.batchnorm = Some(next);
-                last = next;
-            }
-        }
-        if let Some(next) = sole(last) {
-            if matches!(net.nodes[next].layer, Layer::Activation(_)) {
-                fusion.activation = Some(next);
-            }
-        }
-        (fusion.batchnorm.is_some() || fusion.activation.is_some()).then_some(fusion)
-    }
-
-    /// The node whose buffer receives the fused result.
-    fn last(&self) -> NodeId {
-        self.activation
-            .or(self.batchnorm)
-            .expect("a fusion absorbs a node")
-    }
 }
 
 impl Plan {
@@ -538,46 +502,5 @@ impl Plan {
             .map_err(|e| GpuError::Readback(e.to_string()))?;
         rx.await
             .map_err(|_| GpuError::Readback("the device was lost".into()))
-    }
-}
-
-/// Encode `dispatches` as compute passes, with a new pass after each texture copy a dispatch
-/// needs first. With `timestamps` (a query set and an index), the first pass writes the start
-/// time at the index and the last pass the end time at the next.
-fn encode<'d>(
-    encoder: &mut wgpu::CommandEncoder,
-    label: &str,
-    dispatches: impl Iterator<Item = &'d Dispatch>,
-    timestamps: Option<(&wgpu::QuerySet, u32)>,
-) {
-    // Runs of dispatches, each but the first after a copy.
-    let mut runs: Vec<Vec<&Dispatch>> = vec![Vec::new()];
-    for d in dispatches {
-        if d.copy_before.is_some() {
-            runs.push(Vec::new());
-        }
-        runs.last_mut().expect("runs starts non-empty").push(d);
-    }
-    let last = runs.len() - 1;
-    for (i, run) in runs.iter().enumerate() {
-        if let Some(copy) = run.first().and_then(|d| d.copy_before.as_ref()) {
-            copy.encode(encoder);
-        }
-        let timestamp_writes =
-            timestamps.map(|(query_set, first)| wgpu::ComputePassTimestampWrites {
-                query_set,
-                beginning_of_pass_write_index: (i == 0).then_some(first),
-                end_of_pass_write_index: (i == last).then_some(first + 1),
-            });
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(label),
-            timestamp_writes,
-        });
-        for d in run {
-            pass.set_pipeline(&d.pipeline);
-            pass.set_bind_group(0, &d.bind_group, &[]);
-            let [x, y, z] = d.workgroups;
-            pass.dispatch_workgroups(x, y, z);
-        }
     }
 }
