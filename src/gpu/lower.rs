@@ -124,6 +124,8 @@ pub fn conv_kernel(
         && pixels.is_multiple_of(4);
     match path {
         ConvPath::Naive => ConvKernel::Naive,
+        // Rows of whole texels, or stride 1: with rows of any width and a stride of 2 the
+        // texture kernel measured 2x slower than depthwise.wgsl (BENCHMARKS.md).
         _ if depthwise
             && (s.w.is_multiple_of(4) || c.stride.1 == 1)
             && depthwise_x_bytes(s) <= texture =>
