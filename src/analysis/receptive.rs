@@ -110,11 +110,7 @@ pub fn propagate(layer: &Layer, inputs: &[(ReceptiveField, Shape)]) -> Receptive
     };
     match layer {
         Layer::Conv2d(c) => {
-            let dilated = (
-                c.dilation.0 * (c.kernel.0 - 1) + 1,
-                c.dilation.1 * (c.kernel.1 - 1) + 1,
-            );
-            let pad = c.padding.resolve(s.h, s.w, dilated, c.stride);
+            let pad = c.pads(s.h, s.w);
             window(c.kernel, c.stride, c.dilation, pad)
         }
         Layer::PartialConv2d(p) => window((p.kernel, p.kernel), (1, 1), (1, 1), [0; 4]),
@@ -123,7 +119,7 @@ pub fn propagate(layer: &Layer, inputs: &[(ReceptiveField, Shape)]) -> Receptive
             window(k, k, (1, 1), [0; 4])
         }
         Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => {
-            let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+            let pad = p.pads(s.h, s.w);
             window(p.kernel, p.stride, (1, 1), pad)
         }
         Layer::AdaptiveAvgPool2d(a) => {

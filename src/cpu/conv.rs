@@ -27,9 +27,7 @@ pub(super) fn conv2d(
 ) -> Vec<f32> {
     let (kh, kw) = c.kernel;
     let (dy, dx) = c.dilation;
-    // SAME padding is resolved for the dilated window, as in shape inference.
-    let span = (dy * (kh - 1) + 1, dx * (kw - 1) + 1);
-    let [top, _, left, _] = c.padding.resolve(s.h, s.w, span, c.stride);
+    let [top, _, left, _] = c.pads(s.h, s.w);
     let in_per_group = c.in_channels / c.groups;
     let out_per_group = c.out_channels / c.groups;
 

@@ -35,7 +35,7 @@ pub(super) fn subsample(
 /// Maximum over each window; padding counts as -infinity, so only real pixels can win.
 /// A NaN in the window wins, as in PyTorch.
 pub(super) fn max_pool2d(p: &Pool2d, x: &[f32], s: Shape, out: Shape) -> Vec<f32> {
-    let [top, _, left, _] = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+    let [top, _, left, _] = p.pads(s.h, s.w);
     let mut y = vec![0.0; out.len()];
     for c in 0..out.c {
         for oy in 0..out.h {

@@ -120,7 +120,7 @@ pub fn conv_kernel(
     let pixels = o.h * o.w;
     let direct = c.kernel == (1, 1)
         && c.stride == (1, 1)
-        && c.padding.resolve(s.h, s.w, (1, 1), c.stride) == [0; 4]
+        && c.pads(s.h, s.w) == [0; 4]
         && pixels.is_multiple_of(4);
     match path {
         ConvPath::Naive => ConvKernel::Naive,
@@ -511,7 +511,7 @@ impl Lowering<'_> {
         out: &wgpu::Buffer,
         o: Shape,
     ) -> Dispatch {
-        let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+        let pad = p.pads(s.h, s.w);
         let params = PoolParams {
             c: s.c as u32,
             in_h: s.h as u32,

@@ -267,7 +267,7 @@ fn pool_shape(node: &str, p: &Pool2d, s: Shape) -> Result<Shape, ModelError> {
             reason: "pooling window and stride must be at least 1".into(),
         });
     }
-    let pad = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+    let pad = p.pads(s.h, s.w);
     let (half_h, half_w) = (p.kernel.0 / 2, p.kernel.1 / 2);
     if pad[0].max(pad[1]) > half_h || pad[2].max(pad[3]) > half_w {
         return Err(ModelError::BadConfig {
@@ -298,15 +298,7 @@ pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, M
                 return Err(bad("kernel and stride must be at least 1"));
             }
             expect_channels(node, s, c.in_channels)?;
-            let pad = c.padding.resolve(
-                s.h,
-                s.w,
-                (
-                    c.dilation.0 * (c.kernel.0 - 1) + 1,
-                    c.dilation.1 * (c.kernel.1 - 1) + 1,
-                ),
-                c.stride,
-            );
+            let pad = c.pads(s.h, s.w);
             window_shape(
                 node,
                 s,

@@ -157,6 +157,20 @@ impl Conv2d {
         self.bias = false;
         self
     }
+    /// The window the kernel covers once dilated: `d * (k - 1) + 1` per axis.
+    pub fn span(&self) -> (usize, usize) {
+        (
+            self.dilation.0 * (self.kernel.0.max(1) - 1) + 1,
+            self.dilation.1 * (self.kernel.1.max(1) - 1) + 1,
+        )
+    }
+    /// The padding `[top, bottom, left, right]` on an input of `in_h x in_w`; SAME is
+    /// resolved for the dilated window. The one padding rule of a convolution: shape
+    /// inference, the CPU reference, the trainer, the GPU lowering and the receptive
+    /// fields all call it.
+    pub fn pads(&self, in_h: usize, in_w: usize) -> [usize; 4] {
+        self.padding.resolve(in_h, in_w, self.span(), self.stride)
+    }
     /// Weights each output value reads: `in_channels / groups * kh * kw`.
     pub fn fan_in(&self) -> usize {
         self.in_channels / self.groups * self.kernel.0 * self.kernel.1
@@ -238,13 +252,18 @@ impl Pool2d {
         self.ceil_mode = true;
         self
     }
+    /// The padding `[top, bottom, left, right]` on an input of `in_h x in_w`: the one
+    /// padding rule of a pooling window.
+    pub fn pads(&self, in_h: usize, in_w: usize) -> [usize; 4] {
+        self.padding.resolve(in_h, in_w, self.kernel, self.stride)
+    }
     /// Average pooling's windows on an input of shape `s` giving `out`, one per output pixel
     /// (row-major): the real-pixel ranges `(y0..y1, x0..x1)` and PyTorch's divisor. With
     /// `count_include_pad` the divisor is the window clipped to the padded input (padded
     /// positions count, positions past the padding added by `ceil_mode` do not); otherwise
     /// it is the number of real pixels. A window of padding only has divisor 0.
     pub fn avg_windows(&self, s: Shape, out: Shape) -> Vec<(usize, usize, usize, usize, usize)> {
-        let [top, bottom, left, right] = self.padding.resolve(s.h, s.w, self.kernel, self.stride);
+        let [top, bottom, left, right] = self.pads(s.h, s.w);
         let mut windows = Vec::with_capacity(out.h * out.w);
         for oy in 0..out.h {
             let y0 = oy * self.stride.0;

@@ -22,11 +22,7 @@ pub struct ConvSpec {
 impl ConvSpec {
     /// `Conv2d` on an input of `s`, padding resolved as in shape inference.
     pub fn of_conv(c: &Conv2d, s: Shape) -> Self {
-        let span = (
-            c.dilation.0 * (c.kernel.0 - 1) + 1,
-            c.dilation.1 * (c.kernel.1 - 1) + 1,
-        );
-        let [top, _, left, _] = c.padding.resolve(s.h, s.w, span, c.stride);
+        let [top, _, left, _] = c.pads(s.h, s.w);
         ConvSpec {
             in_channels: c.in_channels,
             out_channels: c.out_channels,

@@ -126,7 +126,7 @@ pub fn forward_layer(
             }
         }
         Layer::MaxPool2d(p) => {
-            let [top, _, left, _] = p.padding.resolve(s.h, s.w, p.kernel, p.stride);
+            let [top, _, left, _] = p.pads(s.h, s.w);
             let mut argmax = vec![u32::MAX; y.data.len()];
             for (i, v) in y.data.iter_mut().enumerate() {
                 let (b, c, oy, ox) = unravel(i, out);

@@ -16,11 +16,7 @@ impl Lowering<'_> {
         out: &wgpu::Buffer,
         o: Shape,
     ) -> Result<Vec<Dispatch>, GpuError> {
-        let dilated = (
-            c.dilation.0 * (c.kernel.0 - 1) + 1,
-            c.dilation.1 * (c.kernel.1 - 1) + 1,
-        );
-        let pad = c.padding.resolve(s.h, s.w, dilated, c.stride);
+        let pad = c.pads(s.h, s.w);
         let (weight, bias) = self.conv_weights(name, c, epilogue)?;
         let params = ConvParams {
             in_c: s.c as u32,

@@ -109,11 +109,7 @@ pub fn depthwise_x_bytes(s: Shape) -> u64 {
 /// How far into its first texel each depthwise_texture.wgsl span starts when input rows are
 /// whole texels: from the left padding to the texel boundary before it.
 pub fn depthwise_shift(c: &Conv2d, s: Shape) -> usize {
-    let dilated = (
-        c.dilation.0 * (c.kernel.0 - 1) + 1,
-        c.dilation.1 * (c.kernel.1 - 1) + 1,
-    );
-    let pad_l = c.padding.resolve(s.h, s.w, dilated, c.stride)[2];
+    let pad_l = c.pads(s.h, s.w)[2];
     (4 - pad_l % 4) % 4
 }
 
