@@ -1,7 +1,7 @@
 //! The CPU reference, layer by layer, on small cases whose expected numbers are worked out by
 //! hand in the comments; then whole graphs through `forward`, and its error paths.
 
-use convscope::cpu::{forward, layer_forward, layer_forward_channels, top_k, CpuError};
+use convscope::cpu::{forward, layer_forward, top_k, CpuError};
 use convscope::model::{
     Activation, BatchNorm, Conv2d, Dense, Dropout, Layer, Lrn, ModelError, Network, Padding,
     PartialConv2d, Pool2d, Rbf, Shape, Subsample,
@@ -659,30 +659,4 @@ fn calibrated_batchnorm_normalises_and_matches_forward() {
         "logits out of range: {:?}",
         &logits[..5]
     );
-}
-
-/// The page runs long convolutions a few output channels at a time; the pieces, joined,
-/// must be the whole layer's output (groups, stride, SAME padding, no bias), and other
-/// layers give their channels too.
-#[test]
-fn output_channels_in_pieces_join_to_the_whole_layer() {
-    let conv = Layer::Conv2d(Conv2d::new(4, 6, 3).stride(2).same().groups(2).no_bias());
-    let mut net = Network::new("pieces", 4, (9, 7));
-    net.then("conv", conv.clone());
-    let weights = Weights::random(&net, 5);
-    let x = counting(4, 9, 7, -30.0);
-    let whole = layer_forward("conv", &conv, &weights, &[&x]).unwrap();
-    for per_piece in [1, 4, 6, 10] {
-        let mut joined = Vec::new();
-        for first in (0..6).step_by(per_piece) {
-            let channels = first..first + per_piece;
-            joined
-                .extend(layer_forward_channels("conv", &conv, &weights, &[&x], channels).unwrap());
-        }
-        assert_eq!(joined, whole.data, "{per_piece} channels a piece");
-    }
-    let relu = Layer::Activation(Activation::Relu);
-    let whole = layer_forward("relu", &relu, &weights, &[&x]).unwrap();
-    let part = layer_forward_channels("relu", &relu, &weights, &[&x], 1..3).unwrap();
-    assert_eq!(part, whole.data[63..189]);
 }

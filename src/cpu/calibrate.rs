@@ -6,7 +6,7 @@
 //! Setting each BatchNorm's running mean and variance to its input's statistics on one image
 //! makes every BatchNorm normalise, as a trained network's do.
 
-use super::{layer_forward, CpuError};
+use super::{CpuError, Stepper};
 use crate::model::{Layer, Network, Node};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
@@ -22,21 +22,14 @@ pub fn calibrate_batchnorm(
     weights: &mut Weights,
     input: &Tensor,
 ) -> Result<Vec<Tensor>, CpuError> {
-    net.validate()?;
-    let mut outputs: Vec<Tensor> = vec![input.clone()];
-    for node in net.nodes.iter().skip(1) {
-        calibrate_node(node, weights, &outputs)?;
-        let ins: Vec<&Tensor> = node.inputs.iter().map(|&i| &outputs[i]).collect();
-        let out = layer_forward(&node.name, &node.layer, weights, &ins)?;
-        outputs.push(out);
-    }
-    Ok(outputs)
+    Stepper::new(net, weights, input)?.run_with(weights, |id, weights, outputs| {
+        calibrate_node(&net.nodes[id], weights, outputs)
+    })
 }
 
 /// One node of [`calibrate_batchnorm`], before it runs: if it is a BatchNorm, set its
-/// statistics from its input in `outputs` (the outputs of every node before it). For callers
-/// that run the nodes themselves, pausing between them; they must have checked the graph
-/// with `Network::validate`.
+/// statistics from its input in `outputs` (the outputs of every node before it): the hook a
+/// [`Stepper`] calls before each node.
 pub fn calibrate_node(
     node: &Node,
     weights: &mut Weights,

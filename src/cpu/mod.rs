@@ -9,14 +9,15 @@ mod conv;
 mod dense;
 mod elementwise;
 mod pool;
+mod stepper;
 
 pub use calibrate::{calibrate_batchnorm, calibrate_node};
+pub use stepper::Stepper;
 
 use crate::model::{output_shape, Layer, ModelError, Network, NodeId, Shape};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 use std::cmp::Ordering;
-use std::ops::Range;
 use thiserror::Error;
 
 /// Why the reference cannot run a network or a layer.
@@ -53,50 +54,7 @@ pub enum CpuError {
 /// Every node's output for one image `input` shaped `[C, H, W]`: index = `NodeId`, node 0 is
 /// the input itself. Inputs, the graph and all weights are checked before any work is done.
 pub fn forward(net: &Network, weights: &Weights, input: &Tensor) -> Result<Vec<Tensor>, CpuError> {
-    let channels = match net.nodes.first().map(|n| &n.layer) {
-        Some(Layer::Input { channels }) => *channels,
-        _ => return Err(CpuError::NoInputNode),
-    };
-    for (id, node) in net.nodes.iter().enumerate() {
-        if let Some(&bad) = node.inputs.iter().find(|&&i| i >= id) {
-            return Err(CpuError::InputNotBefore {
-                node: node.name.clone(),
-                input: bad,
-            });
-        }
-        check_config(&node.name, &node.layer)?;
-    }
-    check_data("input", input)?;
-    let (h, w) = match input.shape[..] {
-        [c, h, w] if c == channels => (h, w),
-        _ => {
-            return Err(CpuError::InputShape {
-                expected: format!("[{channels}, H, W]"),
-                found: input.shape.clone(),
-            })
-        }
-    };
-    let shapes = net.infer_shapes(h, w)?;
-    for node in &net.nodes {
-        check_weights(&node.name, &node.layer, weights)?;
-    }
-
-    let mut outputs: Vec<Tensor> = Vec::with_capacity(net.nodes.len());
-    outputs.push(input.clone());
-    for (id, node) in net.nodes.iter().enumerate().skip(1) {
-        let ins: Vec<&Tensor> = node.inputs.iter().map(|&i| &outputs[i]).collect();
-        let in_shapes: Vec<Shape> = node.inputs.iter().map(|&i| shapes[i]).collect();
-        let out = compute(
-            &node.name,
-            &node.layer,
-            weights,
-            &ins,
-            &in_shapes,
-            shapes[id],
-        );
-        outputs.push(out);
-    }
-    Ok(outputs)
+    Stepper::new(net, weights, input)?.run(weights)
 }
 
 /// One layer on its own, e.g. to compare a single GPU kernel against the reference.
@@ -112,38 +70,6 @@ pub fn layer_forward(
     Ok(compute(
         node_name, layer, weights, inputs, &in_shapes, out_shape,
     ))
-}
-
-/// Output channels `channels` (clipped to the output's) of one layer, flattened: exactly those
-/// channels of [`layer_forward`]'s output. Convolutions compute only those channels, so a
-/// caller that must stay responsive (the page) can run a long one in pieces; other layers
-/// compute everything and keep the part asked for.
-pub fn layer_forward_channels(
-    node_name: &str,
-    layer: &Layer,
-    weights: &Weights,
-    inputs: &[&Tensor],
-    channels: Range<usize>,
-) -> Result<Vec<f32>, CpuError> {
-    let (in_shapes, out) = check_layer(node_name, layer, weights, inputs)?;
-    let channels = channels.start.min(out.c)..channels.end.min(out.c);
-    if let Layer::Conv2d(c) = layer {
-        let w = weights.get(node_name, "weight");
-        let bias = c.bias.then(|| &weights.get(node_name, "bias").data[..]);
-        let x = &inputs[0].data;
-        return Ok(conv::conv2d(
-            c,
-            x,
-            in_shapes[0],
-            &w.data,
-            bias,
-            out,
-            channels,
-        ));
-    }
-    let all = compute(node_name, layer, weights, inputs, &in_shapes, out);
-    let plane = out.h * out.w;
-    Ok(all.data[channels.start * plane..channels.end * plane].to_vec())
 }
 
 /// The checks of [`layer_forward`]: input shapes, configuration, weights; returns the input

@@ -8,7 +8,7 @@
 //!   largest in the layer (a near-flat filter, which weight decay leaves behind when training
 //!   stops using it).
 
-use crate::cpu::{layer_forward, CpuError};
+use crate::cpu::{CpuError, Stepper};
 use crate::model::{Layer, Network, NodeId};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
@@ -140,12 +140,9 @@ pub fn forward_to(
     input: &Tensor,
     last: NodeId,
 ) -> Result<Vec<Tensor>, CpuError> {
-    let mut outputs = vec![input.clone()];
-    for node in &net.nodes[1..=last] {
-        let inputs: Vec<&Tensor> = node.inputs.iter().map(|&i| &outputs[i]).collect();
-        outputs.push(layer_forward(&node.name, &node.layer, weights, &inputs)?);
-    }
-    Ok(outputs)
+    Stepper::new(net, weights, input)?
+        .stop_at(last)
+        .run(weights)
 }
 
 fn std_dev(values: &[f32]) -> f32 {
