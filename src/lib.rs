@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod cpu;
+pub mod engine;
 pub mod gpu;
 pub mod lab;
 pub mod labels;

@@ -63,6 +63,9 @@ enum Command {
         /// Use the CPU reference instead of the GPU.
         #[arg(long)]
         cpu: bool,
+        /// Print one JSON object (the load report, the engine and the top-5).
+        #[arg(long)]
+        json: bool,
     },
     /// Train a small network on Fashion-MNIST (the model's recipe; options override it).
     Train {
@@ -151,7 +154,8 @@ fn main() -> ExitCode {
             model,
             weights,
             cpu,
-        } => cli::classify(&image, &model, weights.as_deref(), cpu),
+            json,
+        } => cli::classify(&image, &model, weights.as_deref(), cpu, json),
         Command::Train {
             model,
             epochs,

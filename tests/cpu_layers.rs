@@ -618,9 +618,9 @@ fn lenet5_and_lenet5_modern_run_end_to_end() {
 
 #[test]
 fn calibrated_batchnorm_normalises_and_matches_forward() {
-    // After calibration every BatchNorm output channel has mean = bias on the calibration
-    // image and the layer's mean variance is that of the weights, resnet18's logits stay
-    // moderate, and `forward` agrees.
+    // After calibration every BatchNorm divides its layer by the layer's root mean square on
+    // the calibration image (no mean subtracted): `(y - bias) / weight` has mean square 1 over
+    // the layer. resnet18's logits stay moderate, and `forward` agrees.
     use convscope::cpu::calibrate_batchnorm;
     let net = convscope::zoo::build("resnet18").unwrap();
     let mut weights = Weights::random(&net, 3);
@@ -640,19 +640,22 @@ fn calibrated_batchnorm_normalises_and_matches_forward() {
         &weights.get("bn1", "bias").data,
     );
     let hw = out.shape[1] * out.shape[2];
-    let mut normalised_var = 0.0;
+    let mut mean_square = 0.0;
     for (c, plane) in out.data.chunks(hw).enumerate() {
-        let mean = plane.iter().sum::<f32>() / hw as f32;
-        let var = plane.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / hw as f32;
-        assert!((mean - beta[c]).abs() < 1e-3, "channel {c} mean {mean}");
-        normalised_var += var / (gamma[c] * gamma[c]);
+        let unscaled = plane.iter().map(|v| ((v - beta[c]) / gamma[c]).powi(2));
+        mean_square += unscaled.sum::<f32>() / hw as f32;
     }
     let channels = gamma.len() as f32;
     assert!(
-        (normalised_var / channels - 1.0).abs() < 1e-2,
+        (mean_square / channels - 1.0).abs() < 1e-2,
         "{}",
-        normalised_var / channels
+        mean_square / channels
     );
+    assert!(weights
+        .get("bn1", "running_mean")
+        .data
+        .iter()
+        .all(|&m| m == 0.0));
     let logits = &calibrated[net.output()].data;
     assert!(
         logits.iter().all(|v| v.abs() < 100.0),

@@ -40,7 +40,10 @@ fn convolutions_in_pieces_join_to_the_whole_pass() {
         while !stepper.done() {
             stepper.step(&weights).unwrap();
             let p = stepper.progress();
-            assert!(p >= last_progress && p <= 1.0, "progress {p} after {last_progress}");
+            assert!(
+                p >= last_progress && p <= 1.0,
+                "progress {p} after {last_progress}"
+            );
             last_progress = p;
             steps += 1;
         }
@@ -82,7 +85,11 @@ fn the_hook_before_a_node_sees_its_inputs_and_may_change_its_weights() {
         .unwrap()
         .in_pieces(100)
         .run_with(&mut weights, |id, w, outputs| {
-            assert_eq!(outputs.len(), id, "the hook sees the outputs before node {id}");
+            assert_eq!(
+                outputs.len(),
+                id,
+                "the hook sees the outputs before node {id}"
+            );
             seen.push(id);
             if id == conv2 {
                 let bias = w.tensors.get_mut("conv2.bias").unwrap();

@@ -3,6 +3,7 @@
 
 use super::{model, parse_size, si, CliError};
 use convscope::analysis::{analyze, flops};
+use convscope::engine::{random_weights, Quiet};
 use convscope::gpu::{ConvPath, GpuContext, Plan, PlanOptions};
 use convscope::tensor::Tensor;
 use convscope::weights::Weights;
@@ -102,7 +103,9 @@ pub fn bench(name: &str, input: Option<&str>, runs: usize, json: bool) -> Result
     let runs = runs.max(1);
     let analysis = analyze(&net, h, w)?;
     let ctx = pollster::block_on(GpuContext::new())?;
-    let weights = Weights::random(&net, 0);
+    let entry = convscope::zoo::entry(name).expect("model() found it");
+    // The same seeded, calibrated random weights as `classify` and the page.
+    let (weights, _) = pollster::block_on(random_weights(entry, &net, &mut Quiet))?;
     let image = Tensor::new(
         vec![net.input_channels(), h, w],
         (0..net.input_channels() * h * w)

@@ -1,13 +1,13 @@
-//! `classify`: one image through a model on the GPU (or the CPU reference), top-5 printed.
+//! `classify`: one image through a model with the engine core the page uses (the GPU, or the
+//! CPU reference), top-5 printed.
 
-use super::{assets_dir, model, CliError};
-use convscope::cpu::{self, top_k};
-use convscope::gpu::{GpuContext, Plan, PlanOptions};
+use super::{assets_dir, CliError};
+use convscope::engine::report::{Classification, LoadReport};
+use convscope::engine::{Backend, Engine, EngineError, Quiet};
 use convscope::labels::{Labels, FASHION_MNIST};
-use convscope::model::Network;
-use convscope::predict::scores;
-use convscope::weights::{load_safetensors, Weights};
 use convscope::zoo;
+use pollster::block_on;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Where the shipped weights of `name` live.
@@ -17,28 +17,25 @@ pub fn shipped_weights(name: &str) -> PathBuf {
         .join(format!("{name}.safetensors"))
 }
 
-/// Weights from `file`, else the shipped file, else seeded random weights (the flag says which).
-pub fn weights_for(net: &Network, file: Option<&Path>) -> Result<(Weights, String), CliError> {
+/// The safetensors bytes to load: `file`, else the shipped file, else none (the engine then
+/// makes seeded random weights); and the file's path, if any.
+pub fn weight_bytes(
+    name: &str,
+    file: Option<&Path>,
+) -> Result<(Option<Vec<u8>>, Option<PathBuf>), CliError> {
     let path = match file {
         Some(p) => p.to_path_buf(),
         None => {
-            let p = shipped_weights(&net.name);
+            let p = shipped_weights(name);
             if !p.exists() {
-                let note = format!(
-                    "random weights: no trained weights for {} (looked for {})",
-                    net.name,
-                    p.display()
-                );
-                return Ok((Weights::random(net, 0), note));
+                return Ok((None, None));
             }
             p
         }
     };
     let bytes = std::fs::read(&path)
         .map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;
-    let weights = load_safetensors(&bytes, net)
-        .map_err(|e| CliError::Weights(path.display().to_string(), e))?;
-    Ok((weights, format!("weights: {}", path.display())))
+    Ok((Some(bytes), Some(path)))
 }
 
 /// The class names of a model's outputs, if they can be found.
@@ -66,54 +63,79 @@ pub fn read_image(path: &Path) -> Result<image::DynamicImage, CliError> {
         .map_err(|e| CliError::Image(path.display().to_string(), e.to_string()))
 }
 
+/// What `classify --json` prints.
+#[derive(Serialize)]
+struct ClassifyReport<'a> {
+    load: &'a LoadReport,
+    engine: &'a str,
+    result: &'a Classification,
+}
+
 pub fn classify(
     image: &Path,
     name: &str,
     weights_file: Option<&Path>,
     use_cpu: bool,
+    json: bool,
 ) -> Result<(), CliError> {
-    let net = model(name)?;
-    let entry = zoo::entry(name).expect("model() found it");
     let picture = read_image(image)?;
-    let input = entry.preprocess.apply(&picture);
-    let (weights, note) = weights_for(&net, weights_file)?;
-    println!("{note}");
-    let out = net.output();
-    let output = if use_cpu {
-        println!("path: CPU reference");
-        cpu::forward(&net, &weights, &input)?.swap_remove(out)
-    } else {
-        let ctx = pollster::block_on(GpuContext::new())?;
-        println!("path: GPU, {}", ctx.describe());
-        let (h, w) = (input.shape[1], input.shape[2]);
-        let plan = pollster::block_on(Plan::new(
-            &ctx,
-            &net,
-            &weights,
-            h,
-            w,
-            PlanOptions::default(),
-        ))?;
-        plan.forward(&ctx, &input)?;
-        pollster::block_on(plan.read(&ctx, out))?
-    };
-    let (logits, probs) = scores(&net, &output.data);
-    let names = class_names(entry.labels);
-    if names.is_none() {
+    let entry = zoo::entry(name).ok_or_else(|| CliError::UnknownModel(name.into()))?;
+    let (bytes, path) = weight_bytes(name, weights_file)?;
+    let backend = if use_cpu { Backend::Cpu } else { Backend::Gpu };
+    let engine = block_on(Engine::new(backend));
+    if let Some(names) = class_names(Labels::ImageNet) {
+        engine.set_imagenet_labels(&names.join("\n"))?;
+    }
+    let load =
+        block_on(engine.load_model(name, bytes.as_deref(), &mut Quiet)).map_err(|e| {
+            match (e, &path) {
+                (EngineError::Weights { source, .. }, Some(p)) => {
+                    CliError::Weights(p.display().to_string(), source)
+                }
+                (e, _) => e.into(),
+            }
+        })?;
+    let result = block_on(engine.classify(&picture, &mut Quiet))?;
+    if json {
+        let report = ClassifyReport {
+            load: &load,
+            engine: engine.backend_reason(),
+            result: &result,
+        };
+        let text = serde_json::to_string_pretty(&report).expect("plain data serialises");
+        println!("{text}");
+        return Ok(());
+    }
+    match &path {
+        Some(p) => println!("weights: {}", p.display()),
+        None => println!("{}", load.weights),
+    }
+    println!("engine: {}", engine.backend_reason());
+    for note in [&load.gpu_problem, &result.gpu_problem]
+        .into_iter()
+        .flatten()
+    {
+        println!("note: {note}");
+    }
+    if entry.labels == Labels::ImageNet && class_names(Labels::ImageNet).is_none() {
         println!("(no class names: run the set-up to produce assets/labels/imagenet.txt)");
     }
-    for (rank, (class, logit)) in top_k(&logits, 5).into_iter().enumerate() {
-        let label = names
-            .as_ref()
-            .and_then(|n| n.get(class))
-            .map_or("", String::as_str);
+    println!(
+        "path: {}",
+        if result.backend == "cpu" {
+            "CPU reference"
+        } else {
+            "GPU"
+        }
+    );
+    for (rank, p) in result.top5.iter().enumerate() {
         println!(
             "{}. {:>4} {:<28} p={:.4} logit={:.4}",
             rank + 1,
-            class,
-            label,
-            probs[class],
-            logit
+            p.class,
+            p.name,
+            p.probability,
+            p.logit
         );
     }
     Ok(())

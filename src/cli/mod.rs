@@ -32,6 +32,8 @@ pub enum CliError {
     Gpu(#[from] convscope::gpu::GpuError),
     #[error("{0}")]
     Cpu(#[from] convscope::cpu::CpuError),
+    #[error("{0}")]
+    Engine(#[from] convscope::engine::EngineError),
     #[error("{0}: {1}")]
     Io(String, String),
     #[error("training failed: {0}")]

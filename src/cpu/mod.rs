@@ -11,7 +11,7 @@ mod elementwise;
 mod pool;
 mod stepper;
 
-pub use calibrate::{calibrate_batchnorm, calibrate_node};
+pub use calibrate::{calibrate_batchnorm, calibrate_node, calibrate_output, CALIBRATED_LOGIT_STD};
 pub use stepper::Stepper;
 
 use crate::model::{output_shape, Layer, ModelError, Network, NodeId, Shape};

@@ -2,72 +2,9 @@
 //! only each channel's range comes back (for the legend, the tiles' titles and sorting); the
 //! values stay on the GPU. Used when the last pass ran on WebGPU and the node is a spatial map.
 
-use super::run::js_error;
-use super::{to_js, Model, Session};
-use crate::gpu::draw::{DrawSpec, FeatureMapDrawer, Norm, TileLayout, TARGET_FORMAT};
-use crate::gpu::GpuContext;
-use crate::model::{NodeId, Shape};
-use std::rc::Rc;
+use super::{js_error, to_js, Session};
+use crate::gpu::draw::{DrawSpec, Norm, TileLayout, TARGET_FORMAT};
 use wasm_bindgen::prelude::*;
-
-/// A node the GPU can draw: its device, model, id and shape.
-struct Drawable {
-    ctx: Rc<GpuContext>,
-    model: Rc<Model>,
-    id: NodeId,
-    shape: Shape,
-}
-
-impl Drawable {
-    fn buffer(&self) -> &wgpu::Buffer {
-        let plan = self
-            .model
-            .plan
-            .as_ref()
-            .expect("gpu_drawable checked the plan");
-        plan.buffer(self.id)
-    }
-}
-
-impl Session {
-    /// The GPU, the model, the node and its shape, when the GPU path can draw `node`: the
-    /// last pass ran on the GPU (its outputs are in the plan's buffers) and the node is a map
-    /// (flat nodes are drawn as one grid of values from a readback).
-    fn gpu_drawable(&self, node: &str) -> Result<Option<Drawable>, JsError> {
-        self.check_device()?;
-        let model = self.model()?;
-        let id = Self::node_id(&model, node)?;
-        let run = self.run.borrow();
-        if run.input.is_none() {
-            return Err(JsError::new("nothing has run yet: classify an image first"));
-        }
-        let Some(ctx) = self.gpu_for(&model).filter(|_| run.outputs.is_none()) else {
-            return Ok(None);
-        };
-        let plan = model.plan.as_ref().expect("gpu_for checked the plan");
-        let shape = plan.shapes[id];
-        if shape.h * shape.w <= 1 {
-            return Ok(None);
-        }
-        drop(run);
-        // A node absorbed by a fused kernel (a convolution before its folded BatchNorm, say)
-        // has its own output only once its un-fused dispatch has run.
-        plan.materialize(&ctx, &[id]);
-        Ok(Some(Drawable {
-            ctx,
-            model,
-            id,
-            shape,
-        }))
-    }
-
-    fn drawer(&self, ctx: &GpuContext) -> Rc<FeatureMapDrawer> {
-        self.drawer
-            .borrow_mut()
-            .get_or_insert_with(|| Rc::new(FeatureMapDrawer::new(&ctx.device)))
-            .clone()
-    }
-}
 
 #[wasm_bindgen]
 impl Session {
@@ -75,20 +12,8 @@ impl Session {
     /// (`3 c` numbers, the only values read back), or `undefined` when the GPU cannot draw
     /// this node (a CPU pass, or a flat node): then the page reads it with `node_output`.
     pub async fn node_ranges(&self, node: String) -> Result<Option<Vec<f32>>, JsError> {
-        let Some(node_view) = self.gpu_drawable(&node)? else {
-            return Ok(None);
-        };
-        let ctx = &node_view.ctx;
-        let ranges = self
-            .drawer(ctx)
-            .ranges(ctx, node_view.buffer(), node_view.shape)
-            .await
-            .map_err(|e| js_error("computing the feature maps' ranges failed", e))?;
-        self.run
-            .borrow_mut()
-            .gpu_reads
-            .push(format!("{node} (channel ranges)"));
-        Ok(Some(ranges.into_iter().flatten().collect()))
+        let ranges = self.engine.node_ranges(&node).await.map_err(js_error)?;
+        Ok(ranges.map(|r| r.into_iter().flatten().collect()))
     }
 
     /// Draw `node`'s tiles on `canvas` (WebGPU) from its GPU buffer: tile `i` shows channel
@@ -108,7 +33,7 @@ impl Session {
         max_width: u32,
         colormap: Vec<u8>,
     ) -> Result<JsValue, JsError> {
-        let Some(node_view) = self.gpu_drawable(&node)? else {
+        let Some(node_view) = self.engine.gpu_node(&node).map_err(js_error)? else {
             return Err(JsError::new(&format!(
                 "`{node}` cannot be drawn on the GPU: read it with node_output"
             )));
@@ -154,7 +79,7 @@ impl Session {
             .ok_or_else(|| JsError::new("this GPU context has no instance to draw with"))?;
         let surface = instance
             .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
-            .map_err(|e| js_error("the canvas refused WebGPU", e))?;
+            .map_err(|e| JsError::new(&format!("the canvas refused WebGPU: {e}")))?;
         surface.configure(
             &ctx.device,
             &wgpu::SurfaceConfiguration {
@@ -183,7 +108,8 @@ impl Session {
             order: &order,
             colormap: &colormap,
         };
-        self.drawer(ctx)
+        node_view
+            .drawer
             .draw(ctx, node_view.buffer(), shape, &view, &spec);
         ctx.queue.present(frame);
         to_js(&layout)

@@ -2,8 +2,9 @@
 //! network's report (costs, record, first-layer filters), its first-layer responses to one
 //! image, and the measured time of the kernel comparison's two sides on this device.
 
-use super::run::{cpu_forward, js_error};
+use super::pace::WebPace;
 use super::{to_js, Session};
+use crate::engine::cpu_pass;
 use crate::lab::{self, sample_inputs, side_report, time_block, BlockTime, Clock, Lesson};
 use crate::model::Network;
 use crate::tensor::Tensor;
@@ -11,6 +12,10 @@ use crate::train::{init_weights, RunRecord};
 use crate::weights::{load_safetensors, Weights};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+fn js_error(context: &str, e: impl std::fmt::Display) -> JsError {
+    JsError::new(&format!("{context}: {e}"))
+}
 
 /// Side length of the lab networks' greyscale inputs.
 const SIDE: usize = 28;
@@ -62,7 +67,9 @@ async fn cpu_time(net: &Network, h: usize, w: usize, runs: usize) -> Result<Bloc
     let mut times = Vec::new();
     for _ in 0..runs.max(1) {
         let start = js_sys::Date::now();
-        cpu_forward(net, &weights, &input).await?;
+        cpu_pass(net, &weights, &input, &mut WebPace::new(None))
+            .await
+            .map_err(|e| js_error("the CPU reference", e))?;
         times.push(js_sys::Date::now() - start);
     }
     times.sort_by(f64::total_cmp);
@@ -179,9 +186,11 @@ impl Session {
             crate::analysis::stacked_3x3_net(in_c, out_c, k),
         ];
         let mut times = Vec::new();
-        let backend = match &self.gpu {
+        let backend = match self.engine.gpu() {
             Some(ctx) => {
-                self.check_device()?;
+                self.engine
+                    .check_device()
+                    .map_err(|e| JsError::new(&e.to_string()))?;
                 let now = js_sys::Date::now;
                 for net in &nets {
                     let t = time_block(ctx, net, h, w, runs, &now)

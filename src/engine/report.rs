@@ -1,4 +1,5 @@
-//! What the page receives: plain serde structs, passed as JavaScript objects.
+//! What the engine reports: plain serde structs, printed by the tool and passed to the page as
+//! JavaScript objects.
 
 use crate::analysis::{Analysis, Totals};
 use crate::labels::Labels;
@@ -7,7 +8,7 @@ use crate::zoo::ZOO;
 use serde::Serialize;
 
 /// One model as the picker lists it.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ModelInfo {
     pub name: &'static str,
     pub description: &'static str,
@@ -18,7 +19,7 @@ pub struct ModelInfo {
 }
 
 /// What loading a model did.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct LoadReport {
     pub name: String,
     pub trained: bool,
@@ -31,7 +32,7 @@ pub struct LoadReport {
     pub input: [usize; 3],
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Prediction {
     pub class: usize,
     pub name: String,
@@ -40,7 +41,7 @@ pub struct Prediction {
 }
 
 /// The result of one classification.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Classification {
     /// Best first.
     pub top5: Vec<Prediction>,
@@ -50,7 +51,7 @@ pub struct Classification {
     pub gpu_problem: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct NodeSummary<'a> {
     pub name: &'a str,
     pub kind: &'static str,
@@ -72,7 +73,7 @@ pub struct NodeSummary<'a> {
     pub fused_into: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Summary<'a> {
     pub model: &'a str,
     pub input: [usize; 3],

@@ -1,0 +1,334 @@
+//! The engine core that the page and the tool share: open the GPU (or decide on the CPU
+//! reference), load a zoo model with trained or seeded random weights (calibrated the same
+//! way everywhere), classify images on the GPU with the CPU reference as fallback, and read
+//! any node back. `web.rs` wraps it for JavaScript; the CLI calls it directly.
+//!
+//! Long work takes a [`Pace`], which reports progress and on the page yields to the browser.
+
+mod load;
+mod nodes;
+mod pace;
+pub mod report;
+mod run;
+
+pub use load::{decode_weights, model_weights, random_weights, ModelWeights, RANDOM_SEED};
+pub use nodes::GpuNode;
+pub use pace::{Pace, Progress, Quiet};
+pub use run::cpu_pass;
+
+use crate::analysis::{analyze, Analysis};
+use crate::cpu::CpuError;
+use crate::gpu::draw::FeatureMapDrawer;
+use crate::gpu::{GpuContext, GpuError, Plan, PlanOptions};
+use crate::labels::{Labels, FASHION_MNIST};
+use crate::model::{ModelError, Network, NodeId};
+use crate::tensor::Tensor;
+use crate::weights::{Weights, WeightsError};
+use crate::zoo::{self, ZooEntry};
+use report::LoadReport;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Why the engine cannot do what it was asked; each says what to do about it.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("no model called `{name}` in the zoo")]
+    UnknownModel { name: String },
+    #[error("no model is loaded yet: pick one first")]
+    NoModel,
+    #[error("model `{model}` has no node called `{node}`")]
+    UnknownNode { model: String, node: String },
+    #[error("nothing has run yet: classify an image first")]
+    NothingRun,
+    #[error("these weights do not fit {model}: {source}")]
+    Weights { model: String, source: WeightsError },
+    #[error("the CPU reference failed: {0}")]
+    Cpu(#[from] CpuError),
+    #[error("the analysis failed: {0}")]
+    Analysis(#[from] ModelError),
+    #[error("the GPU failed: {0}")]
+    Gpu(#[from] GpuError),
+    #[error("the GPU device was lost{}: reload the page (or add backend=cpu to the URL's hash to use the CPU reference)", .during.as_ref().map(|d| format!(" {d}")).unwrap_or_default())]
+    DeviceLost { during: Option<String> },
+    #[error("the image is empty (0 pixels)")]
+    EmptyImage,
+    #[error("expected {width}x{height}x4 bytes of RGBA, found {found}")]
+    RgbaLength {
+        width: u32,
+        height: u32,
+        found: usize,
+    },
+    #[error(
+        "the ImageNet label file has {found} lines, not 1000: run ./scripts/setup.sh to make it"
+    )]
+    Labels { found: usize },
+    #[error("unit ({y}, {x}) is outside `{node}`'s {h}x{w} map")]
+    OutsideMap {
+        node: String,
+        y: usize,
+        x: usize,
+        h: usize,
+        w: usize,
+    },
+}
+
+/// What runs the models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The GPU engine, with the CPU reference where the GPU cannot run a model.
+    Gpu,
+    /// The CPU reference only.
+    Cpu,
+}
+
+/// A loaded model: what stays fixed until the next load.
+pub(crate) struct Model {
+    pub entry: &'static ZooEntry,
+    pub net: Network,
+    pub weights: Weights,
+    pub trained: bool,
+    pub analysis: Analysis,
+    /// `None`: the CPU reference runs this model.
+    pub plan: Option<Plan>,
+    /// Set once the GPU fails on this model; the CPU reference runs it from then on.
+    pub gpu_failure: RefCell<Option<String>>,
+}
+
+/// Results of the last pass.
+#[derive(Default)]
+pub(crate) struct Run {
+    pub input: Option<Tensor>,
+    /// Every node's output (CPU passes only; GPU outputs stay on the GPU until asked for).
+    pub outputs: Option<Vec<Tensor>>,
+    pub gpu_ms: Option<Vec<f64>>,
+    /// The nodes read back from the GPU since this pass, in order.
+    pub gpu_reads: Vec<String>,
+}
+
+/// The engine: a GPU (or none), the loaded model and the last pass. Methods take `&self`
+/// (the page calls them from JavaScript while other calls may be waiting).
+pub struct Engine {
+    gpu: Option<Rc<GpuContext>>,
+    reason: String,
+    lost: Arc<AtomicBool>,
+    model: RefCell<Option<Rc<Model>>>,
+    run: RefCell<Run>,
+    imagenet: RefCell<Option<Vec<String>>>,
+    /// Draws and measures feature maps from GPU buffers; made on first use.
+    drawer: RefCell<Option<Rc<FeatureMapDrawer>>>,
+}
+
+impl Engine {
+    /// Open the GPU, or settle on the CPU reference (`Backend::Cpu`, or no usable adapter);
+    /// [`Engine::backend_reason`] says which and why.
+    pub async fn new(backend: Backend) -> Engine {
+        if backend == Backend::Cpu {
+            let why =
+                "CPU reference: it was asked for (backend=cpu in the page's URL hash, or --cpu)";
+            return Self::from_parts(None, why.into());
+        }
+        match GpuContext::new().await {
+            Ok(ctx) => Self::with_gpu(ctx),
+            Err(e) => {
+                let why = match e {
+                    GpuError::NoAdapter(_) => "no GPU adapter is available".to_string(),
+                    other => other.to_string(),
+                };
+                let reason = format!("CPU reference: the GPU is not available ({why}), so the CPU reference runs the models");
+                Self::from_parts(None, reason)
+            }
+        }
+    }
+
+    /// An engine on a device the caller opened.
+    pub fn with_gpu(ctx: GpuContext) -> Engine {
+        let reason = if ctx.info.device_type == wgpu::DeviceType::Cpu {
+            format!("GPU engine on a software adapter, {} (no GPU): expect seconds per image; the CPU reference may be faster", ctx.describe())
+        } else {
+            format!("GPU engine: {}", ctx.describe())
+        };
+        Self::from_parts(Some(ctx), reason)
+    }
+
+    fn from_parts(ctx: Option<GpuContext>, reason: String) -> Engine {
+        let lost = Arc::new(AtomicBool::new(false));
+        if let Some(ctx) = &ctx {
+            let flag = lost.clone();
+            ctx.device
+                .set_device_lost_callback(move |_, _| flag.store(true, Ordering::Relaxed));
+        }
+        Engine {
+            gpu: ctx.map(Rc::new),
+            reason,
+            lost,
+            model: RefCell::new(None),
+            run: RefCell::new(Run::default()),
+            imagenet: RefCell::new(None),
+            drawer: RefCell::new(None),
+        }
+    }
+
+    /// The GPU this engine runs on, if any.
+    pub fn gpu(&self) -> Option<&Rc<GpuContext>> {
+        self.gpu.as_ref()
+    }
+
+    /// What runs models: `Backend::Gpu` when a device is open.
+    pub fn backend(&self) -> Backend {
+        if self.gpu.is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        }
+    }
+
+    /// Which adapter runs the engine, or why the CPU reference does.
+    pub fn backend_reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Whether the GPU device was lost.
+    pub fn device_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// An error if the GPU device was lost.
+    pub fn check_device(&self) -> Result<(), EngineError> {
+        if self.device_lost() {
+            return Err(EngineError::DeviceLost { during: None });
+        }
+        Ok(())
+    }
+
+    /// The nodes whose outputs were read back from the GPU since the last classification,
+    /// in order: the output node, then each node asked for.
+    pub fn gpu_reads(&self) -> Vec<String> {
+        self.run.borrow().gpu_reads.clone()
+    }
+
+    /// The ImageNet-1k class names, one a line in class order (`labels/imagenet.txt`).
+    pub fn set_imagenet_labels(&self, text: &str) -> Result<(), EngineError> {
+        let names: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();
+        if names.len() != 1000 {
+            return Err(EngineError::Labels { found: names.len() });
+        }
+        *self.imagenet.borrow_mut() = Some(names);
+        Ok(())
+    }
+
+    /// The name of class `class` of `labels`, or `class N` when there are no names.
+    pub fn class_name(&self, labels: Labels, class: usize) -> String {
+        match labels {
+            Labels::FashionMnist => FASHION_MNIST.get(class).map(|s| s.to_string()),
+            Labels::ImageNet => self
+                .imagenet
+                .borrow()
+                .as_ref()
+                .and_then(|n| n.get(class).cloned()),
+        }
+        .unwrap_or_else(|| format!("class {class}"))
+    }
+
+    pub(crate) fn model(&self) -> Result<Rc<Model>, EngineError> {
+        self.model.borrow().clone().ok_or(EngineError::NoModel)
+    }
+
+    /// The loaded model's network.
+    pub fn network(&self) -> Result<Network, EngineError> {
+        Ok(self.model()?.net.clone())
+    }
+
+    /// The loaded model's plan on the GPU, if the GPU runs it.
+    pub fn with_plan<T>(&self, f: impl FnOnce(&GpuContext, &Plan) -> T) -> Option<T> {
+        let model = self.model().ok()?;
+        let ctx = self.gpu_for(&model)?;
+        Some(f(&ctx, model.plan.as_ref()?))
+    }
+
+    pub(crate) fn node_id(model: &Model, node: &str) -> Result<NodeId, EngineError> {
+        model
+            .net
+            .find(node)
+            .ok_or_else(|| EngineError::UnknownNode {
+                model: model.net.name.clone(),
+                node: node.into(),
+            })
+    }
+
+    /// The GPU, if it runs `model`.
+    pub(crate) fn gpu_for(&self, model: &Model) -> Option<Rc<GpuContext>> {
+        let usable = model.plan.is_some() && model.gpu_failure.borrow().is_none();
+        usable.then(|| self.gpu.clone()).flatten()
+    }
+
+    /// Load zoo model `name` with safetensors `weights` (validated; every mismatch named by
+    /// tensor), or with seeded random weights (BatchNorm calibrated) when there are none. If
+    /// this fails the previous model stays loaded.
+    pub async fn load_model(
+        &self,
+        name: &str,
+        weights: Option<&[u8]>,
+        pace: &mut impl Pace,
+    ) -> Result<LoadReport, EngineError> {
+        self.check_device()?;
+        let entry =
+            zoo::entry(name).ok_or_else(|| EngineError::UnknownModel { name: name.into() })?;
+        let net = (entry.build)();
+        let loaded = model_weights(entry, &net, weights, pace).await?;
+        if self.gpu.is_some() {
+            pace.report("uploading the weights to the GPU", 1.0);
+        }
+        let (h, w) = entry.preprocess.output_size();
+        let analysis = analyze(&net, h, w)?;
+        let (plan, gpu_problem) = self.plan(&net, &loaded.weights, h, w).await;
+        let report = LoadReport {
+            name: name.into(),
+            trained: loaded.trained,
+            weights: loaded.note,
+            backend: if plan.is_some() { "webgpu" } else { "cpu" },
+            gpu_problem,
+            input: [analysis.input.c, h, w],
+        };
+        let model = Model {
+            entry,
+            net,
+            weights: loaded.weights,
+            trained: loaded.trained,
+            analysis,
+            plan,
+            gpu_failure: RefCell::new(None),
+        };
+        *self.model.borrow_mut() = Some(Rc::new(model));
+        *self.run.borrow_mut() = Run::default();
+        Ok(report)
+    }
+
+    /// A GPU plan for `net`, or why there is none (then the CPU reference runs it).
+    async fn plan(
+        &self,
+        net: &Network,
+        weights: &Weights,
+        h: usize,
+        w: usize,
+    ) -> (Option<Plan>, Option<String>) {
+        let Some(ctx) = &self.gpu else {
+            return (None, None);
+        };
+        let memory = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let plan = Plan::new(ctx, net, weights, h, w, PlanOptions::default()).await;
+        let out_of_memory = memory.pop().await;
+        let problem = match (plan, out_of_memory) {
+            (Ok(plan), None) => return (Some(plan), None),
+            (Ok(_), Some(e)) => e.to_string(),
+            (Err(e), _) => e.to_string(),
+        };
+        let note = format!(
+            "the GPU cannot run {} ({problem}); the CPU reference runs it instead",
+            net.name
+        );
+        (None, Some(note))
+    }
+}

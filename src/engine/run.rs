@@ -1,0 +1,159 @@
+//! One image through the loaded model: on the GPU inside an error scope, or on the CPU
+//! reference a step at a time (the fallback when the GPU fails), then ranked.
+
+use super::load::MACS_PER_PIECE;
+use super::pace::Pace;
+use super::report::{Classification, Prediction};
+use super::{Engine, EngineError, Model, Run};
+use crate::cpu::{top_k, Stepper};
+use crate::gpu::GpuContext;
+use crate::model::Network;
+use crate::predict::scores;
+use crate::tensor::Tensor;
+use crate::weights::Weights;
+
+/// One forward pass on the GPU inside an error scope, so an invalid pipeline or command
+/// buffer is an error here rather than a silent page of zeros. Returns the output node's
+/// values and the per-node times.
+async fn gpu_pass(
+    ctx: &GpuContext,
+    model: &Model,
+    input: &Tensor,
+) -> Result<(Vec<f32>, Option<Vec<f64>>), String> {
+    let plan = model.plan.as_ref().ok_or("no GPU plan")?;
+    let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let submitted = plan.forward(ctx, input);
+    let error = scope.pop();
+    submitted.map_err(|e| e.to_string())?;
+    if let Some(e) = error.await {
+        return Err(e.to_string());
+    }
+    let out = plan
+        .read(ctx, model.net.output())
+        .await
+        .map_err(|e| e.to_string())?;
+    let times = plan.node_times_ms(ctx).await.ok().flatten();
+    Ok((out.data, times))
+}
+
+/// Every node's output on the CPU reference, a convolution's few channels at a time, with a
+/// tick between steps.
+pub async fn cpu_pass(
+    net: &Network,
+    weights: &Weights,
+    input: &Tensor,
+    pace: &mut impl Pace,
+) -> Result<Vec<Tensor>, EngineError> {
+    const STAGE: &str = "running the CPU reference";
+    let mut stepper = Stepper::new(net, weights, input)?.in_pieces(MACS_PER_PIECE);
+    while !stepper.done() {
+        stepper.step(weights)?;
+        pace.tick(STAGE, stepper.progress()).await;
+    }
+    Ok(stepper.into_outputs())
+}
+
+impl Engine {
+    /// Classify `image`, prepared as the model was trained: the top-5 with names,
+    /// probabilities and logits, and what ran the pass. If the GPU fails on a pass, the CPU
+    /// reference runs this pass and this model from then on (the result says so).
+    pub async fn classify(
+        &self,
+        image: &image::DynamicImage,
+        pace: &mut impl Pace,
+    ) -> Result<Classification, EngineError> {
+        self.check_device()?;
+        let model = self.model()?;
+        if image.width() == 0 || image.height() == 0 {
+            return Err(EngineError::EmptyImage);
+        }
+        let input = model.entry.preprocess.apply(image);
+        let out_id = model.net.output();
+        let mut gpu_problem = None;
+        let mut gpu_result = None;
+        if let Some(ctx) = self.gpu_for(&model) {
+            match gpu_pass(&ctx, &model, &input).await {
+                Ok(result) => gpu_result = Some(result),
+                Err(problem) => {
+                    // A loss is reported by a callback that may run just after the failing
+                    // call, so the event loop gets a turn first.
+                    pace.yield_now().await;
+                    if self.device_lost() {
+                        return Err(EngineError::DeviceLost {
+                            during: Some(format!("during the pass ({problem})")),
+                        });
+                    }
+                    let note = format!(
+                        "the GPU failed on {} ({problem}); the CPU reference runs it from now on",
+                        model.net.name
+                    );
+                    *model.gpu_failure.borrow_mut() = Some(note.clone());
+                    gpu_problem = Some(note);
+                }
+            }
+        }
+        let (output, outputs, gpu_ms, gpu_reads) = match gpu_result {
+            Some((output, times)) => {
+                let reads = vec![model.net.nodes[out_id].name.clone()];
+                (output, None, times, reads)
+            }
+            None => {
+                let outputs = cpu_pass(&model.net, &model.weights, &input, pace).await?;
+                let output = outputs[out_id].data.clone();
+                (output, Some(outputs), None, Vec::new())
+            }
+        };
+        let (logits, probs) = scores(&model.net, &output);
+        let top5 = top_k(&logits, 5)
+            .into_iter()
+            .map(|(class, logit)| Prediction {
+                class,
+                name: self.class_name(model.entry.labels, class),
+                probability: probs[class],
+                logit,
+            })
+            .collect();
+        *self.run.borrow_mut() = Run {
+            input: Some(input),
+            outputs,
+            gpu_ms,
+            gpu_reads,
+        };
+        Ok(Classification {
+            top5,
+            backend: self.backend_of(&model),
+            gpu_problem,
+        })
+    }
+
+    /// Classify an RGBA image (`width x height`, 4 bytes a pixel, as from a canvas).
+    pub async fn classify_rgba(
+        &self,
+        width: u32,
+        height: u32,
+        rgba: Vec<u8>,
+        pace: &mut impl Pace,
+    ) -> Result<Classification, EngineError> {
+        if width == 0 || height == 0 {
+            return Err(EngineError::EmptyImage);
+        }
+        let found = rgba.len();
+        let image =
+            image::RgbaImage::from_raw(width, height, rgba).ok_or(EngineError::RgbaLength {
+                width,
+                height,
+                found,
+            })?;
+        self.classify(&image::DynamicImage::ImageRgba8(image), pace)
+            .await
+    }
+
+    /// `"webgpu"` or `"cpu"`: what runs `model` now.
+    pub(crate) fn backend_of(&self, model: &Model) -> &'static str {
+        if self.gpu_for(model).is_some() {
+            "webgpu"
+        } else {
+            "cpu"
+        }
+    }
+}
