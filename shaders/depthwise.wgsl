@@ -4,25 +4,17 @@
 // its channel's taps come from a texture (lavapipe fetches texels for 8 invocations at once
 // but loads storage buffers one invocation at a time).
 // Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation) fix the loops'
-// lengths so they unroll and every array index is a constant. Override ACT applies an activation to the result (0 none, 1 ReLU,
-// 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3)).
+// lengths so they unroll and every array index is a constant. The prelude's override ACT
+// applies an activation to the result.
 // Bindings: 0 input, 1 weight: rgba32float texture, row oc holding its kh * kw taps 4 to a
 // texel (at most 64 taps), 2 bias, 3 output, 4 params.
-
-struct Params {
-    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
-    out_h: u32, out_w: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, dh: u32, dw: u32,
-    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
-}
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var weight: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: ConvParams;
 
-override ACT: u32 = 0u;
 override KH: u32 = 3u;
 override KW: u32 = 3u;
 override SW: u32 = 1u;
@@ -30,17 +22,6 @@ override DW: u32 = 1u;
 
 const OUT: u32 = 8u; // outputs per invocation, along a row
 override SPAN: u32 = (OUT - 1u) * SW + (KW - 1u) * DW + 1u;
-
-fn activate(v: f32) -> f32 {
-    switch ACT {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return clamp(v, 0.0, 6.0); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        case 4u: { return tanh(v); }
-        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
-        default: { return v; }
-    }
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -1,9 +1,11 @@
 //! Uniform parameter structs shared with WGSL: `#[repr(C)]`, Pod, multiples of 16 bytes,
-//! field for field the `Params` struct at the top of each shader.
+//! field for field the WGSL struct of the same name, in shaders/prelude.wgsl where several
+//! kernels read it and in its kernel's file otherwise.
 
 use bytemuck::{Pod, Zeroable};
 
-/// `conv_naive.wgsl`, `conv_gemm.wgsl`, `depthwise.wgsl`.
+/// `conv_naive.wgsl`, `conv_gemm.wgsl`, `conv_pointwise.wgsl`, `im2col.wgsl`, `depthwise.wgsl`,
+/// `depthwise_texture.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct ConvParams {
@@ -97,7 +99,7 @@ pub struct BatchNormParams {
     pub _pad: u32,
 }
 
-/// `dense.wgsl`.
+/// `dense.wgsl`, `dense_texture.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct DenseParams {
@@ -116,8 +118,8 @@ pub struct RbfParams {
     pub _pad: [u32; 2],
 }
 
-/// `activation.wgsl`, `add.wgsl`, `softmax.wgsl`, `copy.wgsl` (len, offset),
-/// `global_avg_pool.wgsl` (c, hw): four words.
+/// Four words, named by use in WGSL: `LengthParams` (len, offset) of `activation.wgsl`,
+/// `add.wgsl`, `softmax.wgsl`, `copy.wgsl`; `PlaneParams` (c, hw) of `global_avg_pool.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct SmallParams {
