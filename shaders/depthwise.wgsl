@@ -4,8 +4,9 @@
 // its channel's taps come from a texture (lavapipe fetches texels for 8 invocations at once
 // but loads storage buffers one invocation at a time).
 // Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation) fix the loops'
-// lengths so they unroll and every array index is a constant. The prelude's override ACT
-// applies an activation to the result.
+// lengths so they unroll and every array index is a constant. depthwise_epilogue.wgsl,
+// joined after this file, declares OUT (8), adds the bias, applies the prelude's ACT and
+// stores.
 // Bindings: 0 input, 1 weight: rgba32float texture, row oc holding its kh * kw taps 4 to a
 // texel (at most 64 taps), 2 bias, 3 output, 4 params.
 
@@ -20,7 +21,6 @@ override KW: u32 = 3u;
 override SW: u32 = 1u;
 override DW: u32 = 1u;
 
-const OUT: u32 = 8u; // outputs per invocation, along a row
 override SPAN: u32 = (OUT - 1u) * SW + (KW - 1u) * DW + 1u;
 
 @compute @workgroup_size(64)
@@ -40,7 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         taps[t] = textureLoad(weight, vec2<u32>(t, oc), 0);
     }
     let ix0 = i32(ox0 * SW) - i32(p.pad_l);
-    var acc: array<f32, 8>;
+    var acc: array<f32, OUT>;
     for (var ky = 0u; ky < KH; ky++) {
         let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_t);
         if (iy < 0 || iy >= i32(p.in_h)) {
@@ -61,20 +61,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
-    var b = 0.0;
-    if (p.has_bias != 0u) {
-        b = bias[oc];
-    }
-    let out_row = (oc * p.out_h + oy) * p.out_w;
-    var v: array<f32, 8>;
-    for (var j = 0u; j < OUT; j++) {
-        v[j] = activate(acc[j] + b);
-    }
-    // Scalar stores with constant components (a component chosen per invocation costs
-    // lavapipe far more).
-    for (var j = 0u; j < OUT; j++) {
-        if (ox0 + j < p.out_w) {
-            output[out_row + ox0 + j] = v[j];
-        }
-    }
+    store_outputs(acc, oc, oy, ox0);
 }

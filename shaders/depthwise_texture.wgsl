@@ -9,8 +9,9 @@
 // every invocation (8 * SW outputs are whole texels): it is SHIFT, the left padding's
 // distance to the texel boundary before it, and the choices fold away.
 // Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation), ALIGNED and SHIFT
-// fix every loop's length so they unroll and every array index is a constant. The
-// prelude's override ACT applies an activation to the result.
+// fix every loop's length so they unroll and every array index is a constant.
+// depthwise_epilogue.wgsl, joined after this file, declares OUT (8), adds the bias, applies
+// the prelude's ACT and stores.
 // Bindings: 0 input: rgba32float texture, 1 weight: rgba32float texture, row oc holding
 // its kh * kw taps 4 to a texel (at most 64 taps), 2 bias, 3 output, 4 params.
 
@@ -27,7 +28,6 @@ override DW: u32 = 1u;
 override SHIFT: u32 = 0u;
 override ALIGNED: bool = true;
 
-const OUT: u32 = 8u; // outputs per invocation, along a row
 override SPAN: u32 = (OUT - 1u) * SW + (KW - 1u) * DW + 1u;
 override TEXELS: u32 = (select(3u, SHIFT, ALIGNED) + SPAN + 3u) / 4u;
 
@@ -48,7 +48,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let ix0 = i32(ox0 * SW) - i32(p.pad_l);
     let last = i32((p.in_c * p.in_h * p.in_w + 3u) / 4u) - 1; // the input's last texel
-    var acc: array<f32, 8>;
+    var acc: array<f32, OUT>;
     for (var ky = 0u; ky < KH; ky++) {
         // Rows in the padding read zeros: a test rather than a `continue`, so the loop
         // unrolls and the taps' index stays a constant.
@@ -81,20 +81,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
-    var b = 0.0;
-    if (p.has_bias != 0u) {
-        b = bias[oc];
-    }
-    let out_row = (oc * p.out_h + oy) * p.out_w;
-    var v: array<f32, 8>;
-    for (var o = 0u; o < OUT; o++) {
-        v[o] = activate(acc[o] + b);
-    }
-    // Scalar stores with constant components (a component chosen per invocation costs
-    // lavapipe far more).
-    for (var o = 0u; o < OUT; o++) {
-        if (ox0 + o < p.out_w) {
-            output[out_row + ox0 + o] = v[o];
-        }
-    }
+    store_outputs(acc, oc, oy, ox0);
 }

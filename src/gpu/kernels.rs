@@ -70,8 +70,11 @@ impl Kernel {
                 joined!("pointwise_subgroup.wgsl", "conv_pointwise.wgsl")
             }
             Kernel::Im2col => joined!("im2col.wgsl"),
-            Kernel::Depthwise => joined!("depthwise.wgsl"),
-            Kernel::DepthwiseTexture => joined!("depthwise_texture.wgsl"),
+            // Both bodies end the same way: bias, activation, stores.
+            Kernel::Depthwise => joined!("depthwise.wgsl", "depthwise_epilogue.wgsl"),
+            Kernel::DepthwiseTexture => {
+                joined!("depthwise_texture.wgsl", "depthwise_epilogue.wgsl")
+            }
             Kernel::ConvPartial => joined!("conv_partial.wgsl"),
             Kernel::Subsample => joined!("subsample.wgsl"),
             Kernel::Pool => joined!("pool.wgsl"),
