@@ -2,14 +2,9 @@
 // averages inputs floor(i n / out) up to ceil((i + 1) n / out) - 1. One invocation per output.
 // Bindings: 0 input, 1 output, 2 params.
 
-struct Params {
-    c: u32, in_h: u32, in_w: u32, out_h: u32,
-    out_w: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: SubsampleParams;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

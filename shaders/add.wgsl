@@ -1,14 +1,10 @@
 // Element-wise sum of two tensors (a residual connection).
 // Bindings: 0 a, 1 b, 2 output, 3 params.
 
-struct Params {
-    len: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> p: LengthParams;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -1,7 +1,7 @@
 // Batch normalisation at inference: (x - mean) / sqrt(var + eps) * weight + bias, per channel.
 // Bindings: 0 input, 1 weight, 2 bias, 3 running_mean, 4 running_var, 5 output, 6 params.
 
-struct Params {
+struct BatchNormParams {
     c: u32, hw: u32, eps: f32, _pad: u32,
 }
 
@@ -11,7 +11,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> mean: array<f32>;
 @group(0) @binding(4) var<storage, read> variance: array<f32>;
 @group(0) @binding(5) var<storage, read_write> output: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+@group(0) @binding(6) var<uniform> p: BatchNormParams;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

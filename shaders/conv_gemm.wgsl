@@ -10,36 +10,17 @@
 // [groups, m_pad / 4] (m_pad: channels per group rounded up to 16, zero-padded), 3 output,
 // 4 params.
 
-struct Params {
-    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
-    out_h: u32, out_w: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, dh: u32, dw: u32,
-    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: ConvParams;
 
-// Epilogue: 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3).
-override ACT: u32 = 0u;
+// The prelude's ACT override picks the activation of the epilogue.
 override WG: u32 = 64u;
 
 override CH4: u32 = 4u; // output channels per invocation, in vec4s (at most 4)
 override PX: u32 = 8u; // consecutive output pixels per invocation (at most 8)
-
-fn activate(v: f32) -> f32 {
-    switch ACT {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return clamp(v, 0.0, 6.0); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        case 4u: { return tanh(v); }
-        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
-        default: { return v; }
-    }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {

@@ -1,34 +1,14 @@
 // Direct convolution, one invocation per output value: the baseline the tiled kernels are
 // measured against. Handles stride, dilation, asymmetric padding and groups.
-// Override ACT applies an activation to the result (0 none, 1 ReLU, 2 ReLU6, 3 sigmoid,
-// 4 tanh, 5 LeNet's 1.7159 tanh(2x/3)); the benchmark baseline leaves it at 0.
+// The prelude's override ACT applies an activation to the result; the benchmark baseline
+// leaves it at ACT_NONE.
 // Bindings: 0 input, 1 weight [out_c, in_c/groups, kh, kw], 2 bias, 3 output, 4 params.
-
-struct Params {
-    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
-    out_h: u32, out_w: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, dh: u32, dw: u32,
-    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
-}
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-
-override ACT: u32 = 0u;
-
-fn activate(v: f32) -> f32 {
-    switch ACT {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return clamp(v, 0.0, 6.0); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        case 4u: { return tanh(v); }
-        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
-        default: { return v; }
-    }
-}
+@group(0) @binding(4) var<uniform> p: ConvParams;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

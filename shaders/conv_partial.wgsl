@@ -3,7 +3,7 @@
 // table: for each output map, (first kernel index, count), then the input-map lists packed.
 // Bindings: 0 input, 1 weight [connections, k, k], 2 bias, 3 table, 4 output, 5 params.
 
-struct Params {
+struct PartialConvParams {
     in_c: u32, in_h: u32, in_w: u32, out_c: u32,
     out_h: u32, out_w: u32, k: u32, _pad: u32,
 }
@@ -13,7 +13,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> table: array<u32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(5) var<uniform> p: PartialConvParams;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -13,46 +13,26 @@
 // of a round of ROUND rows and the others take it with subgroupShuffle, so a subgroup of 8
 // makes 1 texel fetch per 2 rows where each invocation would make 8.
 // Bindings: 0 X: rgba32float texture, texel t = (g * k_g + k) * ceil(n / 4) + n / 4 at
-// (t % TW, t / TW); 1 weight: rgba32float texture, row k of group g at y = g * k_pad + k,
+// x_texel(t); 1 weight: rgba32float texture, row k of group g at y = g * k_pad + k,
 // 4 output channels a texel (transposed and zero-padded at plan time to m_pad, the
 // channels per group rounded up to 16, and to k_pad rows, k_g rounded up to ROUND),
 // 2 bias [groups, m_pad / 4], 3 output [out_c, n], 4 params.
-
-struct Params {
-    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
-    out_h: u32, out_w: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, dh: u32, dw: u32,
-    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
-}
 
 @group(0) @binding(0) var input: texture_2d<f32>;
 @group(0) @binding(1) var weight: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: ConvParams;
 
-// Epilogue: 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3).
-override ACT: u32 = 0u;
+// The prelude's ACT override picks the activation of the epilogue.
 override WG: u32 = 64u;
 // Rows of W per weight fetch: the subgroup size / CH4 with subgroups, else 1.
 override ROUND: u32 = 1u;
 
 const CH4: u32 = 4u; // output channels per invocation, in vec4s
-const TW: u32 = 1024u; // width of the X texture in texels (src/gpu/lower/conv.rs: X_TEXTURE_WIDTH)
-
-fn activate(v: vec4<f32>) -> vec4<f32> {
-    switch ACT {
-        case 1u: { return max(v, vec4(0.0)); }
-        case 2u: { return clamp(v, vec4(0.0), vec4(6.0)); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        case 4u: { return tanh(v); }
-        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
-        default: { return v; }
-    }
-}
 
 fn x_at(t: u32) -> vec4<f32> {
-    return textureLoad(input, vec2<u32>(t % TW, t / TW), 0);
+    return textureLoad(input, x_texel(t), 0);
 }
 
 fn product(lid: u32, wid: vec3<u32>, lane: u32) {
@@ -91,7 +71,7 @@ fn product(lid: u32, wid: vec3<u32>, lane: u32) {
         for (var i = 0u; i < 4u; i++) {
             let m = (m0 + q) * 4u + i;
             let oc = g * rows + m;
-            let v = activate(acc[4u * q + i] + b[i]);
+            let v = activate4(acc[4u * q + i] + b[i]);
             if (m < rows && n < cols4) {
                 // Scalar stores with constant components: lavapipe stores a storage buffer
                 // one invocation at a time either way, and a component chosen per

@@ -2,13 +2,9 @@
 // input, each placing its channels after the previous ones.
 // Bindings: 0 input, 1 output, 2 params.
 
-struct Params {
-    len: u32, offset: u32, _pad0: u32, _pad1: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: LengthParams;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -3,15 +3,11 @@
 // split over several weight buffers (VGG's fc6 is 411 MB): row_offset places this chunk.
 // Bindings: 0 input, 1 weight rows [rows, in_features], 2 bias, 3 output, 4 params.
 
-struct Params {
-    in_features: u32, rows: u32, row_offset: u32, has_bias: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: DenseParams;
 
 var<workgroup> partial: array<f32, 64>;
 

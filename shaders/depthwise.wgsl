@@ -4,43 +4,24 @@
 // its channel's taps come from a texture (lavapipe fetches texels for 8 invocations at once
 // but loads storage buffers one invocation at a time).
 // Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation) fix the loops'
-// lengths so they unroll and every array index is a constant. Override ACT applies an activation to the result (0 none, 1 ReLU,
-// 2 ReLU6, 3 sigmoid, 4 tanh, 5 LeNet's 1.7159 tanh(2x/3)).
+// lengths so they unroll and every array index is a constant. depthwise_epilogue.wgsl,
+// joined after this file, declares OUT (8), adds the bias, applies the prelude's ACT and
+// stores.
 // Bindings: 0 input, 1 weight: rgba32float texture, row oc holding its kh * kw taps 4 to a
 // texel (at most 64 taps), 2 bias, 3 output, 4 params.
-
-struct Params {
-    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
-    out_h: u32, out_w: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, dh: u32, dw: u32,
-    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
-}
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var weight: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: ConvParams;
 
-override ACT: u32 = 0u;
 override KH: u32 = 3u;
 override KW: u32 = 3u;
 override SW: u32 = 1u;
 override DW: u32 = 1u;
 
-const OUT: u32 = 8u; // outputs per invocation, along a row
 override SPAN: u32 = (OUT - 1u) * SW + (KW - 1u) * DW + 1u;
-
-fn activate(v: f32) -> f32 {
-    switch ACT {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return clamp(v, 0.0, 6.0); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        case 4u: { return tanh(v); }
-        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
-        default: { return v; }
-    }
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -59,7 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         taps[t] = textureLoad(weight, vec2<u32>(t, oc), 0);
     }
     let ix0 = i32(ox0 * SW) - i32(p.pad_l);
-    var acc: array<f32, 8>;
+    var acc: array<f32, OUT>;
     for (var ky = 0u; ky < KH; ky++) {
         let iy = i32(oy * p.sh + ky * p.dh) - i32(p.pad_t);
         if (iy < 0 || iy >= i32(p.in_h)) {
@@ -80,20 +61,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
-    var b = 0.0;
-    if (p.has_bias != 0u) {
-        b = bias[oc];
-    }
-    let out_row = (oc * p.out_h + oy) * p.out_w;
-    var v: array<f32, 8>;
-    for (var j = 0u; j < OUT; j++) {
-        v[j] = activate(acc[j] + b);
-    }
-    // Scalar stores with constant components (a component chosen per invocation costs
-    // lavapipe far more).
-    for (var j = 0u; j < OUT; j++) {
-        if (ox0 + j < p.out_w) {
-            output[out_row + ox0 + j] = v[j];
-        }
-    }
+    store_outputs(acc, oc, oy, ox0);
 }

@@ -1,34 +1,26 @@
 // Depthwise convolution (groups == in_c, out_c a multiple of it) reading its input from a
 // texture: one invocation per 8 neighbouring outputs of a row. The input is copied into
 // the X texture first (texel t of the [C, H, W] input, 4 values in a row, at
-// (t % TW, t / TW)); lavapipe fetches texels for 8 invocations at once, where
+// x_texel(t)); lavapipe fetches texels for 8 invocations at once, where
 // depthwise.wgsl loads its storage buffer one invocation at a time. For each kernel row
 // an invocation fetches the TEXELS texels covering the span of input its 8 windows read,
 // which starts `a` values into the first. Each span value is then chosen from 4
 // candidates by `a`. With rows of a multiple of 4 values (ALIGNED), `a` is the same for
 // every invocation (8 * SW outputs are whole texels): it is SHIFT, the left padding's
 // distance to the texel boundary before it, and the choices fold away.
-// Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation), ALIGNED, SHIFT
-// and ACT (an activation on the result: 0 none, 1 ReLU, 2 ReLU6, 3 sigmoid, 4 tanh,
-// 5 LeNet's 1.7159 tanh(2x/3)) fix every loop's length so they unroll and every array
-// index is a constant.
+// Overrides KH, KW, SW, DW (kernel size, horizontal stride and dilation), ALIGNED and SHIFT
+// fix every loop's length so they unroll and every array index is a constant.
+// depthwise_epilogue.wgsl, joined after this file, declares OUT (8), adds the bias, applies
+// the prelude's ACT and stores.
 // Bindings: 0 input: rgba32float texture, 1 weight: rgba32float texture, row oc holding
 // its kh * kw taps 4 to a texel (at most 64 taps), 2 bias, 3 output, 4 params.
-
-struct Params {
-    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
-    out_h: u32, out_w: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, dh: u32, dw: u32,
-    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
-}
 
 @group(0) @binding(0) var input: texture_2d<f32>;
 @group(0) @binding(1) var weight: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: ConvParams;
 
-override ACT: u32 = 0u;
 override KH: u32 = 3u;
 override KW: u32 = 3u;
 override SW: u32 = 1u;
@@ -36,21 +28,8 @@ override DW: u32 = 1u;
 override SHIFT: u32 = 0u;
 override ALIGNED: bool = true;
 
-const OUT: u32 = 8u; // outputs per invocation, along a row
-const TW: u32 = 1024u; // width of the X texture in texels (src/gpu/lower.rs: X_TEXTURE_WIDTH)
 override SPAN: u32 = (OUT - 1u) * SW + (KW - 1u) * DW + 1u;
 override TEXELS: u32 = (select(3u, SHIFT, ALIGNED) + SPAN + 3u) / 4u;
-
-fn activate(v: f32) -> f32 {
-    switch ACT {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return clamp(v, 0.0, 6.0); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        case 4u: { return tanh(v); }
-        case 5u: { return 1.7159 * tanh(2.0 * v / 3.0); }
-        default: { return v; }
-    }
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -69,7 +48,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let ix0 = i32(ox0 * SW) - i32(p.pad_l);
     let last = i32((p.in_c * p.in_h * p.in_w + 3u) / 4u) - 1; // the input's last texel
-    var acc: array<f32, 8>;
+    var acc: array<f32, OUT>;
     for (var ky = 0u; ky < KH; ky++) {
         // Rows in the padding read zeros: a test rather than a `continue`, so the loop
         // unrolls and the taps' index stays a constant.
@@ -82,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         var texels: array<vec4<f32>, 9>;
         for (var j = 0u; j < TEXELS; j++) {
             let t = u32(clamp(t0 + i32(j), 0, last));
-            texels[j] = textureLoad(input, vec2<u32>(t % TW, t / TW), 0);
+            texels[j] = textureLoad(input, x_texel(t), 0);
         }
         var span: array<f32, 32>;
         for (var s = 0u; s < SPAN; s++) {
@@ -102,20 +81,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
-    var b = 0.0;
-    if (p.has_bias != 0u) {
-        b = bias[oc];
-    }
-    let out_row = (oc * p.out_h + oy) * p.out_w;
-    var v: array<f32, 8>;
-    for (var o = 0u; o < OUT; o++) {
-        v[o] = activate(acc[o] + b);
-    }
-    // Scalar stores with constant components (a component chosen per invocation costs
-    // lavapipe far more).
-    for (var o = 0u; o < OUT; o++) {
-        if (ox0 + o < p.out_w) {
-            output[out_row + ox0 + o] = v[o];
-        }
-    }
+    store_outputs(acc, oc, oy, ox0);
 }

@@ -6,7 +6,7 @@
 // Bindings: 0 input (the node's output, [c, h, w]), 1 stats (from featuremap_range.wgsl),
 // 2 order (the channel of each tile), 3 colormap (256 RGBA, packed), 4 params.
 
-struct Params {
+struct DrawParams {
     c: u32, h: u32, w: u32, tiles: u32,
     cols: u32, tile_w: u32, tile_h: u32, gap: u32,
     per_layer: u32, _pad0: u32, _pad1: u32, _pad2: u32,
@@ -16,7 +16,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> stats: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> order: array<u32>;
 @group(0) @binding(3) var<storage, read> colormap: array<u32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: DrawParams;
 
 @vertex
 fn vertex(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {

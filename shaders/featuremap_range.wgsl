@@ -4,13 +4,13 @@
 // Bindings: 0 input (the node's output, [c, h, w]), 1 stats (read_write), 2 params.
 // stats[ch] = (min, max, mean, 0) for ch < c; stats[c] = (layer min, layer max, 0, 0).
 
-struct Params {
+struct RangeParams {
     c: u32, hw: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> stats: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: RangeParams;
 
 const BIG: f32 = 3.4e38;
 

@@ -5,16 +5,9 @@
 // One invocation per 4 pixels of a row: 4 loads and one vec4 store.
 // Bindings: 0 input, 1 output [in_c * kh * kw, ceil(out_h * out_w / 4)] as vec4, 2 params.
 
-struct Params {
-    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
-    out_h: u32, out_w: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, dh: u32, dw: u32,
-    pad_t: u32, pad_l: u32, groups: u32, has_bias: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: ConvParams;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

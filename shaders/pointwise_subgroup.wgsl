@@ -1,6 +1,7 @@
 // Entry point and weight fetches of conv_pointwise.wgsl with subgroups (ROUND = subgroup
 // size / 4): invocation `lane` fetches texel lane % 4 of row lane / 4 of the round, and
 // every invocation takes the texel it needs from the one that fetched it.
+// Bindings: those of conv_pointwise.wgsl, which follows.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,

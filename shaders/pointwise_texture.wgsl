@@ -1,5 +1,6 @@
 // Entry point and weight fetches of conv_pointwise.wgsl without subgroups: every
 // invocation fetches its own weight texels (ROUND is 1).
+// Bindings: those of conv_pointwise.wgsl, which follows.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {

@@ -1,13 +1,9 @@
 // Softmax over the whole tensor, numerically stable (max subtracted); one workgroup.
 // Bindings: 0 input, 1 output, 2 params.
 
-struct Params {
-    len: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: LengthParams;
 
 var<workgroup> partial: array<f32, 256>;
 

@@ -1,16 +1,11 @@
 // LeNet-5's trainable subsampling: coefficient[c] * (sum of a window x window block) + bias[c].
 // Bindings: 0 input, 1 weight (coefficients), 2 bias, 3 output, 4 params.
 
-struct Params {
-    c: u32, in_h: u32, in_w: u32, out_h: u32,
-    out_w: u32, window: u32, _pad0: u32, _pad1: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> p: SubsampleParams;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -1,7 +1,34 @@
-//! The kernel table: every WGSL kernel family, its source embedded at build time, and the
-//! shape of its bind group (read-only inputs, then the output, then the uniform params).
+//! The kernel table: every WGSL kernel family, its source embedded at build time behind the
+//! shared prelude, and the shape of its bind group (read-only inputs, then the output, then
+//! the uniform params); and the activation numbering the shaders share with Rust.
 
-/// One compute kernel family; one shader file each.
+use crate::model::Activation;
+
+/// shaders/prelude.wgsl (activation, X texture width, shared params structs) followed by the
+/// named files of shaders/, joined at build time.
+macro_rules! joined {
+    ($($file:literal),+) => {
+        concat!(
+            include_str!("../../shaders/prelude.wgsl"),
+            $(include_str!(concat!("../../shaders/", $file))),+
+        )
+    };
+}
+
+/// The `ACT` override of every kernel that applies an activation, numbered as the `ACT_*`
+/// constants of shaders/prelude.wgsl: `None` is `ACT_NONE`.
+pub fn activation_code(activation: Option<Activation>) -> u32 {
+    match activation {
+        None => 0,
+        Some(Activation::Relu) => 1,
+        Some(Activation::Relu6) => 2,
+        Some(Activation::Sigmoid) => 3,
+        Some(Activation::Tanh) => 4,
+        Some(Activation::ScaledTanh) => 5,
+    }
+}
+
+/// One compute kernel family; one shader file each (two for some), behind the prelude.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kernel {
     ConvNaive,
@@ -32,37 +59,36 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The shader source.
+    /// The shader source: shaders/prelude.wgsl, then the kernel's files.
     pub fn source(self) -> &'static str {
         match self {
-            Kernel::ConvNaive => include_str!("../../shaders/conv_naive.wgsl"),
-            Kernel::ConvGemm => include_str!("../../shaders/conv_gemm.wgsl"),
+            Kernel::ConvNaive => joined!("conv_naive.wgsl"),
+            Kernel::ConvGemm => joined!("conv_gemm.wgsl"),
             // The body needs one of two heads: the entry point and how weights are fetched.
-            Kernel::ConvPointwise => concat!(
-                include_str!("../../shaders/pointwise_texture.wgsl"),
-                include_str!("../../shaders/conv_pointwise.wgsl")
-            ),
-            Kernel::ConvPointwiseSubgroup => concat!(
-                include_str!("../../shaders/pointwise_subgroup.wgsl"),
-                include_str!("../../shaders/conv_pointwise.wgsl")
-            ),
-            Kernel::Im2col => include_str!("../../shaders/im2col.wgsl"),
-            Kernel::Depthwise => include_str!("../../shaders/depthwise.wgsl"),
-            Kernel::DepthwiseTexture => include_str!("../../shaders/depthwise_texture.wgsl"),
-            Kernel::ConvPartial => include_str!("../../shaders/conv_partial.wgsl"),
-            Kernel::Subsample => include_str!("../../shaders/subsample.wgsl"),
-            Kernel::Pool => include_str!("../../shaders/pool.wgsl"),
-            Kernel::AdaptivePool => include_str!("../../shaders/adaptive_pool.wgsl"),
-            Kernel::Lrn => include_str!("../../shaders/lrn.wgsl"),
-            Kernel::BatchNorm => include_str!("../../shaders/batchnorm.wgsl"),
-            Kernel::Activation => include_str!("../../shaders/activation.wgsl"),
-            Kernel::Dense => include_str!("../../shaders/dense.wgsl"),
-            Kernel::DenseTexture => include_str!("../../shaders/dense_texture.wgsl"),
-            Kernel::Rbf => include_str!("../../shaders/rbf.wgsl"),
-            Kernel::Copy => include_str!("../../shaders/copy.wgsl"),
-            Kernel::Add => include_str!("../../shaders/add.wgsl"),
-            Kernel::GlobalAvgPool => include_str!("../../shaders/global_avg_pool.wgsl"),
-            Kernel::Softmax => include_str!("../../shaders/softmax.wgsl"),
+            Kernel::ConvPointwise => joined!("pointwise_texture.wgsl", "conv_pointwise.wgsl"),
+            Kernel::ConvPointwiseSubgroup => {
+                joined!("pointwise_subgroup.wgsl", "conv_pointwise.wgsl")
+            }
+            Kernel::Im2col => joined!("im2col.wgsl"),
+            // Both bodies end the same way: bias, activation, stores.
+            Kernel::Depthwise => joined!("depthwise.wgsl", "depthwise_epilogue.wgsl"),
+            Kernel::DepthwiseTexture => {
+                joined!("depthwise_texture.wgsl", "depthwise_epilogue.wgsl")
+            }
+            Kernel::ConvPartial => joined!("conv_partial.wgsl"),
+            Kernel::Subsample => joined!("subsample.wgsl"),
+            Kernel::Pool => joined!("pool.wgsl"),
+            Kernel::AdaptivePool => joined!("adaptive_pool.wgsl"),
+            Kernel::Lrn => joined!("lrn.wgsl"),
+            Kernel::BatchNorm => joined!("batchnorm.wgsl"),
+            Kernel::Activation => joined!("activation.wgsl"),
+            Kernel::Dense => joined!("dense.wgsl"),
+            Kernel::DenseTexture => joined!("dense_texture.wgsl"),
+            Kernel::Rbf => joined!("rbf.wgsl"),
+            Kernel::Copy => joined!("copy.wgsl"),
+            Kernel::Add => joined!("add.wgsl"),
+            Kernel::GlobalAvgPool => joined!("global_avg_pool.wgsl"),
+            Kernel::Softmax => joined!("softmax.wgsl"),
         }
     }
 
@@ -178,5 +204,118 @@ impl Variant {
             kernel,
             overrides: vec![(name, value)],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::lower::X_TEXTURE_WIDTH;
+
+    /// Compiles only while `Kernel::ALL` lists every variant: a match over its entries,
+    /// named as constants, must be exhaustive.
+    #[allow(dead_code)]
+    fn all_is_exhaustive(k: Kernel) {
+        macro_rules! entries {
+            ($($name:ident = $i:literal),+) => {{
+                $(const $name: Kernel = Kernel::ALL[$i];)+
+                match k {
+                    $($name)|+ => {}
+                }
+            }};
+        }
+        entries!(
+            K0 = 0,
+            K1 = 1,
+            K2 = 2,
+            K3 = 3,
+            K4 = 4,
+            K5 = 5,
+            K6 = 6,
+            K7 = 7,
+            K8 = 8,
+            K9 = 9,
+            K10 = 10,
+            K11 = 11,
+            K12 = 12,
+            K13 = 13,
+            K14 = 14,
+            K15 = 15,
+            K16 = 16,
+            K17 = 17,
+            K18 = 18,
+            K19 = 19,
+            K20 = 20
+        );
+    }
+
+    #[test]
+    fn all_lists_every_kernel_once() {
+        // Exhaustiveness is checked when compiling `all_is_exhaustive`; here, no repeats
+        // (a repeat would leave room for a missing variant) and no two with one name.
+        let mut names: Vec<&str> = Kernel::ALL.iter().map(|k| k.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Kernel::ALL.len());
+    }
+
+    /// `const NAME: u32 = VALUEu;` lines of shaders/prelude.wgsl.
+    fn prelude_constants() -> Vec<(String, u32)> {
+        include_str!("../../shaders/prelude.wgsl")
+            .lines()
+            .filter_map(|line| {
+                let rest = line.trim().strip_prefix("const ")?;
+                let (name, value) = rest.split_once(": u32 = ")?;
+                let value = value.strip_suffix("u;")?.parse().ok()?;
+                Some((name.to_string(), value))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn activation_codes_are_the_prelude_constants() {
+        // The WGSL name of each activation; a new one does not compile until it is named.
+        let wgsl_name = |a: Option<Activation>| match a {
+            None => "ACT_NONE",
+            Some(Activation::Relu) => "ACT_RELU",
+            Some(Activation::Relu6) => "ACT_RELU6",
+            Some(Activation::Sigmoid) => "ACT_SIGMOID",
+            Some(Activation::Tanh) => "ACT_TANH",
+            Some(Activation::ScaledTanh) => "ACT_SCALED_TANH",
+        };
+        let all = [
+            None,
+            Some(Activation::Relu),
+            Some(Activation::Relu6),
+            Some(Activation::Sigmoid),
+            Some(Activation::Tanh),
+            Some(Activation::ScaledTanh),
+        ];
+        let constants = prelude_constants();
+        let act: Vec<&(String, u32)> = constants
+            .iter()
+            .filter(|(name, _)| name.starts_with("ACT_"))
+            .collect();
+        assert_eq!(
+            act.len(),
+            all.len(),
+            "ACT_* constants in the prelude: {act:?}"
+        );
+        for a in all {
+            let name = wgsl_name(a);
+            let wgsl = act.iter().find(|(n, _)| n == name);
+            assert_eq!(
+                wgsl.map(|(_, v)| *v),
+                Some(activation_code(a)),
+                "{name} in shaders/prelude.wgsl against activation_code({a:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn x_texture_width_is_the_prelude_constant() {
+        let constants = prelude_constants();
+        let width = constants.iter().find(|(n, _)| n == "X_TEXTURE_WIDTH");
+        assert_eq!(width.map(|(_, v)| *v), Some(X_TEXTURE_WIDTH));
     }
 }

@@ -1,7 +1,7 @@
 //! Lowering: each node of the graph becomes a few dispatches, with its weights uploaded,
 //! its params written and its bind groups made here, once, at plan time.
 
-use super::kernels::{Kernel, Variant};
+use super::kernels::{activation_code, Kernel, Variant};
 use super::params::*;
 use super::plan::ConvPath;
 use super::{GpuContext, GpuError};
@@ -42,20 +42,6 @@ pub struct Epilogue<'n> {
     /// The folded BatchNorm: its node's name (for its tensors) and its config.
     pub batchnorm: Option<(&'n str, &'n BatchNorm)>,
     pub activation: Option<Activation>,
-}
-
-impl Epilogue<'_> {
-    /// The `ACT` override of the convolution shaders.
-    fn activation_code(&self) -> u32 {
-        match self.activation {
-            None => 0,
-            Some(Activation::Relu) => 1,
-            Some(Activation::Relu6) => 2,
-            Some(Activation::Sigmoid) => 3,
-            Some(Activation::Tanh) => 4,
-            Some(Activation::ScaledTanh) => 5,
-        }
-    }
 }
 
 /// Builds the dispatches of one node.
@@ -404,13 +390,7 @@ impl Lowering<'_> {
                 vec![self.dispatch(name, variant, &reads, out, &params, grid(threads, 64))]
             }
             Layer::Activation(a) => {
-                let code = match a {
-                    Activation::Relu => 0,
-                    Activation::Relu6 => 1,
-                    Activation::Sigmoid => 2,
-                    Activation::Tanh => 3,
-                    Activation::ScaledTanh => 4,
-                };
+                let code = activation_code(Some(*a));
                 let variant = Variant::with(Kernel::Activation, "ACT", code);
                 vec![self.dispatch(
                     name,

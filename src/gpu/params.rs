@@ -1,9 +1,11 @@
 //! Uniform parameter structs shared with WGSL: `#[repr(C)]`, Pod, multiples of 16 bytes,
-//! field for field the `Params` struct at the top of each shader.
+//! field for field the WGSL struct of the same name, in shaders/prelude.wgsl where several
+//! kernels read it and in its kernel's file otherwise (a test compares their sizes).
 
 use bytemuck::{Pod, Zeroable};
 
-/// `conv_naive.wgsl`, `conv_gemm.wgsl`, `depthwise.wgsl`.
+/// `conv_naive.wgsl`, `conv_gemm.wgsl`, `conv_pointwise.wgsl`, `im2col.wgsl`, `depthwise.wgsl`,
+/// `depthwise_texture.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct ConvParams {
@@ -97,7 +99,7 @@ pub struct BatchNormParams {
     pub _pad: u32,
 }
 
-/// `dense.wgsl`.
+/// `dense.wgsl`, `dense_texture.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct DenseParams {
@@ -116,8 +118,8 @@ pub struct RbfParams {
     pub _pad: [u32; 2],
 }
 
-/// `activation.wgsl`, `add.wgsl`, `softmax.wgsl`, `copy.wgsl` (len, offset),
-/// `global_avg_pool.wgsl` (c, hw): four words.
+/// Four words, named by use in WGSL: `LengthParams` (len, offset) of `activation.wgsl`,
+/// `add.wgsl`, `softmax.wgsl`, `copy.wgsl`; `PlaneParams` (c, hw) of `global_avg_pool.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
 pub struct SmallParams {
@@ -126,22 +128,73 @@ pub struct SmallParams {
     pub _pad: [u32; 2],
 }
 
-#[cfg(test)]
+// naga, the WGSL front end wgpu builds on, is there on native targets only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::gpu::draw::{DrawParams, RangeParams};
+    use crate::gpu::kernels::Kernel;
     use std::mem::size_of;
+    use wgpu::naga;
+
+    /// Each WGSL params struct and the size of its Rust twin.
+    fn rust_size(wgsl: &str) -> Option<usize> {
+        Some(match wgsl {
+            "ConvParams" => size_of::<ConvParams>(),
+            "PartialConvParams" => size_of::<PartialConvParams>(),
+            "SubsampleParams" => size_of::<SubsampleParams>(),
+            "PoolParams" => size_of::<PoolParams>(),
+            "LrnParams" => size_of::<LrnParams>(),
+            "BatchNormParams" => size_of::<BatchNormParams>(),
+            "DenseParams" => size_of::<DenseParams>(),
+            "RbfParams" => size_of::<RbfParams>(),
+            "LengthParams" | "PlaneParams" => size_of::<SmallParams>(),
+            "RangeParams" => size_of::<RangeParams>(),
+            "DrawParams" => size_of::<DrawParams>(),
+            _ => return None,
+        })
+    }
+
+    /// Name and size (by WGSL's layout rules, as naga computes them) of the struct of every
+    /// uniform binding in `source`.
+    fn uniform_structs(what: &str, source: &str) -> Vec<(String, u32)> {
+        let module = naga::front::wgsl::parse_str(source)
+            .unwrap_or_else(|e| panic!("{what}: {}", e.emit_to_string(source)));
+        module
+            .global_variables
+            .iter()
+            .filter(|(_, v)| v.space == naga::AddressSpace::Uniform)
+            .map(|(_, v)| {
+                let ty = &module.types[v.ty];
+                let naga::TypeInner::Struct { span, .. } = ty.inner else {
+                    panic!("{what}: uniform {:?} is not a struct", v.name);
+                };
+                (ty.name.clone().unwrap_or_default(), span)
+            })
+            .collect()
+    }
 
     #[test]
-    fn params_are_padded_to_16_bytes_and_match_wgsl_sizes() {
-        // Sizes of the WGSL structs: 16 words, 8 words or 4 words.
-        assert_eq!(size_of::<ConvParams>(), 64);
-        assert_eq!(size_of::<PartialConvParams>(), 32);
-        assert_eq!(size_of::<SubsampleParams>(), 32);
-        assert_eq!(size_of::<PoolParams>(), 64);
-        assert_eq!(size_of::<LrnParams>(), 32);
-        assert_eq!(size_of::<BatchNormParams>(), 16);
-        assert_eq!(size_of::<DenseParams>(), 16);
-        assert_eq!(size_of::<RbfParams>(), 16);
-        assert_eq!(size_of::<SmallParams>(), 16);
+    fn wgsl_params_structs_are_the_size_of_their_rust_twins() {
+        let mut sources: Vec<(&str, &str)> =
+            Kernel::ALL.iter().map(|k| (k.name(), k.source())).collect();
+        sources.push((
+            "featuremap_range",
+            include_str!("../../shaders/featuremap_range.wgsl"),
+        ));
+        sources.push(("featuremap", include_str!("../../shaders/featuremap.wgsl")));
+        for (what, source) in sources {
+            let structs = uniform_structs(what, source);
+            assert_eq!(structs.len(), 1, "{what}: one uniform params binding");
+            for (name, wgsl_size) in structs {
+                let rust = rust_size(&name)
+                    .unwrap_or_else(|| panic!("{what}: no Rust twin listed for {name}"));
+                assert_eq!(
+                    wgsl_size as usize, rust,
+                    "{what}: {name}, WGSL against Rust"
+                );
+                assert_eq!(rust % 16, 0, "{what}: {name} is not padded to 16 bytes");
+            }
+        }
     }
 }

@@ -36,7 +36,7 @@ impl Lowering<'_> {
             groups: c.groups as u32,
             has_bias: bias.is_some() as u32,
         };
-        let act = epilogue.activation_code();
+        let act = activation_code(epilogue.activation);
         let plain = |variant: Variant, workgroups: [u32; 3]| {
             let w = self.storage(&format!("{name}.weight"), bytemuck::cast_slice(&weight))?;
             let b = match &bias {

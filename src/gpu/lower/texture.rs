@@ -5,8 +5,8 @@
 use super::*;
 
 /// Width in texels of the texture a matrix product reads its input X from
-/// (`TW` in conv_pointwise.wgsl): 16 KiB rows, a multiple of the 256 bytes a copy's rows
-/// must be.
+/// (`X_TEXTURE_WIDTH` in shaders/prelude.wgsl, checked by a test): 16 KiB rows, a multiple
+/// of the 256 bytes a copy's rows must be.
 pub const X_TEXTURE_WIDTH: u32 = 1024;
 
 /// Bytes in one row of the X texture.
