@@ -410,12 +410,12 @@ async fn random_batchnorm_weights_are_made_in_steps_that_report_progress() {
     assert!(
         report
             .weights
-            .contains("BatchNorm statistics calibrated on a synthetic 56x56 image"),
+            .contains("BatchNorm statistics and the scale of `fc` (scores spread by 1) calibrated on a synthetic 56x56 image"),
         "{}",
         report.weights
     );
     let seen = seen.borrow();
-    for stage in ["making random weights", "calibrating BatchNorm"] {
+    for stage in ["making random weights", "calibrating the random weights"] {
         let fractions: Vec<f64> = seen
             .iter()
             .filter(|(s, _)| s == stage)

@@ -2,8 +2,10 @@
 
 mod layer;
 mod network;
+mod shape;
 mod window;
 
 pub use layer::*;
 pub use network::*;
+pub use shape::*;
 pub use window::*;

@@ -151,6 +151,21 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assertNoFreeze(await page.evaluate(() => window.longTasks), total, 'classifying on the CPU');
     await screenshot(page, 'cpu-fallback-coffee');
   });
+  await test('random resnet18: the page gives the CLI\'s top-5 for coffee.png (one engine core, the same seed and calibration)', () => page, async () => {
+    const cli = JSON.parse(execFileSync(CONVSCOPE, ['classify', join(PHOTOS, 'coffee.png'), '--model', 'resnet18', '--cpu', '--json'], { encoding: 'utf8' }));
+    const shared = await openPage(browser, `${BASE}#model=resnet18&input=sample:coffee`);
+    await waitForClassification(shared, 0);
+    const ours = await top5Scores(shared);
+    const theirs = cli.result.top5;
+    assert(ours.length === 5 && theirs.length === 5, `top-5 lengths ${ours.length}, ${theirs.length}`);
+    for (let i = 0; i < 5; i += 1) {
+      assert(ours[i].name === theirs[i].name, `rank ${i + 1}: page ${ours[i].name}, CLI ${theirs[i].name}`);
+      assert(Math.abs(ours[i].logit - theirs[i].logit) <= 1e-3 * (1 + Math.abs(theirs[i].logit)),
+        `${ours[i].name}: page logit ${ours[i].logit}, CLI ${theirs[i].logit}`);
+    }
+    assert(ours[0].probability < 0.9, `random resnet18 is sure of ${ours[0].name} (p=${ours[0].probability})`);
+    await shared.close();
+  });
   await test('bad files: a clear message in the status, and the page keeps working', () => page, async () => {
     for (const [file, pattern] of [
       [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') }, /not an image/],
@@ -310,13 +325,13 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     await fresh.selectOption('[data-testid="model-select"]', 'vgg11_bn');
     await fresh.waitForSelector('[data-testid="progress"]:not([hidden])', { timeout: SLOW });
     const stage = await fresh.textContent('[data-testid="status-message"]');
-    assert(/vgg11_bn: (making random weights|calibrating BatchNorm)/.test(stage), `status while loading: ${stage}`);
+    assert(/vgg11_bn: (making random weights|calibrating the random weights)/.test(stage), `status while loading: ${stage}`);
     await screenshot(fresh, 'loading-progress');
     await loaded;
     assertNoFreeze(await fresh.evaluate(() => window.longTasks), Date.now() - started, 'loading vgg11_bn');
     assert(await fresh.isHidden('[data-testid="progress"]'), 'the progress bar stayed');
     const weights = await fresh.textContent('[data-testid="status"] [data-key="weights"]');
-    assert(/BatchNorm statistics calibrated/.test(weights), `weights notice: ${weights}`);
+    assert(/BatchNorm statistics and the scale of `classifier.6` \(scores spread by 1\) calibrated/.test(weights), `weights notice: ${weights}`);
     assert(fresh.errors.length === 0, `errors: ${fresh.errors.join('; ')}`);
     await fresh.close();
   });
