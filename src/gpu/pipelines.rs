@@ -72,6 +72,8 @@ impl Pipelines {
     }
 
     /// The pipeline for `variant`, compiled on first use.
+    // The one unsafe call in the crate: shader modules without runtime bounds checks (below).
+    #[allow(unsafe_code)]
     pub fn get(&mut self, device: &wgpu::Device, variant: &Variant) -> wgpu::ComputePipeline {
         if let Some(p) = self.pipelines.get(variant) {
             return p.clone();
