@@ -12,7 +12,7 @@ mod pool;
 
 pub use calibrate::{calibrate_batchnorm, calibrate_node};
 
-use crate::model::{output_shape, Layer, ModelError, Network, NodeId, Shape};
+use crate::model::{output_shape, softmax, Layer, ModelError, Network, NodeId, Shape};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 use std::cmp::Ordering;
@@ -222,7 +222,7 @@ fn compute(
         Layer::Rbf(r) => dense::rbf(r, x(), w("weight")),
         Layer::Concat => inputs.iter().flat_map(|t| t.data.iter().copied()).collect(),
         Layer::Add => elementwise::add(inputs),
-        Layer::Softmax => elementwise::softmax(x()),
+        Layer::Softmax => softmax(x()),
     };
     Tensor::new(vec![out.c, out.h, out.w], data)
 }

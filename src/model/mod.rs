@@ -2,8 +2,10 @@
 
 mod layer;
 mod network;
+mod softmax;
 mod window;
 
 pub use layer::*;
 pub use network::*;
+pub use softmax::{log_softmax, softmax};
 pub use window::*;

@@ -8,7 +8,7 @@ use super::graph::{self, Tape};
 use super::optim::{learning_rate, Sgd};
 use super::params::{check_weights, init_weights, optimised, zero_grads};
 use super::{Dataset, Schedule, TrainConfig, TrainError};
-use crate::model::{Layer, Network, NodeId, Shape};
+use crate::model::{log_softmax, Layer, Network, NodeId, Shape};
 use crate::weights::Weights;
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use std::fmt;
@@ -85,18 +85,18 @@ fn cross_entropy(
     grad: &mut [f32],
 ) -> f64 {
     let k = logits.len() as f64;
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let sum: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
-    let log_sum = max + sum.ln();
     let mut loss = 0.0;
-    for (i, (&l, g)) in logits.iter().zip(grad.iter_mut()).enumerate() {
+    for (i, (log_p, g)) in log_softmax(logits)
+        .into_iter()
+        .zip(grad.iter_mut())
+        .enumerate()
+    {
         let target = smoothing as f64 / k
             + if i == label {
                 1.0 - smoothing as f64
             } else {
                 0.0
             };
-        let log_p = l as f64 - log_sum;
         loss -= target * log_p;
         *g = ((log_p.exp() - target) * scale as f64) as f32;
     }
