@@ -6,8 +6,8 @@ use convscope::model::{BatchNorm, Conv2d, Dense, Layer, Network};
 use convscope::tensor::Tensor;
 use convscope::weights::{
     check_safetensors, convert_legacy_torch, decode_f32, expected_tensors, load_safetensors,
-    read_legacy_torch, save_safetensors, LegacyTorchError, RandomWeights, TensorProblem, Weights,
-    WeightsError, EFFICIENTNET_LITE0_PTH_SHA256,
+    read_legacy_torch, save_safetensors, Init, LegacyTorchError, RandomWeights, TensorProblem,
+    Weights, WeightsError, EFFICIENTNET_LITE0_PTH_SHA256,
 };
 use convscope::zoo;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -105,6 +105,25 @@ fn random_weights_made_in_small_steps_equal_those_made_at_once() {
         "one step per 1000 of the 61,706 values"
     );
     assert_eq!(maker.finish(), Weights::random(&net, 7));
+}
+
+/// The trainer's starting weights come from the same drawing code as the page's, in steps or
+/// at once, and stay within the bounds the scheme states (LeNet-5 has no ReLU: 1 / fan_in).
+#[test]
+fn training_weights_share_the_stepwise_initialiser() {
+    let net = model("lenet5");
+    let init = Init::training(&net);
+    assert_eq!(init, Init::Training { relu: false });
+    let mut maker = RandomWeights::with_init(&net, 3, init);
+    while !maker.step(777) {}
+    let stepped = maker.finish();
+    assert_eq!(stepped, convscope::train::init_weights(&net, 3));
+    // C3's first output map reads 3 input maps: 75 weights within +-sqrt(3 / 75).
+    let c3 = &stepped.get("c3", "weight").data[..75];
+    assert!(c3.iter().all(|v| v.abs() < 0.2) && c3.iter().any(|v| v.abs() > 0.15));
+    assert!(stepped.get("c3", "bias").data.iter().all(|&b| b == 0.0));
+    let codes = &stepped.get("output", "weight").data;
+    assert!(codes.iter().all(|&v| v == 1.0 || v == -1.0));
 }
 
 /// The page checks a file at once and decodes it in pieces; the pieces make the same weights.
