@@ -7,7 +7,7 @@ use convscope::model::{
     PartialConv2d, Pool2d, Rbf, Shape, Subsample,
 };
 use convscope::tensor::Tensor;
-use convscope::weights::Weights;
+use convscope::weights::{TensorProblem, Weights};
 
 fn tensor(shape: &[usize], data: &[f32]) -> Tensor {
     Tensor::new(shape.to_vec(), data.to_vec())
@@ -519,9 +519,10 @@ fn forward_rejects_bad_inputs_and_weights() {
     missing.tensors.remove("b.bias");
     assert_eq!(
         forward(&net, &missing, &x),
-        Err(CpuError::MissingWeight {
-            tensor: "b.bias".into()
-        })
+        Err(CpuError::Weights(TensorProblem::Missing {
+            tensor: "b.bias".into(),
+            expected: vec![1],
+        }))
     );
     let mut misshapen = w.clone();
     misshapen
@@ -529,11 +530,21 @@ fn forward_rejects_bad_inputs_and_weights() {
         .insert("a.weight".into(), Tensor::zeros(vec![1, 1, 2, 2]));
     assert_eq!(
         forward(&net, &misshapen, &x),
-        Err(CpuError::WeightShape {
+        Err(CpuError::Weights(TensorProblem::ShapeMismatch {
             tensor: "a.weight".into(),
             expected: vec![1, 1, 1, 1],
             found: vec![1, 1, 2, 2],
-        })
+        }))
+    );
+    let mut short = w.clone();
+    short.tensors.get_mut("a.weight").unwrap().data.clear();
+    assert_eq!(
+        forward(&net, &short, &x),
+        Err(CpuError::Weights(TensorProblem::Length {
+            tensor: "a.weight".into(),
+            shape: vec![1, 1, 1, 1],
+            len: 0,
+        }))
     );
 }
 

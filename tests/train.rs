@@ -6,7 +6,7 @@ use convscope::model::{
     Shape, Subsample,
 };
 use convscope::train::{self as t, Batch, Dataset, IdxError, Mode, TrainConfig};
-use convscope::weights::Weights;
+use convscope::weights::{TensorProblem, Weights};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::sync::OnceLock;
 
@@ -443,6 +443,21 @@ fn saved_weights_load_back_through_the_project_loader() {
             weights
         );
     }
+}
+
+/// The trainer checks weights with the weights module's one checker and passes its problem on.
+#[test]
+fn saving_incomplete_weights_names_the_missing_tensor() {
+    let net = convscope::zoo::build("lenet5_modern").unwrap();
+    let mut weights = t::init_weights(&net, 11);
+    weights.tensors.remove("fc3.bias");
+    assert_eq!(
+        t::save_weights(&net, &weights),
+        Err(t::TrainError::Weights(TensorProblem::Missing {
+            tensor: "fc3.bias".into(),
+            expected: vec![10],
+        }))
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@
 use super::{layer_forward, CpuError};
 use crate::model::{Layer, Network, Node};
 use crate::tensor::Tensor;
-use crate::weights::Weights;
+use crate::weights::{check_layer_weights, Weights};
 
 /// In graph order, set every BatchNorm's `running_mean` to the per-channel mean of its input
 /// on `input`, and `running_var` to the input's variance averaged over channels (left
@@ -45,6 +45,7 @@ pub fn calibrate_node(
     let Layer::BatchNorm(_) = node.layer else {
         return Ok(());
     };
+    check_layer_weights(&node.name, &node.layer, weights)?;
     let x = &outputs[node.inputs[0]];
     let (c, hw) = (x.shape[0], x.shape[1] * x.shape[2]);
     if hw <= 1 {
@@ -66,11 +67,7 @@ pub fn calibrate_node(
     let vars = vec![layer_var.max(1e-6); c];
     for (suffix, values) in [("running_mean", means), ("running_var", vars)] {
         let key = format!("{}.{suffix}", node.name);
-        let t = weights
-            .tensors
-            .get_mut(&key)
-            .ok_or(CpuError::MissingWeight { tensor: key })?;
-        t.data = values;
+        weights.tensors.get_mut(&key).expect("checked above").data = values;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ pub use calibrate::{calibrate_batchnorm, calibrate_node};
 
 use crate::model::{output_shape, softmax, Layer, ModelError, Network, NodeId, Shape};
 use crate::tensor::Tensor;
-use crate::weights::Weights;
+use crate::weights::{check_layer_weights, check_weights, TensorProblem, Weights};
 use std::cmp::Ordering;
 use std::ops::Range;
 use thiserror::Error;
@@ -36,14 +36,9 @@ pub enum CpuError {
         len: usize,
         needed: usize,
     },
-    #[error("missing weight tensor `{tensor}`")]
-    MissingWeight { tensor: String },
-    #[error("weight tensor `{tensor}` should be {expected:?}, found {found:?}")]
-    WeightShape {
-        tensor: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
+    /// A tensor a layer owns is missing, misshapen or short of values.
+    #[error(transparent)]
+    Weights(#[from] TensorProblem),
     #[error("the network has no input node (node 0 must be `Layer::Input`)")]
     NoInputNode,
     #[error("node `{node}` reads node {input}, which does not come before it")]
@@ -77,9 +72,7 @@ pub fn forward(net: &Network, weights: &Weights, input: &Tensor) -> Result<Vec<T
         }
     };
     let shapes = net.infer_shapes(h, w)?;
-    for node in &net.nodes {
-        check_weights(&node.name, &node.layer, weights)?;
-    }
+    check_weights(net, weights)?;
 
     let mut outputs: Vec<Tensor> = Vec::with_capacity(net.nodes.len());
     outputs.push(input.clone());
@@ -169,7 +162,7 @@ fn check_layer(
     }
     check_config(node_name, layer)?;
     let out_shape = output_shape(node_name, layer, &in_shapes)?;
-    check_weights(node_name, layer, weights)?;
+    check_layer_weights(node_name, layer, weights)?;
     Ok((in_shapes, out_shape))
 }
 
@@ -247,26 +240,7 @@ fn check_config(node: &str, layer: &Layer) -> Result<(), CpuError> {
     Ok(())
 }
 
-/// Every tensor `layer` owns must exist under `node` with exactly the documented shape.
-fn check_weights(node: &str, layer: &Layer, weights: &Weights) -> Result<(), CpuError> {
-    for spec in layer.tensors() {
-        let tensor = format!("{node}.{}", spec.name);
-        let Some(t) = weights.try_get(node, spec.name) else {
-            return Err(CpuError::MissingWeight { tensor });
-        };
-        if t.shape != spec.shape {
-            return Err(CpuError::WeightShape {
-                tensor,
-                expected: spec.shape,
-                found: t.shape.clone(),
-            });
-        }
-        check_data(&tensor, t)?;
-    }
-    Ok(())
-}
-
-/// `Tensor`'s fields are public, so its data may disagree with its shape.
+/// `Tensor`'s fields are public, so an input's data may disagree with its shape.
 fn check_data(name: &str, t: &Tensor) -> Result<(), CpuError> {
     let needed: usize = t.shape.iter().product();
     if t.data.len() != needed {

@@ -3,10 +3,9 @@
 
 use super::forward::{Batch, Mode};
 use super::graph;
-use super::params::check_weights;
 use super::{Dataset, Preprocess, TrainError};
 use crate::model::{Layer, Network, NodeId, Shape};
-use crate::weights::Weights;
+use crate::weights::{check_weights, Weights};
 use std::fmt;
 
 /// Correct predictions over a data set, overall and per class.

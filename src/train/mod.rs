@@ -35,6 +35,7 @@ pub use record::RunRecord;
 pub use trainer::{gradients, train, EpochReport, Gradients};
 
 use crate::model::ModelError;
+use crate::weights::TensorProblem;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -51,14 +52,9 @@ pub enum TrainError {
     InputChannels { found: usize },
     #[error("the network has {network} outputs but the data set has {dataset} classes")]
     ClassCount { network: usize, dataset: usize },
-    #[error("missing weight tensor `{tensor}`")]
-    MissingWeight { tensor: String },
-    #[error("weight tensor `{tensor}` should be {expected:?}, found {found:?}")]
-    WeightShape {
-        tensor: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
+    /// A tensor a layer owns is missing, misshapen or short of values.
+    #[error(transparent)]
+    Weights(#[from] TensorProblem),
     #[error("the data set is empty")]
     EmptyDataset,
     #[error("invalid training configuration: {reason}")]

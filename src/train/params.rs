@@ -4,33 +4,13 @@
 use super::{TrainConfig, TrainError};
 use crate::model::{Layer, Network};
 use crate::tensor::Tensor;
-use crate::weights::{Init, Weights};
+use crate::weights::{check_weights, Init, Weights};
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::{BTreeMap, HashMap};
 
 /// Seeded starting weights for training: [`Init::training`] for `net`.
 pub fn init_weights(net: &Network, seed: u64) -> Weights {
     Weights::init(net, seed, Init::training(net))
-}
-
-/// Every tensor the layers own must be present with its documented shape.
-pub(super) fn check_weights(net: &Network, weights: &Weights) -> Result<(), TrainError> {
-    for node in &net.nodes {
-        for spec in node.layer.tensors() {
-            let tensor = format!("{}.{}", node.name, spec.name);
-            let Some(t) = weights.tensors.get(&tensor) else {
-                return Err(TrainError::MissingWeight { tensor });
-            };
-            if t.shape != spec.shape || t.data.len() != spec.len() {
-                return Err(TrainError::WeightShape {
-                    tensor,
-                    expected: spec.shape,
-                    found: t.shape.clone(),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Zeroed gradient tensors, one per trainable tensor.

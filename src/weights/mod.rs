@@ -17,7 +17,7 @@ pub use torch_legacy::{
     convert_legacy_torch, read_legacy_torch, LegacyTorchError, TorchGlobal,
     EFFICIENTNET_LITE0_PTH_SHA256,
 };
-pub use validate::{expected_tensors, TensorProblem};
+pub use validate::{check_layer_weights, check_weights, expected_tensors, TensorProblem};
 
 use crate::model::Network;
 use crate::tensor::Tensor;
@@ -56,14 +56,9 @@ pub enum WeightsError {
         range_bytes: u128,
         needed_bytes: u128,
     },
-    #[error("tensor `{tensor}` is given twice")]
-    DuplicateTensor { tensor: String },
-    #[error("tensor `{tensor}`: {len} values do not fill shape {shape:?}")]
-    InconsistentTensor {
-        tensor: String,
-        shape: Vec<usize>,
-        len: usize,
-    },
+    /// One tensor given twice, or whose values do not fill its shape.
+    #[error(transparent)]
+    Tensor(#[from] TensorProblem),
     #[error("legacy torch file: {0}")]
     Legacy(#[from] LegacyTorchError),
 }
