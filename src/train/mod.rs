@@ -1,12 +1,12 @@
 //! Training small networks on Fashion-MNIST, so convscope ships LeNet-5 weights it trained
-//! itself: the IDX data reader, the shared preprocessing, a batched forward pass with
-//! per-layer backward rules, SGD with momentum and a warm-up + cosine schedule.
+//! itself: the IDX data reader, a batched forward pass with per-layer backward rules, SGD with
+//! momentum and a warm-up + cosine schedule. Images become inputs through
+//! [`GreyscaleFrame`](crate::preprocess::GreyscaleFrame), as at inference.
 //!
-//! Files, in the order data flows: `idx` (files to a [`Dataset`]), `preprocess` (bytes to
-//! input), `gemm` (matrix products), `conv` (convolutions on them), `activation` (tanh and
-//! its kin), `forward` and `backward` (one layer on a batch), `graph` (a network on a batch), `params`
-//! (initialisation, saving), `optim` (the update rule), `trainer` (the loop), `eval`
-//! (accuracy).
+//! Files, in the order data flows: `idx` (files to a [`Dataset`]), `gemm` (matrix products),
+//! `conv` (convolutions on them), `activation` (tanh and its kin), `forward` and `backward`
+//! (one layer on a batch), `graph` (a network on a batch), `params` (initialisation, saving),
+//! `optim` (the update rule), `trainer` (the loop), `eval` (accuracy).
 
 mod activation;
 mod backward;
@@ -18,7 +18,6 @@ mod graph;
 mod idx;
 mod optim;
 mod params;
-mod preprocess;
 mod record;
 mod trainer;
 
@@ -30,7 +29,6 @@ pub use idx::{
 };
 pub use optim::{learning_rate, Sgd};
 pub use params::{init_weights, save_weights};
-pub use preprocess::{Preprocess, FASHION_MNIST_MEAN, FASHION_MNIST_STD};
 pub use record::RunRecord;
 pub use trainer::{gradients, train, EpochReport, Gradients};
 

@@ -9,6 +9,7 @@ use super::optim::{learning_rate, Sgd};
 use super::params::{init_weights, optimised, zero_grads};
 use super::{Dataset, Schedule, TrainConfig, TrainError};
 use crate::model::{log_softmax, Layer, Network, NodeId, Shape};
+use crate::preprocess::GreyscaleFrame;
 use crate::weights::{check_weights, Weights};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use std::fmt;
@@ -165,7 +166,7 @@ pub fn gradients(
 ) -> Result<Gradients, TrainError> {
     check_weights(net, weights)?;
     let shapes = net.infer_shapes(input.shape.h, input.shape.w)?;
-    let setup = Setup::with_shapes(net, super::Preprocess::for_network(net), shapes.clone())?;
+    let setup = Setup::with_shapes(net, GreyscaleFrame::for_network(net), shapes.clone())?;
     let (r, d_input) = run_batch(
         net,
         weights,
