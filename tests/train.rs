@@ -358,6 +358,36 @@ fn fashion() -> &'static (Dataset, Dataset) {
     })
 }
 
+/// The recipes the shipped LeNet-5 weights were trained with (README: 20 epochs for `lenet5`);
+/// a model without a recipe is refused by name, with the models that have one.
+#[test]
+fn recipes_are_looked_up_on_the_zoo_entry() {
+    let classic = TrainConfig::for_model("lenet5").unwrap();
+    assert_eq!(
+        classic,
+        TrainConfig {
+            epochs: 20,
+            lr: 0.01,
+            clip_grad_norm: Some(5.0),
+            mirror: false,
+            ..TrainConfig::default()
+        }
+    );
+    let modern = TrainConfig::for_model("lenet5_modern").unwrap();
+    assert_eq!((modern.epochs, modern.lr, modern.mirror), (12, 0.05, true));
+    let err = TrainConfig::for_model("alexnet").unwrap_err();
+    let t::TrainError::NoRecipe { model, trainable } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(model, "alexnet");
+    assert!(trainable.contains(&"lenet5") && trainable.contains(&"lab_tricks_all"));
+    assert!(!trainable.contains(&"vgg16"));
+    assert!(
+        err.to_string().contains("`alexnet` has no training recipe"),
+        "{err}"
+    );
+}
+
 #[test]
 fn short_training_beats_chance_and_reproduces_bit_for_bit() {
     let (train, test) = fashion();
@@ -368,7 +398,7 @@ fn short_training_beats_chance_and_reproduces_bit_for_bit() {
             epochs: 3,
             batch_size: 32,
             warmup_epochs: 0.5,
-            ..TrainConfig::for_model(name)
+            ..TrainConfig::for_model(name).unwrap()
         };
         let mut reports = Vec::new();
         let weights = t::train(&net, &cfg, &train, Some(&test), |r| reports.push(r.clone()));
