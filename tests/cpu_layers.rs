@@ -577,6 +577,14 @@ fn forward_rejects_malformed_graphs_without_panicking() {
         Err(CpuError::Model(ModelError::BadConfig { .. }))
     ));
 
+    // A dilation of 0 would collapse the kernel to one tap; refused like a zero kernel.
+    let mut undilated = Network::new("undilated", 1, (2, 2));
+    undilated.then("conv", Layer::Conv2d(Conv2d::new(1, 1, 3).dilation(0)));
+    assert!(matches!(
+        forward(&undilated, &Weights::random(&undilated, 1), &x),
+        Err(CpuError::Model(ModelError::BadConfig { .. }))
+    ));
+
     let mut headless = Network::new("headless", 1, (2, 2));
     headless.nodes.clear();
     assert_eq!(
