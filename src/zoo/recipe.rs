@@ -1,6 +1,6 @@
 //! Training recipes: the settings a zoo entry's weights were trained with, stored on the entry
 //! (`ZooEntry::recipe`) so that `convscope train` finds them by looking the model up, not by
-//! matching its name. The trainer (`crate::train`) runs them.
+//! matching its name. The zoo only holds them: the trainer reads them, not the reverse.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
-    /// `warmup_epochs` of linear warm-up, then cosine decay to zero ([`learning_rate`](crate::train::learning_rate)).
+    /// `warmup_epochs` of linear warm-up, then cosine decay to zero (the trainer's
+    /// `learning_rate`).
     WarmupCosine,
     /// The peak rate throughout (`warmup_epochs` is ignored).
     Constant,
