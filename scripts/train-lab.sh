@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrains every teaching-lab network on Fashion-MNIST with its recorded settings
-# (`TrainConfig::for_model`), writing assets/weights/<model>.safetensors and the run record
+# (the zoo entry's recipe), writing assets/weights/<model>.safetensors and the run record
 # <model>.run.json beside it. Each run is also one command: `convscope train <model>`.
 # Needs ./scripts/setup.sh (Fashion-MNIST and the release build). About 5 minutes per model
 # on 2 cores.

@@ -1,7 +1,7 @@
 //! From a network's output to a ranking: the scores to rank by and their probabilities,
 //! shared by the command line and the page.
 
-use crate::model::{Layer, Network};
+use crate::model::{softmax, Layer, Network};
 
 /// Scores (higher is better) and probabilities of the main output `output`. RBF outputs are
 /// distances (smaller is a better match), so they are negated; an output that is already a
@@ -15,8 +15,6 @@ pub fn scores(net: &Network, output: &[f32]) -> (Vec<f32>, Vec<f32>) {
     if matches!(layer, Layer::Softmax) {
         return (logits.clone(), logits);
     }
-    let top = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exp: Vec<f32> = logits.iter().map(|l| (l - top).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    (logits, exp.iter().map(|e| e / sum).collect())
+    let probs = softmax(&logits);
+    (logits, probs)
 }

@@ -1,5 +1,9 @@
-//! Images to input tensors, exactly as each network was trained. Used by the CLI and the page.
+//! Images to input tensors, exactly as each network was trained: [`Preprocess`] turns a
+//! picture into a network's input for the CLI and the page, and [`GreyscaleFrame`] places
+//! greyscale bytes in a network's input, the step the trainer, the evaluator and the lab
+//! share with `Preprocess::Grayscale`, so a network sees at inference what it saw in training.
 
+use crate::model::Network;
 use crate::tensor::Tensor;
 use image::{imageops::FilterType, DynamicImage};
 use serde::Serialize;
@@ -97,12 +101,10 @@ impl Preprocess {
                 if border > 255 * n as u32 {
                     pixels.iter_mut().for_each(|p| *p = 255 - *p);
                 }
-                // The trainer's own byte-to-input step, so inference sees what training saw.
-                let to_input = crate::train::Preprocess {
+                GreyscaleFrame {
                     size: (pad_to as usize, pad_to as usize),
-                    normalise: false,
-                };
-                to_input.image(&pixels, n, n)
+                }
+                .image(&pixels, n, n)
             }
         }
     }
@@ -113,5 +115,67 @@ impl Preprocess {
             Preprocess::Imagenet { crop, .. } => (crop as usize, crop as usize),
             Preprocess::Grayscale { pad_to, .. } => (pad_to as usize, pad_to as usize),
         }
+    }
+}
+
+/// How a greyscale byte image becomes a `[1, height, width]` input: pixels / 255, centred in
+/// the frame `size`. A smaller image is centred on a background border of zeros (LeNet-5 pads
+/// 28x28 to 32x32, LeCun et al. 1998 §II-B); a larger one is centre-cropped.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GreyscaleFrame {
+    /// Output `(height, width)`.
+    pub size: (usize, usize),
+}
+
+impl GreyscaleFrame {
+    /// The frame of `net`'s default input size, as convscope's Fashion-MNIST networks were
+    /// trained (32x32 for `lenet5`, 28x28 as is for `lenet5_modern` and the lab's networks).
+    pub fn for_network(net: &Network) -> Self {
+        GreyscaleFrame {
+            size: net.default_input,
+        }
+    }
+
+    /// Values per framed image.
+    pub fn len(&self) -> usize {
+        self.size.0 * self.size.1
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the image `pixels` (`rows x cols`, row-major) into `out` (`self.len()` values).
+    /// With `mirror` the image is flipped left to right (training augmentation).
+    ///
+    /// Panics if `pixels` or `out` have the wrong length (a programming error).
+    pub fn write(&self, pixels: &[u8], rows: usize, cols: usize, mirror: bool, out: &mut [f32]) {
+        assert_eq!(pixels.len(), rows * cols, "image is not {rows}x{cols}");
+        assert_eq!(out.len(), self.len(), "output is not {:?}", self.size);
+        let (h, w) = self.size;
+        out.fill(0.0);
+        // Signed offset of the image inside the output: positive pads, negative crops.
+        let dy = (h as isize - rows as isize).div_euclid(2);
+        let dx = (w as isize - cols as isize).div_euclid(2);
+        for r in 0..rows {
+            let y = r as isize + dy;
+            if y < 0 || y >= h as isize {
+                continue;
+            }
+            for c in 0..cols {
+                let x = c as isize + dx;
+                if x < 0 || x >= w as isize {
+                    continue;
+                }
+                let src = if mirror { cols - 1 - c } else { c };
+                out[y as usize * w + x as usize] = pixels[r * cols + src] as f32 / 255.0;
+            }
+        }
+    }
+
+    /// The image `pixels` (`rows x cols`) as a `[1, height, width]` tensor.
+    pub fn image(&self, pixels: &[u8], rows: usize, cols: usize) -> Tensor {
+        let mut data = vec![0.0; self.len()];
+        self.write(pixels, rows, cols, false, &mut data);
+        Tensor::new(vec![1, self.size.0, self.size.1], data)
     }
 }

@@ -210,3 +210,12 @@ fn lab_json_holds_twins_tricks_and_recorded_accuracies() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("filters dead"), "{text}");
 }
+
+#[test]
+fn train_refuses_a_model_without_a_recipe() {
+    let out = convscope(&["train", "vgg16"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("`vgg16` has no training recipe"), "{err}");
+    assert!(err.contains("lenet5"), "{err}");
+}

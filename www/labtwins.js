@@ -9,6 +9,9 @@ import { fashionImage, fashionThumbnail, loadFashionSamples, onePerClass } from 
 
 const SERIES_COLOURS = ['#2f7de1', '#e1892f', '#3aa35b', '#b23ac4', '#c43a3a', '#1d2430'];
 const percent = (fraction) => `${(100 * fraction).toFixed(2)}%`;
+// A threshold set in Rust as an f32 arrives with its binary noise (0.1 as 0.10000000149011612):
+// three significant digits say it as written.
+const thresholdPercent = (fraction) => `${Number((100 * fraction).toPrecision(3))}%`;
 const exact = (n) => Number(n).toLocaleString('en-US');
 
 /** The bytes at `url`, or null when the server does not have it. */
@@ -78,7 +81,7 @@ export class TwinsView {
     }
     const twins = el('section', { class: 'panel lab-twins', 'data-testid': 'lab-twins' },
       el('h2', {}, 'Trained twins on Fashion-MNIST'),
-      el('p', { class: 'caption' }, `Each pair differs in one design choice and was trained by convscope's own trainer with the same settings and seed; accuracies are on the 10,000 test images. Dead filters never respond to the first ${samples.count} test images; low-contrast filters have a weight spread below ${100 * this.catalog.low_contrast}% of the layer's largest.`),
+      el('p', { class: 'caption' }, `Each pair differs in one design choice and was trained by convscope's own trainer with the same settings and seed; accuracies are on the 10,000 test images. Dead filters never respond to the first ${samples.count} test images; low-contrast filters have a weight spread below ${thresholdPercent(this.catalog.low_contrast)} of the layer's largest.`),
       this.samplePicker());
     this.root.append(twins);
     for (const twin of this.catalog.twins) twins.append(this.twinCard(twin));

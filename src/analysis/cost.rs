@@ -57,16 +57,3 @@ pub fn connections(layer: &Layer, out: Shape) -> u64 {
         _ => 0,
     }
 }
-
-/// Cost of a plain convolution, for comparisons without building a graph: the weight count
-/// (no bias) and MACs of `in_c -> out_c` with a `k x k` kernel producing `out_h x out_w`.
-pub fn conv_weights_and_macs(
-    in_c: usize,
-    out_c: usize,
-    k: usize,
-    out_h: usize,
-    out_w: usize,
-) -> (u64, u64) {
-    let weights = (in_c * out_c * k * k) as u64;
-    (weights, weights * (out_h * out_w) as u64)
-}

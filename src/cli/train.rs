@@ -32,7 +32,7 @@ fn data() -> Result<(convscope::train::Dataset, convscope::train::Dataset), CliE
 
 pub fn train_command(name: &str, options: TrainOptions) -> Result<(), CliError> {
     let net = model(name)?;
-    let mut cfg = TrainConfig::for_model(name);
+    let mut cfg = TrainConfig::for_model(name).map_err(|e| CliError::Train(e.to_string()))?;
     if let Some(e) = options.epochs {
         cfg.epochs = e;
     }

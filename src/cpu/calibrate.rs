@@ -10,7 +10,7 @@
 use super::{CpuError, Stepper};
 use crate::model::{Activation, Layer, Network, Node, NodeId};
 use crate::tensor::Tensor;
-use crate::weights::Weights;
+use crate::weights::{check_layer_weights, Weights};
 
 /// In graph order, set every BatchNorm's statistics from its input on `input` (see
 /// [`calibrate_node`]). Returns every node's output under the calibrated weights: exactly
@@ -46,6 +46,7 @@ pub fn calibrate_node(
     let Layer::BatchNorm(_) = node.layer else {
         return Ok(());
     };
+    check_layer_weights(&node.name, &node.layer, weights)?;
     let x = &outputs[node.inputs[0]];
     let (c, hw) = (x.shape[0], x.shape[1] * x.shape[2]);
     if hw <= 1 {
@@ -58,11 +59,7 @@ pub fn calibrate_node(
     ];
     for (suffix, values) in stats {
         let key = format!("{}.{suffix}", node.name);
-        let t = weights
-            .tensors
-            .get_mut(&key)
-            .ok_or(CpuError::MissingWeight { tensor: key })?;
-        t.data = values;
+        weights.tensors.get_mut(&key).expect("checked above").data = values;
     }
     Ok(())
 }
@@ -118,6 +115,7 @@ pub fn calibrate_output(
             }
             _ => return Ok(None),
         };
+        check_layer_weights(&node.name, &node.layer, weights)?;
         let suffixes: &[&str] = if bias {
             &["weight", "bias"]
         } else {
@@ -125,10 +123,7 @@ pub fn calibrate_output(
         };
         for suffix in suffixes {
             let key = format!("{}.{suffix}", node.name);
-            let t = weights
-                .tensors
-                .get_mut(&key)
-                .ok_or(CpuError::MissingWeight { tensor: key })?;
+            let t = weights.tensors.get_mut(&key).expect("checked above");
             t.data.iter_mut().for_each(|v| *v *= scale);
         }
         return Ok(Some(id));

@@ -1,5 +1,5 @@
-//! Layers that keep the shape: local response normalisation, batch normalisation, residual
-//! addition and softmax. (Activations use `Activation::apply` directly.)
+//! Layers that keep the shape: local response normalisation, batch normalisation and residual
+//! addition. (Activations use `Activation::apply` and softmax `model::softmax` directly.)
 
 use crate::model::{BatchNorm, Lrn, Shape};
 use crate::tensor::Tensor;
@@ -51,13 +51,4 @@ pub(super) fn add(inputs: &[&Tensor]) -> Vec<f32> {
         }
     }
     y
-}
-
-/// `exp(x_i - max) / sum_j exp(x_j - max)` over all elements; subtracting the maximum keeps
-/// every exponent at most 1, so large logits cannot overflow.
-pub(super) fn softmax(x: &[f32]) -> Vec<f32> {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let exps: Vec<f64> = x.iter().map(|&v| (v as f64 - max).exp()).collect();
-    let sum: f64 = exps.iter().sum();
-    exps.iter().map(|&e| (e / sum) as f32).collect()
 }

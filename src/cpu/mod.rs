@@ -14,9 +14,9 @@ mod stepper;
 pub use calibrate::{calibrate_batchnorm, calibrate_node, calibrate_output, CALIBRATED_LOGIT_STD};
 pub use stepper::Stepper;
 
-use crate::model::{output_shape, Layer, ModelError, Network, NodeId, Shape};
+use crate::model::{output_shape, softmax, Layer, ModelError, Network, NodeId, Shape};
 use crate::tensor::Tensor;
-use crate::weights::Weights;
+use crate::weights::{check_layer_weights, TensorProblem, Weights};
 use std::cmp::Ordering;
 use thiserror::Error;
 
@@ -37,14 +37,9 @@ pub enum CpuError {
         len: usize,
         needed: usize,
     },
-    #[error("missing weight tensor `{tensor}`")]
-    MissingWeight { tensor: String },
-    #[error("weight tensor `{tensor}` should be {expected:?}, found {found:?}")]
-    WeightShape {
-        tensor: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
+    /// A tensor a layer owns is missing, misshapen or short of values.
+    #[error(transparent)]
+    Weights(#[from] TensorProblem),
     #[error("the network has no input node (node 0 must be `Layer::Input`)")]
     NoInputNode,
     #[error("node `{node}` reads node {input}, which does not come before it")]
@@ -95,7 +90,7 @@ fn check_layer(
     }
     check_config(node_name, layer)?;
     let out_shape = output_shape(node_name, layer, &in_shapes)?;
-    check_weights(node_name, layer, weights)?;
+    check_layer_weights(node_name, layer, weights)?;
     Ok((in_shapes, out_shape))
 }
 
@@ -148,7 +143,7 @@ fn compute(
         Layer::Rbf(r) => dense::rbf(r, x(), w("weight")),
         Layer::Concat => inputs.iter().flat_map(|t| t.data.iter().copied()).collect(),
         Layer::Add => elementwise::add(inputs),
-        Layer::Softmax => elementwise::softmax(x()),
+        Layer::Softmax => softmax(x()),
     };
     Tensor::new(vec![out.c, out.h, out.w], data)
 }
@@ -173,26 +168,7 @@ fn check_config(node: &str, layer: &Layer) -> Result<(), CpuError> {
     Ok(())
 }
 
-/// Every tensor `layer` owns must exist under `node` with exactly the documented shape.
-fn check_weights(node: &str, layer: &Layer, weights: &Weights) -> Result<(), CpuError> {
-    for spec in layer.tensors() {
-        let tensor = format!("{node}.{}", spec.name);
-        let Some(t) = weights.try_get(node, spec.name) else {
-            return Err(CpuError::MissingWeight { tensor });
-        };
-        if t.shape != spec.shape {
-            return Err(CpuError::WeightShape {
-                tensor,
-                expected: spec.shape,
-                found: t.shape.clone(),
-            });
-        }
-        check_data(&tensor, t)?;
-    }
-    Ok(())
-}
-
-/// `Tensor`'s fields are public, so its data may disagree with its shape.
+/// `Tensor`'s fields are public, so an input's data may disagree with its shape.
 fn check_data(name: &str, t: &Tensor) -> Result<(), CpuError> {
     let needed: usize = t.shape.iter().product();
     if t.data.len() != needed {

@@ -4,10 +4,10 @@
 //! forward pass, BatchNorm calibration, the lab's first-layer responses, and the engine's
 //! paced passes that give the page a turn between steps.
 
-use super::{check_config, check_data, check_weights, compute, conv, CpuError};
+use super::{check_config, check_data, compute, conv, CpuError};
 use crate::model::{Layer, Network, NodeId, Shape};
 use crate::tensor::Tensor;
-use crate::weights::Weights;
+use crate::weights::{check_layer_weights, check_weights, Weights};
 
 /// A forward pass in progress. Outputs are indexed by `NodeId`; node 0 is the input.
 pub struct Stepper<'n> {
@@ -50,9 +50,7 @@ impl<'n> Stepper<'n> {
             }
         };
         let shapes = net.infer_shapes(h, w)?;
-        for node in &net.nodes {
-            check_weights(&node.name, &node.layer, weights)?;
-        }
+        check_weights(net, weights)?;
         let mut outputs = Vec::with_capacity(net.nodes.len());
         outputs.push(input.clone());
         Ok(Stepper {
@@ -125,7 +123,7 @@ impl<'n> Stepper<'n> {
         };
         let node = &self.net.nodes[id];
         if self.partial.is_empty() {
-            check_weights(&node.name, &node.layer, weights)?;
+            check_layer_weights(&node.name, &node.layer, weights)?;
         }
         let out = self.shapes[id];
         let ins: Vec<&Tensor> = node.inputs.iter().map(|&i| &self.outputs[i]).collect();

@@ -11,7 +11,7 @@
 use crate::cpu::{CpuError, Stepper};
 use crate::model::{Layer, Network, NodeId};
 use crate::tensor::Tensor;
-use crate::weights::Weights;
+use crate::weights::{check_layer_weights, Weights};
 use serde::Serialize;
 
 /// A filter is low-contrast when its weights' standard deviation is below this fraction of
@@ -82,13 +82,8 @@ pub fn first_layer(
     let Layer::Conv2d(conv) = &node.layer else {
         unreachable!("first_conv returns a Conv2d")
     };
-    let key = format!("{}.weight", node.name);
-    let w = weights
-        .tensors
-        .get(&key)
-        .ok_or_else(|| CpuError::MissingWeight {
-            tensor: key.clone(),
-        })?;
+    check_layer_weights(&node.name, &node.layer, weights)?;
+    let w = weights.get(&node.name, "weight");
     let per_filter = w.data.len() / conv.out_channels;
     let mut peaks = vec![f32::NEG_INFINITY; conv.out_channels];
     for image in images {

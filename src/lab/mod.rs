@@ -2,8 +2,8 @@
 //! of them beyond the analysis module's costs: the first layer's filters, how many of them are
 //! dead or low-contrast (Zeiler & Fergus 2013, §4.1), and their feature maps on one input.
 //!
-//! The networks are zoo entries (`zoo/lab.rs`), their training settings are
-//! `TrainConfig::for_model`, and each shipped run's curves and accuracy are its
+//! The networks are zoo entries (`zoo/lab.rs`), their training settings are the entries'
+//! recipes (`ZooEntry::recipe`), and each shipped run's curves and accuracy are its
 //! [`RunRecord`](crate::train::RunRecord).
 
 mod filters;

@@ -5,8 +5,9 @@ use super::{first_layer, FirstLayer};
 use crate::analysis::analyze;
 use crate::cpu::CpuError;
 use crate::model::{Layer, ModelError, Network};
+use crate::preprocess::GreyscaleFrame;
 use crate::tensor::Tensor;
-use crate::train::{Preprocess, RunRecord};
+use crate::train::RunRecord;
 use crate::weights::Weights;
 use serde::Serialize;
 
@@ -68,7 +69,7 @@ pub fn sample_inputs(
             cols,
         });
     }
-    let prep = Preprocess::for_network(net);
+    let prep = GreyscaleFrame::for_network(net);
     Ok(pixels
         .chunks(size)
         .map(|p| prep.image(p, rows, cols))

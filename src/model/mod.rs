@@ -3,9 +3,11 @@
 mod layer;
 mod network;
 mod shape;
+mod softmax;
 mod window;
 
 pub use layer::*;
 pub use network::*;
 pub use shape::*;
+pub use softmax::{log_softmax, softmax};
 pub use window::*;

@@ -99,25 +99,23 @@ fn expect_channels(node: &str, s: Shape, c: usize) -> Result<(), ModelError> {
     }
 }
 
-/// Spatial output of a window of `kernel` sliding over `s`.
-#[allow(clippy::too_many_arguments)]
+/// Spatial output of a window covering `span` (dilated, for a convolution) sliding over `s`.
 fn window_shape(
     node: &str,
     s: Shape,
-    kernel: (usize, usize),
+    span: (usize, usize),
     stride: (usize, usize),
     pad: [usize; 4],
-    dilation: (usize, usize),
     ceil: bool,
     channels: usize,
 ) -> Result<Shape, ModelError> {
-    let oh = window_output(s.h, kernel.0, stride.0, pad[0], pad[1], dilation.0, ceil);
-    let ow = window_output(s.w, kernel.1, stride.1, pad[2], pad[3], dilation.1, ceil);
+    let oh = window_output(s.h, span.0, stride.0, pad[0], pad[1], ceil);
+    let ow = window_output(s.w, span.1, stride.1, pad[2], pad[3], ceil);
     match (oh, ow) {
         (Some(oh), Some(ow)) => Ok(Shape::new(channels, oh, ow)),
         _ => Err(ModelError::InputTooSmall {
             node: node.into(),
-            window: format!("{}x{}", kernel.0, kernel.1),
+            window: format!("{}x{}", span.0, span.1),
             input: s,
         }),
     }
@@ -138,7 +136,7 @@ fn pool_shape(node: &str, p: &Pool2d, s: Shape) -> Result<Shape, ModelError> {
             reason: "pooling padding must be at most half the window on each side".into(),
         });
     }
-    window_shape(node, s, p.kernel, p.stride, pad, (1, 1), p.ceil_mode, s.c)
+    window_shape(node, s, p.kernel, p.stride, pad, p.ceil_mode, s.c)
 }
 
 /// Output shape of one layer given its input shapes.
@@ -157,21 +155,13 @@ pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, M
                     c.groups, c.in_channels, c.out_channels
                 )));
             }
-            if c.kernel.0 == 0 || c.kernel.1 == 0 || c.stride.0 == 0 || c.stride.1 == 0 {
-                return Err(bad("kernel and stride must be at least 1"));
+            let sizes = [c.kernel, c.stride, c.dilation];
+            if sizes.iter().any(|&(a, b)| a == 0 || b == 0) {
+                return Err(bad("kernel, stride and dilation must be at least 1"));
             }
             expect_channels(node, s, c.in_channels)?;
             let pad = c.pads(s.h, s.w);
-            window_shape(
-                node,
-                s,
-                c.kernel,
-                c.stride,
-                pad,
-                c.dilation,
-                false,
-                c.out_channels,
-            )
+            window_shape(node, s, c.span(), c.stride, pad, false, c.out_channels)
         }
         Layer::PartialConv2d(p) => {
             let s = one_input(node, ins)?;
@@ -184,16 +174,8 @@ pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, M
                     "connection table names an input map that does not exist",
                 ));
             }
-            window_shape(
-                node,
-                s,
-                (p.kernel, p.kernel),
-                (1, 1),
-                [0; 4],
-                (1, 1),
-                false,
-                p.table.len(),
-            )
+            let span = (p.kernel, p.kernel);
+            window_shape(node, s, span, (1, 1), [0; 4], false, p.table.len())
         }
         Layer::Subsample(sub) => {
             let s = one_input(node, ins)?;
@@ -202,7 +184,7 @@ pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, M
             }
             expect_channels(node, s, sub.channels)?;
             let k = (sub.window, sub.window);
-            window_shape(node, s, k, k, [0; 4], (1, 1), false, s.c)
+            window_shape(node, s, k, k, [0; 4], false, s.c)
         }
         Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => pool_shape(node, p, one_input(node, ins)?),
         Layer::AdaptiveAvgPool2d(a) => {

@@ -67,22 +67,21 @@ fn same_padding(input: usize, window: usize, stride: usize) -> (usize, usize) {
 }
 
 /// One axis of a sliding window: output length from `N = (W - F + P) / S + 1`,
-/// with `P` the total padding and `F` the dilated window; `ceil` rounds up instead of down
-/// (PyTorch's `ceil_mode`, where a last window must still start inside the input or its
-/// left padding). Returns `None` when the window does not fit.
+/// with `P` the total padding and `F` the window's `span` (dilated, as [`Conv2d::span`] gives
+/// it); `ceil` rounds up instead of down (PyTorch's `ceil_mode`, where a last window must
+/// still start inside the input or its left padding). Returns `None` when the window does
+/// not fit.
 pub fn window_output(
     input: usize,
-    window: usize,
+    span: usize,
     stride: usize,
     pad_before: usize,
     pad_after: usize,
-    dilation: usize,
     ceil: bool,
 ) -> Option<usize> {
-    if window == 0 || stride == 0 || dilation == 0 {
+    if span == 0 || stride == 0 {
         return None;
     }
-    let span = dilation * (window - 1) + 1;
     let padded = input + pad_before + pad_after;
     // PyTorch's pooling_output_shape: ceil mode adds stride - 1 before dividing.
     let extra = if ceil { stride - 1 } else { 0 };

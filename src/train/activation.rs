@@ -1,5 +1,5 @@
 //! Element-wise activations for training: their values (tanh by a fast rational
-//! approximation) and derivatives, and the softmax.
+//! approximation) and derivatives.
 
 use crate::model::Activation;
 
@@ -51,14 +51,6 @@ pub fn tanh(x: f32) -> f32 {
     let p = ALPHA.iter().fold(0.0, |acc, &a| acc * x2 + a) * x;
     let q = BETA.iter().fold(0.0, |acc, &b| acc * x2 + b);
     p / q
-}
-
-/// `softmax(x)` with the maximum subtracted first.
-pub fn softmax(x: &[f32]) -> Vec<f32> {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = x.iter().map(|&v| (v - max).exp()).collect();
-    let sum: f32 = exps.iter().sum();
-    exps.iter().map(|e| e / sum).collect()
 }
 
 #[cfg(test)]

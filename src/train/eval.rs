@@ -3,10 +3,10 @@
 
 use super::forward::{Batch, Mode};
 use super::graph;
-use super::params::check_weights;
-use super::{Dataset, Preprocess, TrainError};
+use super::{Dataset, TrainError};
 use crate::model::{Layer, Network, NodeId, Shape};
-use crate::weights::Weights;
+use crate::preprocess::GreyscaleFrame;
+use crate::weights::{check_weights, Weights};
 use std::fmt;
 
 /// Correct predictions over a data set, overall and per class.
@@ -38,7 +38,7 @@ impl fmt::Display for Accuracy {
 
 /// What the trainer and the evaluator derive from a network before running it.
 pub(super) struct Setup {
-    pub pre: Preprocess,
+    pub pre: GreyscaleFrame,
     pub shapes: Vec<Shape>,
     /// The node whose output the loss and the predictions read, and the sign that makes
     /// larger mean more likely: -1 for LeNet-5's RBF distances (smaller is a better match),
@@ -50,7 +50,7 @@ impl Setup {
     /// For training or evaluating on a data set of `classes` classes, at the network's
     /// default input size.
     pub fn new(net: &Network, classes: usize) -> Result<Self, TrainError> {
-        let pre = Preprocess::for_network(net);
+        let pre = GreyscaleFrame::for_network(net);
         if net.input_channels() != 1 {
             return Err(TrainError::InputChannels {
                 found: net.input_channels(),
@@ -71,7 +71,7 @@ impl Setup {
     /// For inputs whose inferred node shapes are `shapes`.
     pub fn with_shapes(
         net: &Network,
-        pre: Preprocess,
+        pre: GreyscaleFrame,
         shapes: Vec<Shape>,
     ) -> Result<Self, TrainError> {
         let unsupported =
@@ -135,7 +135,7 @@ pub fn forward_batch(
         return Err(TrainError::InputChannels { found: c });
     }
     let shapes = net.infer_shapes(h, w)?;
-    let setup = Setup::with_shapes(net, Preprocess::for_network(net), shapes)?;
+    let setup = Setup::with_shapes(net, GreyscaleFrame::for_network(net), shapes)?;
     let tape = graph::forward(net, weights, &setup.shapes, input.clone(), mode)?;
     Ok(tape.outputs)
 }
@@ -148,7 +148,7 @@ pub fn predict(net: &Network, weights: &Weights, input: &Batch) -> Result<Vec<us
         return Err(TrainError::InputChannels { found: c });
     }
     let shapes = net.infer_shapes(h, w)?;
-    let setup = Setup::with_shapes(net, Preprocess::for_network(net), shapes)?;
+    let setup = Setup::with_shapes(net, GreyscaleFrame::for_network(net), shapes)?;
     let tape = graph::forward(net, weights, &setup.shapes, input.clone(), Mode::Eval)?;
     let (node, sign) = setup.scores;
     let out = &tape.outputs[node];
@@ -161,7 +161,7 @@ pub fn predict(net: &Network, weights: &Weights, input: &Batch) -> Result<Vec<us
 }
 
 /// Accuracy of `net` with `weights` on all of `data`, each image preprocessed with
-/// [`Preprocess::for_network`]. Images are independent in evaluation mode, so the work is
+/// [`GreyscaleFrame::for_network`]. Images are independent in evaluation mode, so the work is
 /// split across the machine's cores without changing the result.
 pub fn evaluate(net: &Network, weights: &Weights, data: &Dataset) -> Result<Accuracy, TrainError> {
     const BLOCK: usize = 256;

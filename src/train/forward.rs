@@ -3,11 +3,11 @@
 //! `cpu::forward` computes (a test checks); in training mode Dropout drops and BatchNorm uses
 //! batch statistics. Each layer also returns what its backward pass needs.
 
-use super::activation::{activate, softmax};
+use super::activation::activate;
 use super::conv::{conv_forward, expand_partial, ConvSpec};
 use super::gemm::matmul_nt;
 use super::TrainError;
-use crate::model::{Layer, Pool2d, Shape};
+use crate::model::{softmax, Layer, Pool2d, Shape};
 use crate::weights::Weights;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 

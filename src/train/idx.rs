@@ -128,7 +128,7 @@ pub fn read_idx_file(path: &Path) -> Result<IdxArray, IdxError> {
 }
 
 /// Labelled greyscale images, stored as the file's bytes (0 = background) to keep 60,000
-/// images in 47 MB; [`super::Preprocess`] turns one into network input.
+/// images in 47 MB; [`GreyscaleFrame`](crate::preprocess::GreyscaleFrame) turns one into network input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dataset {
     /// `len() * rows * cols` pixels, image after image, row-major.

@@ -6,10 +6,11 @@ use super::eval::{argmax, evaluate, Setup};
 use super::forward::{Batch, Mode, Saved};
 use super::graph::{self, Tape};
 use super::optim::{learning_rate, Sgd};
-use super::params::{check_weights, init_weights, optimised, zero_grads};
+use super::params::{init_weights, optimised, zero_grads};
 use super::{Dataset, Schedule, TrainConfig, TrainError};
-use crate::model::{Layer, Network, NodeId, Shape};
-use crate::weights::Weights;
+use crate::model::{log_softmax, Layer, Network, NodeId, Shape};
+use crate::preprocess::GreyscaleFrame;
+use crate::weights::{check_weights, Weights};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use std::fmt;
 use std::time::Instant;
@@ -85,18 +86,18 @@ fn cross_entropy(
     grad: &mut [f32],
 ) -> f64 {
     let k = logits.len() as f64;
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let sum: f64 = logits.iter().map(|&l| (l as f64 - max).exp()).sum();
-    let log_sum = max + sum.ln();
     let mut loss = 0.0;
-    for (i, (&l, g)) in logits.iter().zip(grad.iter_mut()).enumerate() {
+    for (i, (log_p, g)) in log_softmax(logits)
+        .into_iter()
+        .zip(grad.iter_mut())
+        .enumerate()
+    {
         let target = smoothing as f64 / k
             + if i == label {
                 1.0 - smoothing as f64
             } else {
                 0.0
             };
-        let log_p = l as f64 - log_sum;
         loss -= target * log_p;
         *g = ((log_p.exp() - target) * scale as f64) as f32;
     }
@@ -165,7 +166,7 @@ pub fn gradients(
 ) -> Result<Gradients, TrainError> {
     check_weights(net, weights)?;
     let shapes = net.infer_shapes(input.shape.h, input.shape.w)?;
-    let setup = Setup::with_shapes(net, super::Preprocess::for_network(net), shapes.clone())?;
+    let setup = Setup::with_shapes(net, GreyscaleFrame::for_network(net), shapes.clone())?;
     let (r, d_input) = run_batch(
         net,
         weights,

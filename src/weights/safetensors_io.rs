@@ -2,8 +2,8 @@
 //! shape checked against the network. The `safetensors` crate parses and bounds-checks the
 //! file; its errors become [`WeightsError`] variants that name the tensor at fault.
 
-use super::validate::{check_tensors, expected_tensors, FoundTensor};
-use super::{Weights, WeightsError};
+use super::validate::{check_tensors, expected_tensors, length_problem, FoundTensor};
+use super::{TensorProblem, Weights, WeightsError};
 use crate::model::Network;
 use crate::tensor::Tensor;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
@@ -22,16 +22,10 @@ pub fn save_safetensors<'a, S: AsRef<str>>(
     for (name, t) in tensors {
         let name = name.as_ref().to_string();
         if !seen.insert(name.clone()) {
-            return Err(WeightsError::DuplicateTensor { tensor: name });
+            return Err(TensorProblem::Duplicate { tensor: name }.into());
         }
-        let numel = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if numel != Some(t.data.len()) {
-            let (shape, len) = (t.shape.clone(), t.data.len());
-            return Err(WeightsError::InconsistentTensor {
-                tensor: name,
-                shape,
-                len,
-            });
+        if let Some(problem) = length_problem(&name, t) {
+            return Err(problem.into());
         }
         views.push((name, t.shape.clone(), le_bytes(&t.data)));
     }

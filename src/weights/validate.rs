@@ -1,9 +1,14 @@
-//! Checking a file's tensors against a network's `Layer::tensors()`: every problem is
-//! collected, each naming its tensor, so one run tells a person everything to fix.
+//! Checking tensors against a network's `Layer::tensors()`, by one rule (every tensor a layer
+//! owns is there with its documented shape) applied to files, where every problem is collected
+//! so one run tells a person everything to fix, and to weights in memory, which every
+//! computation checks before it starts.
 
-use crate::model::Network;
+use super::Weights;
+use crate::model::{Layer, Network};
+use crate::tensor::Tensor;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use thiserror::Error;
 
 /// Tensors a file may carry that no layer owns: torchvision's BatchNorm saves its training
 /// step counter `num_batches_tracked`, which inference does not use.
@@ -11,26 +16,45 @@ pub fn is_ignored(name: &str) -> bool {
     name.ends_with(".num_batches_tracked")
 }
 
-/// One thing wrong with one tensor of a weights file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One thing wrong with one tensor of a network's weights, in a file or in memory.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum TensorProblem {
-    /// The model needs the tensor; the file does not have it.
+    /// The model needs the tensor; the weights do not have it.
+    #[error("missing tensor `{tensor}` (expected {})", Dims(expected))]
     Missing {
         tensor: String,
         expected: Vec<usize>,
     },
     /// The file has a tensor no layer of the model owns.
+    #[error(
+        "unexpected tensor `{tensor}` ({}): no layer of the model owns it",
+        Dims(shape)
+    )]
     Unexpected { tensor: String, shape: Vec<usize> },
     /// The file stores the tensor in another element type than F32.
+    #[error("tensor `{tensor}` is {found}; convert it to F32")]
     WrongDtype { tensor: String, found: String },
     /// The tensor exists but has another shape.
+    #[error(
+        "tensor `{tensor}` has shape {}, the model expects {}",
+        Dims(found),
+        Dims(expected)
+    )]
     ShapeMismatch {
         tensor: String,
         expected: Vec<usize>,
         found: Vec<usize>,
     },
-    /// The file has the name twice.
+    /// The name is given twice.
+    #[error("tensor `{tensor}` appears twice")]
     Duplicate { tensor: String },
+    /// A tensor in memory whose values do not fill its shape (`Tensor`'s fields are public).
+    #[error("tensor `{tensor}`: {len} values do not fill shape {}", Dims(shape))]
+    Length {
+        tensor: String,
+        shape: Vec<usize>,
+        len: usize,
+    },
 }
 
 impl TensorProblem {
@@ -41,7 +65,8 @@ impl TensorProblem {
             | TensorProblem::Unexpected { tensor, .. }
             | TensorProblem::WrongDtype { tensor, .. }
             | TensorProblem::ShapeMismatch { tensor, .. }
-            | TensorProblem::Duplicate { tensor } => tensor,
+            | TensorProblem::Duplicate { tensor }
+            | TensorProblem::Length { tensor, .. } => tensor,
         }
     }
 }
@@ -56,35 +81,6 @@ impl fmt::Display for Dims<'_> {
         }
         let dims: Vec<String> = self.0.iter().map(usize::to_string).collect();
         write!(f, "{}", dims.join("x"))
-    }
-}
-
-impl fmt::Display for TensorProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TensorProblem::Missing { tensor, expected } => {
-                write!(f, "missing tensor `{tensor}` (expected {})", Dims(expected))
-            }
-            TensorProblem::Unexpected { tensor, shape } => write!(
-                f,
-                "unexpected tensor `{tensor}` ({}): no layer of the model owns it",
-                Dims(shape)
-            ),
-            TensorProblem::WrongDtype { tensor, found } => {
-                write!(f, "tensor `{tensor}` is {found}; convert it to F32")
-            }
-            TensorProblem::ShapeMismatch {
-                tensor,
-                expected,
-                found,
-            } => write!(
-                f,
-                "tensor `{tensor}` has shape {}, the model expects {}",
-                Dims(found),
-                Dims(expected)
-            ),
-            TensorProblem::Duplicate { tensor } => write!(f, "tensor `{tensor}` appears twice"),
-        }
     }
 }
 
@@ -156,21 +152,73 @@ pub fn check_tensors<'a>(
                 found,
             });
         }
-        if t.shape != want {
-            problems.push(TensorProblem::ShapeMismatch {
-                tensor,
-                expected: want.to_vec(),
-                found: t.shape.to_vec(),
-            });
-        }
+        problems.extend(owned_problem(&tensor, want, Some(t.shape)));
     }
     for (name, shape) in &expected {
         if !seen.contains(name.as_str()) {
-            problems.push(TensorProblem::Missing {
-                tensor: name.clone(),
-                expected: shape.clone(),
-            });
+            problems.extend(owned_problem(name, shape, None));
         }
     }
     problems
+}
+
+/// The one rule for a tensor a layer owns, wherever it is looked for: it must be found
+/// (`found` is its shape) with the shape the layer documents.
+fn owned_problem(
+    tensor: &str,
+    expected: &[usize],
+    found: Option<&[usize]>,
+) -> Option<TensorProblem> {
+    match found {
+        None => Some(TensorProblem::Missing {
+            tensor: tensor.into(),
+            expected: expected.to_vec(),
+        }),
+        Some(found) if found != expected => Some(TensorProblem::ShapeMismatch {
+            tensor: tensor.into(),
+            expected: expected.to_vec(),
+            found: found.to_vec(),
+        }),
+        Some(_) => None,
+    }
+}
+
+/// A tensor in memory whose values do not fill its shape (or whose shape overflows).
+pub(crate) fn length_problem(tensor: &str, t: &Tensor) -> Option<TensorProblem> {
+    let needed = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    (needed != Some(t.data.len())).then(|| TensorProblem::Length {
+        tensor: tensor.into(),
+        shape: t.shape.clone(),
+        len: t.data.len(),
+    })
+}
+
+/// Every tensor `layer` owns must be in `weights` under `node`, with its documented shape
+/// and as many values as that shape holds: the check before any computation on weights in
+/// memory (the CPU reference, BatchNorm calibration, the trainer, saving). Returns the first
+/// problem; extra tensors are allowed (a layer is checked against a whole network's weights).
+pub fn check_layer_weights(
+    node: &str,
+    layer: &Layer,
+    weights: &Weights,
+) -> Result<(), TensorProblem> {
+    for spec in layer.tensors() {
+        let tensor = format!("{node}.{}", spec.name);
+        let found = weights.tensors.get(&tensor);
+        if let Some(p) = owned_problem(&tensor, &spec.shape, found.map(|t| &t.shape[..])) {
+            return Err(p);
+        }
+        if let Some(p) = found.and_then(|t| length_problem(&tensor, t)) {
+            return Err(p);
+        }
+    }
+    Ok(())
+}
+
+/// [`check_layer_weights`] for every node of `net`, in graph order.
+pub fn check_weights(net: &Network, weights: &Weights) -> Result<(), TensorProblem> {
+    for node in &net.nodes {
+        check_layer_weights(&node.name, &node.layer, weights)?;
+    }
+    Ok(())
 }

@@ -14,9 +14,41 @@
 //!   2015), dropout (Srivastava et al. 2014), label smoothing (Szegedy et al. 2016) and a
 //!   warm-up + cosine learning rate (Goyal et al. 2017; Loshchilov & Hutter 2017). Label
 //!   smoothing and the schedule are training settings, so those entries share the plain
-//!   network; `TrainConfig::for_model` holds each run's settings.
+//!   network; each entry's recipe below holds its run's settings.
 
+use super::recipe::{Schedule, TrainConfig};
 use crate::model::{Activation, BatchNorm, Conv2d, Dense, Dropout, Layer, Network, Pool2d};
+
+/// The twins' runs: 6 epochs at peak rate 0.05 with the default warm-up + cosine, so each
+/// pair differs only in its network. `lab_tricks_schedule` is this run of the plain network.
+pub(super) const LAB_RECIPE: TrainConfig = TrainConfig {
+    epochs: 6,
+    lr: 0.05,
+    ..TrainConfig::DEFAULT
+};
+
+/// The tricks panel's plain run has none of the tricks: constant rate 0.05, no label
+/// smoothing. The BatchNorm and dropout entries change only the network.
+pub(super) const PLAIN_RECIPE: TrainConfig = TrainConfig {
+    schedule: Schedule::Constant,
+    warmup_epochs: 0.0,
+    ..LAB_RECIPE
+};
+
+/// Label smoothing of the tricks panel (Szegedy et al. 2016 used 0.1).
+const SMOOTHING: f32 = 0.1;
+
+/// The plain run with label smoothing.
+pub(super) const SMOOTHING_RECIPE: TrainConfig = TrainConfig {
+    label_smoothing: SMOOTHING,
+    ..PLAIN_RECIPE
+};
+
+/// Every trick: the twins' warm-up + cosine run with label smoothing.
+pub(super) const ALL_TRICKS_RECIPE: TrainConfig = TrainConfig {
+    label_smoothing: SMOOTHING,
+    ..LAB_RECIPE
+};
 
 /// Channels of the kernel twins' compared block.
 pub const BLOCK_C: usize = 8;

@@ -5,8 +5,29 @@
 //! Applied to Document Recognition", Proc. IEEE 86(11), 1998: §II-B (the architecture, Fig. 2),
 //! Table I (which S2 maps each C3 map reads), Appendix A (the squashing function).
 
+use super::recipe::TrainConfig;
 use crate::model::{
     Activation, Conv2d, Dense, Layer, Network, PartialConv2d, Pool2d, Rbf, Subsample,
+};
+
+/// How the shipped `lenet5` weights were trained. It underfits rather than overfits (train and
+/// test accuracy stay close), so it trains longer and without mirroring. Its RBF output turns
+/// `-distance` logits into a fixed output layer with weights of magnitude 2-4, so it needs a
+/// small learning rate, and clipping: at lr 0.01 without it, one large step saturated every
+/// tanh unit in epoch 2 and accuracy fell to chance.
+pub(super) const LENET5_RECIPE: TrainConfig = TrainConfig {
+    epochs: 20,
+    lr: 0.01,
+    clip_grad_norm: Some(5.0),
+    mirror: false,
+    ..TrainConfig::DEFAULT
+};
+
+/// How the shipped `lenet5_modern` weights were trained.
+pub(super) const LENET5_MODERN_RECIPE: TrainConfig = TrainConfig {
+    epochs: 12,
+    lr: 0.05,
+    ..TrainConfig::DEFAULT
 };
 
 /// Table I of the paper, read column by column: the S2 maps that each C3 map convolves.
