@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 export CONVSCOPE_REQUIRE_GPU=1
 export CONVSCOPE_EFFNET_PTH="$PWD/.cache/efficientnet-lite0.pth"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
+cargo clippy --release --all-targets -- -D warnings
 cargo test --release --all-targets
 # The page's Session compiled to WebAssembly, in headless Chromium with WebGPU.
 ./scripts/test-wasm.sh

@@ -146,7 +146,7 @@ impl Engine {
     /// An engine on a device the caller opened.
     pub fn with_gpu(ctx: GpuContext) -> Engine {
         let reason = if ctx.info.device_type == wgpu::DeviceType::Cpu {
-            format!("GPU engine on a software adapter, {} (no GPU): expect seconds per image; the CPU reference may be faster", ctx.describe())
+            format!("GPU engine on a software adapter, {} (no GPU): expect seconds per image; the CPU reference is often faster (backend=cpu in the page's URL hash, --cpu in the tool)", ctx.describe())
         } else {
             format!("GPU engine: {}", ctx.describe())
         };

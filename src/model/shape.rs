@@ -140,6 +140,8 @@ fn pool_shape(node: &str, p: &Pool2d, s: Shape) -> Result<Shape, ModelError> {
 }
 
 /// Output shape of one layer given its input shapes.
+// One arm per layer kind; each arm is a few lines of checks and a formula.
+#[allow(clippy::too_many_lines)]
 pub fn output_shape(node: &str, layer: &Layer, ins: &[Shape]) -> Result<Shape, ModelError> {
     let bad = |reason: &str| ModelError::BadConfig {
         node: node.into(),

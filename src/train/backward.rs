@@ -30,6 +30,8 @@ impl GradSink<'_> {
 /// `d loss / d input` for each input of `layer`, adding parameter gradients to `sink`.
 /// `dy` is `d loss / d output`, laid out as `y.data`. Without `need_dx` convolutions leave
 /// the input gradient at zero (nothing reads the gradient of the network input in training).
+// One arm per layer kind, each the gradient of that kind alone.
+#[allow(clippy::too_many_lines)]
 #[allow(clippy::too_many_arguments)]
 pub fn backward_layer(
     layer: &Layer,

@@ -85,6 +85,8 @@ pub fn avg_windows(p: &Pool2d, s: Shape, out: Shape) -> Vec<(usize, usize, usize
 }
 
 /// One layer on a batch. `out` is the output shape from shape inference.
+// One arm per layer kind, each the batched forward of that kind alone.
+#[allow(clippy::too_many_lines)]
 pub fn forward_layer(
     layer: &Layer,
     params: Params,
