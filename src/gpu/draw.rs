@@ -6,8 +6,9 @@
 //! These two shaders are not in the kernel table: one is a render pipeline and the other has
 //! two entry points; neither is part of a forward pass.
 
+use super::context::GpuContext;
+use super::error::GpuError;
 use super::readback::read_f32;
-use super::{GpuContext, GpuError};
 use crate::model::Shape;
 use crate::tensor::Tensor;
 use bytemuck::{Pod, Zeroable};
