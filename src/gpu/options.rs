@@ -198,3 +198,112 @@ impl Choice<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An adapter with 2 GiB bindings, 16384-texel textures and subgroups of 8.
+    const ADAPTER: Capabilities = Capabilities {
+        binding_limit: 1 << 31,
+        texture_room: 16_384 * 16_384 * 16,
+        max_texture_side: 16_384,
+        subgroup: Some(8),
+    };
+    const TILED: PlanOptions = PlanOptions {
+        conv: ConvPath::Tiled,
+        binding_limit: None,
+        separate_nodes: false,
+        no_subgroups: false,
+    };
+
+    /// The kernel for `c` from `s` to an `out x out` map.
+    fn kernel(
+        c: &Conv2d,
+        s: Shape,
+        out: usize,
+        options: PlanOptions,
+        caps: Capabilities,
+    ) -> ConvKernel {
+        let o = Shape::new(c.out_channels, out, out);
+        choose_conv_kernel(c, s, o, &options, &caps)
+    }
+
+    #[test]
+    fn each_convolution_shape_gets_its_kernel() {
+        let s = Shape::new(32, 56, 56);
+        let pointwise = Conv2d::new(32, 64, 1);
+        let depthwise = Conv2d::new(32, 32, 3).pad(1).groups(32);
+        assert_eq!(
+            kernel(&pointwise, s, 56, TILED, ADAPTER),
+            ConvKernel::Pointwise { subgroup: Some(8) }
+        );
+        assert_eq!(
+            kernel(&Conv2d::new(32, 64, 3).pad(1), s, 56, TILED, ADAPTER),
+            ConvKernel::Im2col { subgroup: Some(8) }
+        );
+        assert_eq!(
+            kernel(&depthwise, s, 56, TILED, ADAPTER),
+            ConvKernel::DepthwiseTexture
+        );
+        // Rows of 55 values are not whole texels: with a stride of 2, depthwise.wgsl.
+        let unaligned = Shape::new(32, 55, 55);
+        assert_eq!(
+            kernel(&depthwise.clone().stride(2), unaligned, 28, TILED, ADAPTER),
+            ConvKernel::Depthwise
+        );
+        // LeNet's C5: a 1x1 map.
+        let c5 = Conv2d::new(16, 120, 5);
+        assert_eq!(
+            kernel(&c5, Shape::new(16, 5, 5), 1, TILED, ADAPTER),
+            ConvKernel::Naive
+        );
+        let naive = PlanOptions {
+            conv: ConvPath::Naive,
+            ..TILED
+        };
+        assert_eq!(kernel(&pointwise, s, 56, naive, ADAPTER), ConvKernel::Naive);
+    }
+
+    #[test]
+    fn convolutions_too_big_to_unfold_fall_back_to_the_implicit_gemm() {
+        let conv = Conv2d::new(32, 64, 3).pad(1);
+        let s = Shape::new(32, 56, 56);
+        let small_binding = Capabilities {
+            binding_limit: 1 << 20,
+            ..ADAPTER
+        };
+        assert_eq!(kernel(&conv, s, 56, TILED, small_binding), ConvKernel::Gemm);
+        let small_texture = Capabilities {
+            texture_room: 1 << 20,
+            ..ADAPTER
+        };
+        assert_eq!(kernel(&conv, s, 56, TILED, small_texture), ConvKernel::Gemm);
+        let no_subgroups = Capabilities {
+            subgroup: None,
+            ..ADAPTER
+        };
+        assert_eq!(
+            kernel(&conv, s, 56, TILED, no_subgroups),
+            ConvKernel::Im2col { subgroup: None }
+        );
+    }
+
+    #[test]
+    fn dense_weights_go_to_a_texture_only_where_they_fit_one() {
+        assert_eq!(
+            choose_dense_kernel(&Dense::new(1280, 1000), &ADAPTER),
+            DenseKernel::Texture
+        );
+        // VGG's fc6: 25088 inputs are 6272 texels a row, within 16384, but 411 MB of weights
+        // over a 256 MiB binding.
+        let small_binding = Capabilities {
+            binding_limit: 1 << 28,
+            ..ADAPTER
+        };
+        assert_eq!(
+            choose_dense_kernel(&Dense::new(25_088, 4096), &small_binding),
+            DenseKernel::Rows
+        );
+    }
+}

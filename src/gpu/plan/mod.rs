@@ -82,6 +82,7 @@ impl Plan {
         let caps = Capabilities::new(ctx, &options);
         let choices: Vec<Choice> = (net.nodes.iter().enumerate())
             .map(|(id, node)| {
+                // The input node reads nothing (and has no kernel): its own shape stands in.
                 let s = node.inputs.first().map_or(shapes[id], |&i| shapes[i]);
                 choose(&node.layer, s, shapes[id], &options, &caps)
             })
