@@ -1,7 +1,7 @@
 //! The GPU device: found once by the caller and passed in to everything that computes.
 
+use super::error::GpuError;
 use super::pipelines::Pipelines;
-use super::GpuError;
 use std::sync::Mutex;
 
 /// A device, its queue, and what the adapter can do.

@@ -210,7 +210,7 @@ impl Variant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::lower::X_TEXTURE_WIDTH;
+    use crate::gpu::x_texture::X_TEXTURE_WIDTH;
 
     /// Compiles only while `Kernel::ALL` lists every variant: a match over its entries,
     /// named as constants, must be exhaustive.

@@ -1,41 +1,41 @@
 //! The GPU engine: every layer kind as a WGSL compute kernel through wgpu, planned once per
 //! (model, weights, input size) so a forward pass is an upload plus dispatches.
+//!
+//! Planning flows one way. For each node, `options::choose` picks its kernel from the
+//! layer's config, its shapes, the [`PlanOptions`] and what the adapter allows, once. The plan
+//! (`plan/`) sizes the shared buffers (im2col scratch, X texture) for those choices, makes
+//! every node's output buffer and decides which convolutions absorb the BatchNorm and
+//! activation after them. `lower/` turns each node, on the kernel it was handed, into
+//! `Dispatch` records: weights uploaded, params written, bind groups made. A
+//! forward pass encodes the records into compute passes with per-node timestamps
+//! (`dispatch.rs`), and `readback.rs` brings results back.
+//!
+//! What each file may import from `gpu` (never a file that imports it back, never its parent
+//! module; a parent may use its children):
+//! - `error`, `kernels`, `params`, `x_texture`: nothing.
+//! - `pipelines`: `kernels`. `context`: `pipelines`, `error`. `readback`: `context`, `error`.
+//! - `options`: `context`, `x_texture`. `dispatch`: `x_texture`.
+//! - `lower/`: all of the above.
+//! - `plan/`: `lower/` and all of the above.
+//! - `draw`: `context`, `error`, `readback`.
+//!
+//! This file only declares the modules and re-exports what the rest of the crate uses.
 
 mod context;
+mod dispatch;
 pub mod draw;
+mod error;
 pub mod kernels;
 mod lower;
+mod options;
 pub mod params;
 mod pipelines;
 mod plan;
 mod readback;
+mod x_texture;
 
 pub use context::GpuContext;
-pub use plan::{ConvPath, Plan, PlanOptions};
+pub use error::GpuError;
+pub use options::{ConvPath, PlanOptions};
+pub use plan::Plan;
 pub use readback::{read_bytes, read_f32};
-
-use thiserror::Error;
-
-#[derive(Debug, Error)]
-pub enum GpuError {
-    #[error("no GPU adapter found: {0}")]
-    NoAdapter(String),
-    #[error("the GPU adapter refused a device: {0}")]
-    NoDevice(String),
-    #[error("{tensor} needs {bytes} bytes in one binding, but this adapter allows {limit} (max storage binding / buffer size)")]
-    TooLarge {
-        tensor: String,
-        bytes: u64,
-        limit: u64,
-    },
-    #[error("node `{node}`: {reason}")]
-    Unsupported { node: String, reason: String },
-    #[error("input must be {expected}, got {found}")]
-    InputShape { expected: String, found: String },
-    #[error("GPU validation error: {0}")]
-    Validation(String),
-    #[error("reading back from the GPU failed: {0}")]
-    Readback(String),
-    #[error(transparent)]
-    Model(#[from] crate::model::ModelError),
-}
