@@ -2,7 +2,7 @@
 //! LeNet-5's `PartialConv2d` (a full convolution whose missing connections have zero
 //! kernels), forward and backward.
 
-use super::forward::{add_bias, Batch};
+use super::batch::{add_bias, Batch};
 use super::gemm::{matmul_nn, matmul_nt, matmul_tn, ConvGeometry};
 use crate::model::{Conv2d, PartialConv2d, Shape};
 

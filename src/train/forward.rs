@@ -4,35 +4,14 @@
 //! batch statistics. Each layer also returns what its backward pass needs.
 
 use super::activation::activate;
+pub use super::batch::Batch;
+use super::batch::add_bias;
 use super::conv::{conv_forward, expand_partial, ConvSpec};
 use super::gemm::matmul_nt;
 use super::TrainError;
 use crate::model::{softmax, Layer, Pool2d, Shape};
 use crate::weights::Weights;
 use rand::{rngs::StdRng, Rng, SeedableRng};
-
-/// Activations of `n` images, image after image, each `shape` (channel-major).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Batch {
-    pub n: usize,
-    pub shape: Shape,
-    pub data: Vec<f32>,
-}
-
-impl Batch {
-    pub fn zeros(n: usize, shape: Shape) -> Self {
-        Batch {
-            n,
-            shape,
-            data: vec![0.0; n * shape.len()],
-        }
-    }
-    /// The values of image `b`.
-    pub fn image(&self, b: usize) -> &[f32] {
-        let len = self.shape.len();
-        &self.data[b * len..(b + 1) * len]
-    }
-}
 
 /// Training mode (Dropout active, BatchNorm on batch statistics) or evaluation mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,12 +283,4 @@ fn channel_stats(x: &Batch) -> (Vec<f32>, Vec<f32>) {
         (mean[ch], var[ch]) = (m as f32, v as f32);
     }
     (mean, var)
-}
-
-/// Adds `bias[c]` to every value of channel `c`, channels being runs of `plane` values.
-pub(super) fn add_bias(y: &mut [f32], bias: &[f32], plane: usize) {
-    for (chunk, i) in y.chunks_mut(plane).zip(0..) {
-        let b = bias[i % bias.len()];
-        chunk.iter_mut().for_each(|v| *v += b);
-    }
 }

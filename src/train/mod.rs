@@ -10,6 +10,7 @@
 
 mod activation;
 mod backward;
+mod batch;
 mod conv;
 mod eval;
 mod forward;
