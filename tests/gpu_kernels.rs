@@ -67,6 +67,8 @@ fn lavapipe_offers_subgroups_for_the_matrix_product() {
 }
 
 #[test]
+// A table of cases, then one loop over them.
+#[allow(clippy::too_many_lines)]
 fn convolutions_match_the_reference_on_awkward_shapes() {
     let cases: Vec<(&str, Conv2d, usize, usize)> = vec![
         ("3x3 pad 1, odd size", conv(3, 5, 3).pad(1), 7, 9),

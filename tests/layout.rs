@@ -259,7 +259,11 @@ fn no_two_files_import_each_other() {
             loops.insert(names.join(" -> "));
         }
     }
-    assert!(loops.is_empty(), "files that import each other in a loop:\n{}", loops.into_iter().collect::<Vec<_>>().join("\n"));
+    assert!(
+        loops.is_empty(),
+        "files that import each other in a loop:\n{}",
+        loops.into_iter().collect::<Vec<_>>().join("\n")
+    );
 }
 
 /// The checker itself: a loop planted in text is found.
@@ -294,84 +298,86 @@ fn the_import_checker_finds_paths_and_loops() {
     );
 }
 
+/// Folder or file -> what it must never name.
+const RULES: &[(&str, &[&str])] = &[
+    (
+        "src/model",
+        &[
+            "crate::gpu",
+            "crate::engine",
+            "crate::web",
+            "crate::train",
+            "wgpu",
+            "wasm_bindgen",
+        ],
+    ),
+    (
+        "src/zoo",
+        &[
+            "crate::gpu",
+            "crate::engine",
+            "crate::web",
+            "wgpu",
+            "wasm_bindgen",
+        ],
+    ),
+    (
+        "src/analysis",
+        &[
+            "crate::gpu",
+            "crate::engine",
+            "crate::web",
+            "wgpu",
+            "wasm_bindgen",
+        ],
+    ),
+    (
+        "src/weights",
+        &[
+            "crate::gpu",
+            "crate::engine",
+            "crate::web",
+            "wgpu",
+            "wasm_bindgen",
+        ],
+    ),
+    (
+        "src/cpu",
+        &[
+            "crate::gpu",
+            "crate::engine",
+            "crate::web",
+            "crate::train",
+            "wgpu",
+            "wasm_bindgen",
+        ],
+    ),
+    (
+        "src/gpu",
+        &[
+            "crate::engine",
+            "crate::web",
+            "crate::train",
+            "wasm_bindgen",
+            "js_sys",
+        ],
+    ),
+    (
+        "src/engine",
+        &["crate::web", "wasm_bindgen", "js_sys", "web_sys"],
+    ),
+    (
+        "src/preprocess.rs",
+        &["crate::train", "crate::gpu", "crate::engine", "crate::web"],
+    ),
+];
+
 /// What each folder may depend on (docs/ARCHITECTURE.md): the description, the analysis,
 /// the weights and the CPU reference know nothing of the GPU, the engine or the web; the GPU
 /// engine knows nothing of the engine core or the web; the core knows nothing of the web.
 #[test]
 fn each_folder_depends_only_on_what_comes_before_it() {
-    let rules: &[(&str, &[&str])] = &[
-        (
-            "src/model",
-            &[
-                "crate::gpu",
-                "crate::engine",
-                "crate::web",
-                "crate::train",
-                "wgpu",
-                "wasm_bindgen",
-            ],
-        ),
-        (
-            "src/zoo",
-            &[
-                "crate::gpu",
-                "crate::engine",
-                "crate::web",
-                "wgpu",
-                "wasm_bindgen",
-            ],
-        ),
-        (
-            "src/analysis",
-            &[
-                "crate::gpu",
-                "crate::engine",
-                "crate::web",
-                "wgpu",
-                "wasm_bindgen",
-            ],
-        ),
-        (
-            "src/weights",
-            &[
-                "crate::gpu",
-                "crate::engine",
-                "crate::web",
-                "wgpu",
-                "wasm_bindgen",
-            ],
-        ),
-        (
-            "src/cpu",
-            &[
-                "crate::gpu",
-                "crate::engine",
-                "crate::web",
-                "crate::train",
-                "wgpu",
-                "wasm_bindgen",
-            ],
-        ),
-        (
-            "src/gpu",
-            &[
-                "crate::engine",
-                "crate::web",
-                "crate::train",
-                "wasm_bindgen",
-                "js_sys",
-            ],
-        ),
-        (
-            "src/engine",
-            &["crate::web", "wasm_bindgen", "js_sys", "web_sys"],
-        ),
-        (
-            "src/preprocess.rs",
-            &["crate::train", "crate::gpu", "crate::engine", "crate::web"],
-        ),
-    ];
-    for (prefix, banned) in rules {
+    for (prefix, banned) in RULES {
         for file in sources()
             .iter()
             .filter(|f| f.starts_with(root().join(prefix)))

@@ -164,6 +164,14 @@ pub fn bench(name: &str, input: Option<&str>, runs: usize, json: bool) -> Result
         );
         return Ok(());
     }
+    print_report(&report);
+    Ok(())
+}
+
+/// The report as a table, with the totals below it.
+fn print_report(report: &Report) {
+    let [_, h, w] = report.input;
+    let runs = report.runs;
     println!("adapter      {}", report.adapter);
     println!(
         "model        {} at {}x{}, random weights, {} steady runs",
@@ -215,5 +223,4 @@ pub fn bench(name: &str, input: Option<&str>, runs: usize, json: bool) -> Result
         flops(report.total_macs) as f64 / (report.total_ms * 1e6),
         si(flops(report.total_macs))
     );
-    Ok(())
 }

@@ -90,7 +90,7 @@ pub fn classify(
         block_on(engine.load_model(name, bytes.as_deref(), &mut Quiet)).map_err(|e| {
             match (e, &path) {
                 (EngineError::Weights { source, .. }, Some(p)) => {
-                    CliError::Weights(p.display().to_string(), source)
+                    CliError::Weights(p.display().to_string(), *source)
                 }
                 (e, _) => e.into(),
             }

@@ -32,8 +32,9 @@ pub enum CliError {
     Gpu(#[from] convscope::gpu::GpuError),
     #[error("{0}")]
     Cpu(#[from] convscope::cpu::CpuError),
+    /// Boxed: the engine's errors are large, and every command returns this type.
     #[error("{0}")]
-    Engine(#[from] convscope::engine::EngineError),
+    Engine(Box<convscope::engine::EngineError>),
     #[error("{0}: {1}")]
     Io(String, String),
     #[error("training failed: {0}")]
@@ -48,6 +49,12 @@ pub enum CliError {
         expected: &'static str,
         found: String,
     },
+}
+
+impl From<convscope::engine::EngineError> for CliError {
+    fn from(e: convscope::engine::EngineError) -> Self {
+        CliError::Engine(Box::new(e))
+    }
 }
 
 /// Where weights and labels live: `$CONVSCOPE_ASSETS`, else `assets/` in the source tree.

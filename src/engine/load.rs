@@ -49,7 +49,7 @@ pub async fn model_weights(
                     .await
                     .map_err(|source| EngineError::Weights {
                         model: net.name.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
             Ok(ModelWeights {
                 weights,

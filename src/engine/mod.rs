@@ -44,7 +44,11 @@ pub enum EngineError {
     #[error("nothing has run yet: classify an image first")]
     NothingRun,
     #[error("these weights do not fit {model}: {source}")]
-    Weights { model: String, source: WeightsError },
+    // Boxed: the largest of the errors, and every call returns this type.
+    Weights {
+        model: String,
+        source: Box<WeightsError>,
+    },
     #[error("the CPU reference failed: {0}")]
     Cpu(#[from] CpuError),
     #[error("the analysis failed: {0}")]

@@ -4,8 +4,8 @@
 //! batch statistics. Each layer also returns what its backward pass needs.
 
 use super::activation::activate;
-pub use super::batch::Batch;
 use super::batch::add_bias;
+pub use super::batch::Batch;
 use super::conv::{conv_forward, expand_partial, ConvSpec};
 use super::gemm::matmul_nt;
 use super::TrainError;
