@@ -111,6 +111,9 @@ pub fn classify(
         None => println!("{}", load.weights),
     }
     println!("engine: {}", engine.backend_reason());
+    if let Some(ctx) = engine.gpu() {
+        println!("adapter: {}", ctx.describe());
+    }
     for note in [&load.gpu_problem, &result.gpu_problem]
         .into_iter()
         .flatten()

@@ -150,7 +150,7 @@ impl Engine {
     /// An engine on a device the caller opened.
     pub fn with_gpu(ctx: GpuContext) -> Engine {
         let reason = if ctx.info.device_type == wgpu::DeviceType::Cpu {
-            format!("GPU engine on a software adapter, {} (no GPU): expect seconds per image; the CPU reference is often faster (backend=cpu in the page's URL hash, --cpu in the tool)", ctx.describe())
+            "GPU engine on a software adapter (no GPU): expect seconds per image; backend=cpu in the URL hash or --cpu uses the CPU reference".to_string()
         } else {
             format!("GPU engine: {}", ctx.describe())
         };
