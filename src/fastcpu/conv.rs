@@ -1,0 +1,285 @@
+//! Convolutions in f32: weights made ready once (BatchNorm folded in), then run as matrix
+//! products (1x1 directly on the `[C, H x W]` input, others through im2col) or, for depthwise
+//! convolutions, as row sweeps that vectorise.
+
+use super::gemm::{matmul, Dims};
+use super::kernels::{activate, valid_range};
+use crate::model::{Activation, BatchNorm, Conv2d, Shape};
+
+/// How one convolution runs, chosen once when it is planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvKernel {
+    /// 1x1, stride 1, no padding: the input planes are already the matrix product's operand.
+    Pointwise,
+    /// One input channel per group: each output plane sums shifted rows of one input plane.
+    Depthwise,
+    /// Everything else: the receptive fields copied into columns, then one product a group.
+    Im2col,
+}
+
+/// Where a convolution's windows fall: shapes, kernel, stride, dilation, leading padding.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub input: Shape,
+    pub output: Shape,
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    pub dilation: (usize, usize),
+    /// Padding before the first row and column (the rest follows from the output size).
+    pub pad: (usize, usize),
+    pub groups: usize,
+}
+
+impl Window {
+    pub fn new(c: &Conv2d, input: Shape, output: Shape) -> Self {
+        let [top, _, left, _] = c.pads(input.h, input.w);
+        Window {
+            input,
+            output,
+            kernel: c.kernel,
+            stride: c.stride,
+            dilation: c.dilation,
+            pad: (top, left),
+            groups: c.groups,
+        }
+    }
+
+    fn in_per_group(&self) -> usize {
+        self.input.c / self.groups
+    }
+
+    fn out_per_group(&self) -> usize {
+        self.output.c / self.groups
+    }
+
+    /// Rows of the im2col matrix (and columns of the weight matrix) per group.
+    fn depth(&self) -> usize {
+        self.in_per_group() * self.kernel.0 * self.kernel.1
+    }
+}
+
+/// Weights `[out_c, in_c / groups * kh * kw]` (row-major, the matrix product's left operand)
+/// and one bias per output channel.
+pub struct Packed {
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// How much of a fused convolution to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The convolution alone (reading a fused convolution's own output).
+    Raw,
+    /// With its BatchNorm folded in, before the activation.
+    Folded,
+    /// With its BatchNorm and activation: what the forward pass stores.
+    Full,
+}
+
+/// A planned convolution.
+pub struct ConvOp {
+    pub kernel: ConvKernel,
+    window: Window,
+    folded: Packed,
+    /// The weights before folding, kept only when a BatchNorm was folded in.
+    raw: Option<Packed>,
+    activation: Option<Activation>,
+}
+
+impl ConvOp {
+    /// `weight` and `bias` as the layer owns them; `batchnorm` is the folded BatchNorm's
+    /// config and its `[weight, bias, running_mean, running_var]`.
+    pub fn new(
+        c: &Conv2d,
+        window: Window,
+        raw: Packed,
+        batchnorm: Option<(&BatchNorm, [&[f32]; 4])>,
+        activation: Option<Activation>,
+    ) -> Self {
+        let kernel = if c.kernel == (1, 1) && c.stride == (1, 1) && window.pad == (0, 0) {
+            ConvKernel::Pointwise
+        } else if window.groups > 1 && window.in_per_group() == 1 {
+            ConvKernel::Depthwise
+        } else {
+            ConvKernel::Im2col
+        };
+        let (folded, raw) = match batchnorm {
+            Some((bn, params)) => (fold(&raw, bn, params), Some(raw)),
+            None => (raw, None),
+        };
+        ConvOp {
+            kernel,
+            window,
+            folded,
+            raw,
+            activation,
+        }
+    }
+
+    /// Scratch values the im2col kernel needs.
+    pub fn scratch_len(&self) -> usize {
+        match self.kernel {
+            ConvKernel::Im2col => self.window.depth() * self.window.output.h * self.window.output.w,
+            _ => 0,
+        }
+    }
+
+    /// Convolution of `x` into `out` (`[out_c, oh, ow]`), as far as `stage`.
+    pub fn run(&self, x: &[f32], out: &mut [f32], scratch: &mut Vec<f32>, stage: Stage) {
+        let packed = match (stage, &self.raw) {
+            (Stage::Raw, Some(raw)) => raw,
+            _ => &self.folded,
+        };
+        let plane = self.window.output.h * self.window.output.w;
+        for (row, &b) in out.chunks_exact_mut(plane).zip(&packed.bias) {
+            row.fill(b);
+        }
+        match self.kernel {
+            ConvKernel::Pointwise => self.pointwise(x, out, &packed.weight),
+            ConvKernel::Depthwise => depthwise(&self.window, x, out, &packed.weight),
+            ConvKernel::Im2col => self.im2col(x, out, &packed.weight, scratch),
+        }
+        if let (Stage::Full, Some(a)) = (stage, self.activation) {
+            activate(a, out);
+        }
+    }
+
+    fn pointwise(&self, x: &[f32], out: &mut [f32], weight: &[f32]) {
+        let w = &self.window;
+        let plane = w.input.h * w.input.w;
+        let (cin, cout) = (w.in_per_group(), w.out_per_group());
+        for g in 0..w.groups {
+            matmul(
+                (&weight[g * cout * cin..], Dims::packed(cout, cin)),
+                (&x[g * cin * plane..], Dims::packed(cin, plane)),
+                (&mut out[g * cout * plane..], Dims::packed(cout, plane)),
+                true,
+            );
+        }
+    }
+
+    fn im2col(&self, x: &[f32], out: &mut [f32], weight: &[f32], scratch: &mut Vec<f32>) {
+        let w = &self.window;
+        let plane = w.output.h * w.output.w;
+        let (cin, cout, depth) = (w.in_per_group(), w.out_per_group(), w.depth());
+        scratch.resize(self.scratch_len(), 0.0);
+        let in_plane = w.input.h * w.input.w;
+        for g in 0..w.groups {
+            let planes = &x[g * cin * in_plane..][..cin * in_plane];
+            columns(w, planes, &mut scratch[..depth * plane]);
+            matmul(
+                (&weight[g * cout * depth..], Dims::packed(cout, depth)),
+                (&scratch[..], Dims::packed(depth, plane)),
+                (&mut out[g * cout * plane..], Dims::packed(cout, plane)),
+                true,
+            );
+        }
+    }
+}
+
+/// `weight * scale`, `(bias - mean) * scale + beta` with `scale = gamma / sqrt(var + eps)`.
+fn fold(raw: &Packed, bn: &BatchNorm, params: [&[f32]; 4]) -> Packed {
+    let [gamma, beta, mean, var] = params;
+    let per_out = raw.weight.len() / raw.bias.len().max(1);
+    let mut weight = raw.weight.clone();
+    let mut bias = raw.bias.clone();
+    for (o, (row, b)) in weight.chunks_exact_mut(per_out).zip(&mut bias).enumerate() {
+        let scale = gamma[o] as f64 / (var[o] as f64 + bn.eps as f64).sqrt();
+        row.iter_mut().for_each(|v| *v = (*v as f64 * scale) as f32);
+        *b = ((*b as f64 - mean[o] as f64) * scale + beta[o] as f64) as f32;
+    }
+    Packed { weight, bias }
+}
+
+/// im2col: row `(ci, ky, kx)` of `cols` holds, for every output pixel, the input value its
+/// window reads at that tap (0 in the padding).
+fn columns(w: &Window, planes: &[f32], cols: &mut [f32]) {
+    let (oh, ow) = (w.output.h, w.output.w);
+    let (kh, kw) = w.kernel;
+    let in_plane = w.input.h * w.input.w;
+    let mut rows = cols.chunks_exact_mut(oh * ow);
+    for src in planes.chunks_exact(in_plane) {
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let row = rows.next().expect("one row per tap");
+                let tap_x = (kx * w.dilation.1) as isize;
+                let (lo, hi) = valid_range(ow, w.stride.1, kx * w.dilation.1, w.pad.1, w.input.w);
+                for (oy, dst) in row.chunks_exact_mut(ow).enumerate() {
+                    let iy = (oy * w.stride.0 + ky * w.dilation.0).checked_sub(w.pad.0);
+                    match iy.filter(|&iy| iy < w.input.h) {
+                        None => dst.fill(0.0),
+                        Some(iy) => {
+                            let line = &src[iy * w.input.w..][..w.input.w];
+                            gather(dst, line, (lo, hi), tap_x - w.pad.1 as isize, w.stride.1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `dst[j] = line[j * stride + shift]` for `j` in `lo..hi` (where that index is inside the
+/// line, see [`valid_range`]), 0 elsewhere.
+fn gather(dst: &mut [f32], line: &[f32], (lo, hi): (usize, usize), shift: isize, stride: usize) {
+    dst[..lo].fill(0.0);
+    dst[hi..].fill(0.0);
+    if lo >= hi {
+        return;
+    }
+    let first = ((lo * stride) as isize + shift) as usize;
+    let inside = &mut dst[lo..hi];
+    if stride == 1 {
+        inside.copy_from_slice(&line[first..first + inside.len()]);
+    } else {
+        for (d, &v) in inside.iter_mut().zip(line[first..].iter().step_by(stride)) {
+            *d = v;
+        }
+    }
+}
+
+/// Depthwise: output channel `o` reads input channel `o / multiplier`; each output row adds,
+/// per tap, a weight times a (strided) run of one input row. `out` holds the bias already.
+fn depthwise(w: &Window, x: &[f32], out: &mut [f32], weight: &[f32]) {
+    let (oh, ow) = (w.output.h, w.output.w);
+    let (kh, kw) = w.kernel;
+    let in_plane = w.input.h * w.input.w;
+    let multiplier = w.out_per_group();
+    let ranges: Vec<(usize, usize)> = (0..kw)
+        .map(|kx| valid_range(ow, w.stride.1, kx * w.dilation.1, w.pad.1, w.input.w))
+        .collect();
+    for (o, (dst_plane, taps)) in out
+        .chunks_exact_mut(oh * ow)
+        .zip(weight.chunks_exact(kh * kw))
+        .enumerate()
+    {
+        let src = &x[(o / multiplier) * in_plane..][..in_plane];
+        for (oy, dst) in dst_plane.chunks_exact_mut(ow).enumerate() {
+            for (ky, tap_row) in taps.chunks_exact(kw).enumerate() {
+                let iy = (oy * w.stride.0 + ky * w.dilation.0).checked_sub(w.pad.0);
+                let Some(iy) = iy.filter(|&iy| iy < w.input.h) else {
+                    continue;
+                };
+                let line = &src[iy * w.input.w..][..w.input.w];
+                for (kx, (&wv, &(lo, hi))) in tap_row.iter().zip(&ranges).enumerate() {
+                    if lo >= hi {
+                        continue;
+                    }
+                    let first = lo * w.stride.1 + kx * w.dilation.1 - w.pad.1;
+                    let run = &mut dst[lo..hi];
+                    if w.stride.1 == 1 {
+                        let len = run.len();
+                        for (d, &v) in run.iter_mut().zip(&line[first..first + len]) {
+                            *d += wv * v;
+                        }
+                    } else {
+                        for (d, &v) in run.iter_mut().zip(line[first..].iter().step_by(w.stride.1))
+                        {
+                            *d += wv * v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
