@@ -52,8 +52,8 @@ enum Command {
         runs: usize,
         #[arg(long)]
         json: bool,
-        /// Time the fast CPU engine (f32, one thread) instead of the GPU.
-        #[arg(long)]
+        /// Time the fast CPU engine (f32, one thread) instead of the GPU (a table only).
+        #[arg(long, conflicts_with = "json")]
         cpu: bool,
         /// With --cpu: skip the f64 reference's pass.
         #[arg(long, requires = "cpu")]
@@ -154,22 +154,13 @@ fn main() -> ExitCode {
             model,
             input,
             runs,
-            cpu: true,
-            no_reference,
-            ..
-        } => cli::bench_cpu(&cli::CpuBench {
-            model: &model,
-            input: input.as_deref(),
-            runs,
-            no_reference,
-        }),
-        Command::Bench {
-            model,
-            input,
-            runs,
             json,
-            ..
-        } => cli::bench(&model, input.as_deref(), runs, json),
+            cpu,
+            no_reference,
+        } => match cpu {
+            true => cli::bench_cpu(&model, input.as_deref(), runs, no_reference),
+            false => cli::bench(&model, input.as_deref(), runs, json),
+        },
         Command::Classify {
             image,
             model,

@@ -22,23 +22,22 @@ struct Timings {
     node_ms: Vec<f64>,
 }
 
-/// Options of `bench --cpu`.
-pub struct CpuBench<'a> {
-    pub model: &'a str,
-    pub input: Option<&'a str>,
-    pub runs: usize,
-    /// Skip the f64 reference's pass.
-    pub no_reference: bool,
-}
-
-pub fn bench_cpu(options: &CpuBench) -> Result<(), CliError> {
-    let net = model(options.model)?;
-    let (h, w) = match options.input {
+/// `bench --cpu` on model `name` at `input` (`HxW`, default the model's), `runs` steady
+/// passes; `no_reference` skips the f64 reference's pass.
+pub fn bench_cpu(
+    name: &str,
+    input: Option<&str>,
+    runs: usize,
+    no_reference: bool,
+) -> Result<(), CliError> {
+    let runs = runs.max(1);
+    let net = model(name)?;
+    let (h, w) = match input {
         Some(s) => parse_size(s)?,
         None => net.default_input,
     };
     let analysis = analyze(&net, h, w)?;
-    let entry = convscope::zoo::entry(options.model).expect("model() found it");
+    let entry = convscope::zoo::entry(name).expect("model() found it");
     // The same seeded, calibrated random weights as `classify`, the page and the GPU bench.
     let (weights, _) = pollster::block_on(random_weights(entry, &net, &mut Quiet))?;
     let image = Tensor::new(
@@ -50,8 +49,8 @@ pub fn bench_cpu(options: &CpuBench) -> Result<(), CliError> {
     let started = Instant::now();
     let mut plan = FastPlan::new(&net, &weights, h, w).map_err(|e| CliError::Fast(Box::new(e)))?;
     let plan_ms = started.elapsed().as_secs_f64() * 1e3;
-    let timings = time_passes(&mut plan, &image, options.runs.max(1), plan_ms)?;
-    let reference_ms = if options.no_reference || analysis.totals.macs > REFERENCE_MAC_LIMIT {
+    let timings = time_passes(&mut plan, &image, runs, plan_ms)?;
+    let reference_ms = if no_reference || analysis.totals.macs > REFERENCE_MAC_LIMIT {
         None
     } else {
         let t = Instant::now();
@@ -60,7 +59,7 @@ pub fn bench_cpu(options: &CpuBench) -> Result<(), CliError> {
     };
     print_nodes(&plan, &analysis, &timings);
     print_kinds(&plan, &analysis, &timings);
-    print_totals(&analysis, &timings, reference_ms, options.runs.max(1));
+    print_totals(&analysis, &timings, reference_ms, runs);
     Ok(())
 }
 

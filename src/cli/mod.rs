@@ -9,7 +9,7 @@ mod summary;
 mod train;
 
 pub use bench::bench;
-pub use bench_cpu::{bench_cpu, CpuBench};
+pub use bench_cpu::bench_cpu;
 pub use classify::classify;
 pub use lab::lab_command;
 pub use prepare::prepare;
