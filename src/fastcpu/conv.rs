@@ -1,10 +1,12 @@
 //! Convolutions in f32: weights made ready once (BatchNorm folded in), then run as matrix
 //! products (1x1 directly on the `[C, H x W]` input, others through im2col) or, for depthwise
-//! convolutions, as row sweeps that vectorise.
+//! convolutions, as row sweeps that vectorise (`depthwise.rs`).
 
+use super::depthwise::depthwise;
 use super::gemm::{matmul, Dims};
 use super::kernels::{activate, valid_range};
-use crate::model::{Activation, BatchNorm, Conv2d, Shape};
+pub use super::window::Window;
+use crate::model::{Activation, BatchNorm, Conv2d};
 
 /// How one convolution runs, chosen once when it is planned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,47 +17,6 @@ pub enum ConvKernel {
     Depthwise,
     /// Everything else: the receptive fields copied into columns, then one product a group.
     Im2col,
-}
-
-/// Where a convolution's windows fall: shapes, kernel, stride, dilation, leading padding.
-#[derive(Clone, Copy, Debug)]
-pub struct Window {
-    pub input: Shape,
-    pub output: Shape,
-    pub kernel: (usize, usize),
-    pub stride: (usize, usize),
-    pub dilation: (usize, usize),
-    /// Padding before the first row and column (the rest follows from the output size).
-    pub pad: (usize, usize),
-    pub groups: usize,
-}
-
-impl Window {
-    pub fn new(c: &Conv2d, input: Shape, output: Shape) -> Self {
-        let [top, _, left, _] = c.pads(input.h, input.w);
-        Window {
-            input,
-            output,
-            kernel: c.kernel,
-            stride: c.stride,
-            dilation: c.dilation,
-            pad: (top, left),
-            groups: c.groups,
-        }
-    }
-
-    fn in_per_group(&self) -> usize {
-        self.input.c / self.groups
-    }
-
-    fn out_per_group(&self) -> usize {
-        self.output.c / self.groups
-    }
-
-    /// Rows of the im2col matrix (and columns of the weight matrix) per group.
-    fn depth(&self) -> usize {
-        self.in_per_group() * self.kernel.0 * self.kernel.1
-    }
 }
 
 /// Weights `[out_c, in_c / groups * kh * kw]` (row-major, the matrix product's left operand)
@@ -234,52 +195,6 @@ fn gather(dst: &mut [f32], line: &[f32], (lo, hi): (usize, usize), shift: isize,
     } else {
         for (d, &v) in inside.iter_mut().zip(line[first..].iter().step_by(stride)) {
             *d = v;
-        }
-    }
-}
-
-/// Depthwise: output channel `o` reads input channel `o / multiplier`; each output row adds,
-/// per tap, a weight times a (strided) run of one input row. `out` holds the bias already.
-fn depthwise(w: &Window, x: &[f32], out: &mut [f32], weight: &[f32]) {
-    let (oh, ow) = (w.output.h, w.output.w);
-    let (kh, kw) = w.kernel;
-    let in_plane = w.input.h * w.input.w;
-    let multiplier = w.out_per_group();
-    let ranges: Vec<(usize, usize)> = (0..kw)
-        .map(|kx| valid_range(ow, w.stride.1, kx * w.dilation.1, w.pad.1, w.input.w))
-        .collect();
-    for (o, (dst_plane, taps)) in out
-        .chunks_exact_mut(oh * ow)
-        .zip(weight.chunks_exact(kh * kw))
-        .enumerate()
-    {
-        let src = &x[(o / multiplier) * in_plane..][..in_plane];
-        for (oy, dst) in dst_plane.chunks_exact_mut(ow).enumerate() {
-            for (ky, tap_row) in taps.chunks_exact(kw).enumerate() {
-                let iy = (oy * w.stride.0 + ky * w.dilation.0).checked_sub(w.pad.0);
-                let Some(iy) = iy.filter(|&iy| iy < w.input.h) else {
-                    continue;
-                };
-                let line = &src[iy * w.input.w..][..w.input.w];
-                for (kx, (&wv, &(lo, hi))) in tap_row.iter().zip(&ranges).enumerate() {
-                    if lo >= hi {
-                        continue;
-                    }
-                    let first = lo * w.stride.1 + kx * w.dilation.1 - w.pad.1;
-                    let run = &mut dst[lo..hi];
-                    if w.stride.1 == 1 {
-                        let len = run.len();
-                        for (d, &v) in run.iter_mut().zip(&line[first..first + len]) {
-                            *d += wv * v;
-                        }
-                    } else {
-                        for (d, &v) in run.iter_mut().zip(line[first..].iter().step_by(w.stride.1))
-                        {
-                            *d += wv * v;
-                        }
-                    }
-                }
-            }
         }
     }
 }

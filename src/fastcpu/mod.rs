@@ -9,14 +9,17 @@
 //! own when it is read, as the GPU plan does. The f64 reference (`cpu`) is its oracle.
 //!
 //! Files: `op.rs` (a planned node) uses `conv.rs`, `pool.rs`, `layers.rs`; `conv.rs` and
-//! `layers.rs` use `gemm.rs`; `kernels.rs` holds the loops they share.
+//! `layers.rs` use `gemm.rs`; `conv.rs` runs depthwise
+//! convolutions in `depthwise.rs`, both over a `Window` (`window.rs`); `kernels.rs` holds the loops they share.
 
 mod conv;
+mod depthwise;
 mod gemm;
 mod kernels;
 mod layers;
 mod op;
 mod pool;
+mod window;
 
 pub use conv::ConvKernel;
 
