@@ -225,6 +225,13 @@ fn awkward_convolutions_match_the_reference() {
 fn awkward_depthwise_convolutions_match_the_reference() {
     let cases: Vec<(&str, Conv2d, usize, usize, ConvKernel)> = vec![
         (
+            "depthwise stride 2, odd padding and width",
+            Conv2d::new(3, 3, 3).groups(3).stride(2).pad(1),
+            9,
+            11,
+            ConvKernel::Depthwise,
+        ),
+        (
             "depthwise 3x3",
             Conv2d::new(7, 7, 3).groups(7).pad(1),
             9,

@@ -1,16 +1,22 @@
 //! Depthwise convolution (one input channel per group): each input plane is copied once into
-//! a zero-bordered, column-phase-split plane, so that every tap of every output row is one
-//! contiguous multiply-add run, which vectorises, with no bounds or border tests inside.
+//! a zero-bordered plane split by phase (row modulo the row stride, column modulo the column
+//! stride), so that every tap is one contiguous multiply-add run over a band of output rows,
+//! which vectorises, with no bounds or border tests inside.
 
 use super::window::Window;
 
-/// A padded input plane with its columns split by phase modulo the column stride: padded
-/// column `c` lives in phase `c % stride` at position `c / stride`, so the inputs an output
-/// row reads at one tap are consecutive.
+/// Output values a band of rows may hold, so the band's sums stay in the first-level cache.
+const BAND: usize = 4096;
+
+/// A padded input plane split into `stride.0 x stride.1` phases: padded pixel `(r, c)` lives
+/// in phase `(r % sy, c % sx)` at row `r / sy`, column `c / sx`. The inputs one tap reads for
+/// consecutive outputs are then consecutive, and one output row further is one phase row
+/// further.
 struct Phased {
-    /// Values per phase row (the longest phase).
-    phase_len: usize,
-    stride: usize,
+    /// Rows and columns of each phase.
+    phase_rows: usize,
+    pitch: usize,
+    stride: (usize, usize),
     data: Vec<f32>,
 }
 
@@ -18,50 +24,81 @@ impl Phased {
     fn new(w: &Window) -> Self {
         let rows = (w.output.h - 1) * w.stride.0 + (w.kernel.0 - 1) * w.dilation.0 + 1;
         let cols = (w.output.w - 1) * w.stride.1 + (w.kernel.1 - 1) * w.dilation.1 + 1;
-        let phase_len = cols.div_ceil(w.stride.1);
+        let (phase_rows, pitch) = (rows.div_ceil(w.stride.0), cols.div_ceil(w.stride.1));
         Phased {
-            phase_len,
-            stride: w.stride.1,
-            data: vec![0.0; rows * w.stride.1 * phase_len],
+            phase_rows,
+            pitch,
+            stride: w.stride,
+            data: vec![0.0; w.stride.0 * w.stride.1 * phase_rows * pitch],
         }
+    }
+
+    /// Where padded pixel `(r, c)` is stored.
+    fn index(&self, r: usize, c: usize) -> usize {
+        let (sy, sx) = self.stride;
+        (((r % sy) * sx + c % sx) * self.phase_rows + r / sy) * self.pitch + c / sx
     }
 
     /// Copy input plane `src` in: padded row `r` holds input row `r - pad.0`, padded
     /// column `c` input column `c - pad.1`; everything else is 0.
     fn fill(&mut self, w: &Window, src: &[f32]) {
         self.data.fill(0.0);
-        let row_len = self.stride * self.phase_len;
-        for (r, dst) in self.data.chunks_exact_mut(row_len).enumerate() {
+        let (sy, sx) = self.stride;
+        for r in 0..self.phase_rows * sy {
             let Some(iy) = r.checked_sub(w.pad.0).filter(|&iy| iy < w.input.h) else {
                 continue;
             };
             let line = &src[iy * w.input.w..][..w.input.w];
-            for (p, phase) in dst.chunks_exact_mut(self.phase_len).enumerate() {
-                // Phase `p` holds padded columns `p, p + stride, ...`: input columns from
-                // the first of them at or past the left padding.
-                let (first, skip) = match p.checked_sub(w.pad.1) {
-                    Some(ix) => (ix, 0),
-                    None => {
-                        let skip = (w.pad.1 - p).div_ceil(self.stride);
-                        (skip * self.stride + p - w.pad.1, skip)
-                    }
-                };
-                if skip >= phase.len() || first >= line.len() {
+            if self.stride == (1, 1) {
+                let n = line.len().min(self.pitch.saturating_sub(w.pad.1));
+                let at = r * self.pitch + w.pad.1;
+                self.data[at..at + n].copy_from_slice(&line[..n]);
+                continue;
+            }
+            if sx == 2 {
+                self.fill_pairs(r, w.pad.1, line);
+                continue;
+            }
+            for p in 0..sx {
+                // Phase `p` holds padded columns `p, p + sx, ...`: input columns from the
+                // first of them at or past the left padding.
+                let skip = w.pad.1.saturating_sub(p).div_ceil(sx);
+                let first = skip * sx + p - w.pad.1;
+                if skip >= self.pitch || first >= line.len() {
                     continue;
                 }
-                let values = line[first..].iter().step_by(self.stride);
-                for (d, &v) in phase[skip..].iter_mut().zip(values) {
+                let at = self.index(r, p) + skip;
+                let phase = &mut self.data[at..at + self.pitch - skip];
+                for (d, &v) in phase.iter_mut().zip(line[first..].iter().step_by(sx)) {
                     *d = v;
                 }
             }
         }
     }
 
-    /// The run of `len` values starting at padded column `c` of row `row` in steps of the
-    /// stride (with stride 1, a run may continue into the rows below).
-    fn run(&self, row: usize, c: usize, len: usize) -> &[f32] {
-        let start = (row * self.stride + c % self.stride) * self.phase_len + c / self.stride;
-        &self.data[start..start + len]
+    /// Column stride 2: input column `ix` is padded column `ix + pad`, so even input columns
+    /// all go to one phase and odd ones to the other; copied in pairs, which vectorises.
+    fn fill_pairs(&mut self, r: usize, pad: usize, line: &[f32]) {
+        let (even_at, odd_at) = (self.index(r, pad), self.index(r, pad + 1));
+        let (even_len, odd_len) = (
+            self.pitch.saturating_sub(pad / 2),
+            self.pitch.saturating_sub(pad.div_ceil(2)),
+        );
+        let (lo, hi) = self.data.split_at_mut(even_at.max(odd_at));
+        let (even, odd) = if even_at < odd_at {
+            (&mut lo[even_at..even_at + even_len], &mut hi[..odd_len])
+        } else {
+            (&mut hi[..even_len], &mut lo[odd_at..odd_at + odd_len])
+        };
+        let pairs = line.chunks_exact(2);
+        if let (Some(&last), Some(slot)) = (pairs.remainder().first(), even.get_mut(line.len() / 2))
+        {
+            *slot = last;
+        }
+        for ((pair, e), o) in pairs.zip(even.iter_mut()).zip(odd.iter_mut()) {
+            *e = pair[0];
+            *o = pair[1];
+        }
     }
 }
 
@@ -71,16 +108,26 @@ pub fn depthwise(w: &Window, x: &[f32], out: &mut [f32], weight: &[f32]) {
     if oh == 0 || ow == 0 {
         return;
     }
-    let (kh, kw) = w.kernel;
     let in_plane = w.input.h * w.input.w;
     let multiplier = w.output.c / w.groups;
     let mut phased = Phased::new(w);
+    let band_rows = (BAND / phased.pitch).clamp(1, oh);
+    let mut acc = vec![0.0; (band_rows - 1) * phased.pitch + ow];
+    // Where each tap's run starts for the first band; a band `b` rows further starts `b`
+    // phase rows further (a phase row per output row).
+    let starts: Vec<usize> = (0..w.kernel.0 * w.kernel.1)
+        .map(|t| {
+            phased.index(
+                (t / w.kernel.1) * w.dilation.0,
+                (t % w.kernel.1) * w.dilation.1,
+            )
+        })
+        .collect();
+    let mut band_starts = starts.clone();
     let mut filled = usize::MAX;
-    // Stride 1: the whole output plane at the padded plane's row pitch (see `plane_runs`).
-    let mut acc = vec![0.0; (oh - 1) * phased.phase_len + ow];
     for (o, (dst_plane, taps)) in out
         .chunks_exact_mut(oh * ow)
-        .zip(weight.chunks_exact(kh * kw))
+        .zip(weight.chunks_exact(w.kernel.0 * w.kernel.1))
         .enumerate()
     {
         let channel = o / multiplier;
@@ -88,47 +135,50 @@ pub fn depthwise(w: &Window, x: &[f32], out: &mut [f32], weight: &[f32]) {
             phased.fill(w, &x[channel * in_plane..][..in_plane]);
             filled = channel;
         }
-        if w.stride == (1, 1) {
-            plane_runs(w, &phased, taps, &mut acc, dst_plane);
-        } else {
-            row_runs(w, &phased, taps, dst_plane);
-        }
-    }
-}
-
-/// Stride 1: output pixel `(oy, ox)` is kept at `oy * padded_width + ox` in `acc`, so each
-/// tap is one run over the whole plane (the columns past the output width are computed and
-/// dropped), long enough to vectorise even on 7 x 7 planes.
-fn plane_runs(w: &Window, phased: &Phased, taps: &[f32], acc: &mut [f32], dst: &mut [f32]) {
-    let (ow, pitch) = (w.output.w, phased.phase_len);
-    acc.fill(0.0);
-    for (ky, tap_row) in taps.chunks_exact(w.kernel.1).enumerate() {
-        for (kx, &wv) in tap_row.iter().enumerate() {
-            let src = phased.run(ky * w.dilation.0, kx * w.dilation.1, acc.len());
-            for (d, &v) in acc.iter_mut().zip(src) {
-                *d += wv * v;
+        for (band, dst) in dst_plane.chunks_mut(band_rows * ow).enumerate() {
+            let rows = dst.len() / ow;
+            let acc = &mut acc[..(rows - 1) * phased.pitch + ow];
+            for (b, &s) in band_starts.iter_mut().zip(&starts) {
+                *b = s + band * band_rows * phased.pitch;
             }
-        }
-    }
-    for (oy, dst_row) in dst.chunks_exact_mut(ow).enumerate() {
-        for (d, &v) in dst_row.iter_mut().zip(&acc[oy * pitch..]) {
-            *d += v;
-        }
-    }
-}
-
-/// Any stride: each tap of each output row is one run of a phase row.
-fn row_runs(w: &Window, phased: &Phased, taps: &[f32], dst_plane: &mut [f32]) {
-    let ow = w.output.w;
-    for (oy, dst) in dst_plane.chunks_exact_mut(ow).enumerate() {
-        for (ky, tap_row) in taps.chunks_exact(w.kernel.1).enumerate() {
-            let row = oy * w.stride.0 + ky * w.dilation.0;
-            for (kx, &wv) in tap_row.iter().enumerate() {
-                let src = phased.run(row, kx * w.dilation.1, ow);
-                for (d, &v) in dst.iter_mut().zip(src) {
-                    *d += wv * v;
+            band_sums(&phased.data, taps, &band_starts, acc);
+            for (oy, dst_row) in dst.chunks_exact_mut(ow).enumerate() {
+                for (d, &v) in dst_row.iter_mut().zip(&acc[oy * phased.pitch..]) {
+                    *d += v;
                 }
             }
+        }
+    }
+}
+
+/// Output values summed together in registers: every tap is added to them before they are
+/// stored, so the band is written once rather than once per tap.
+const LANES: usize = 16;
+
+/// The sums of a band of output rows, output pixel `(oy, ox)` of the band at `oy * pitch + ox`
+/// of `acc` (the columns past the output width are computed and dropped). Each tap reads one
+/// contiguous run of the phased plane `data`, starting at `starts[tap]`.
+fn band_sums(data: &[f32], taps: &[f32], starts: &[usize], acc: &mut [f32]) {
+    let len = acc.len();
+    let mut chunks = acc.chunks_exact_mut(LANES);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut sums = [0.0f32; LANES];
+        for (&wv, &start) in taps.iter().zip(starts) {
+            let src = &data[start + base..start + base + LANES];
+            for (s, &v) in sums.iter_mut().zip(src) {
+                *s += wv * v;
+            }
+        }
+        chunk.copy_from_slice(&sums);
+        base += LANES;
+    }
+    let tail = chunks.into_remainder();
+    tail.fill(0.0);
+    for (&wv, &start) in taps.iter().zip(starts) {
+        let src = &data[start + base..start + len];
+        for (d, &v) in tail.iter_mut().zip(src) {
+            *d += wv * v;
         }
     }
 }
