@@ -4,7 +4,7 @@
 
 use super::depthwise::depthwise;
 use super::gemm::{matmul, Dims};
-use super::kernels::{activate, valid_range};
+use super::kernels::{valid_range, Epilogue};
 pub use super::window::Window;
 use crate::model::{Activation, BatchNorm, Conv2d};
 
@@ -91,17 +91,23 @@ impl ConvOp {
             (Stage::Raw, Some(raw)) => raw,
             _ => &self.folded,
         };
-        let plane = self.window.output.h * self.window.output.w;
-        for (row, &b) in out.chunks_exact_mut(plane).zip(&packed.bias) {
-            row.fill(b);
-        }
+        let activation = self.activation.filter(|_| stage == Stage::Full);
+        let epilogue = Epilogue {
+            bias: &packed.bias,
+            activation,
+        };
+        // The products store their sums; the bias and activation follow in one pass (the
+        // depthwise kernel applies them a plane at a time, while the plane is in cache).
         match self.kernel {
             ConvKernel::Pointwise => self.pointwise(x, out, &packed.weight),
-            ConvKernel::Depthwise => depthwise(&self.window, x, out, &packed.weight),
+            ConvKernel::Depthwise => depthwise(&self.window, x, out, &packed.weight, epilogue),
             ConvKernel::Im2col => self.im2col(x, out, &packed.weight, scratch),
         }
-        if let (Stage::Full, Some(a)) = (stage, self.activation) {
-            activate(a, out);
+        if self.kernel != ConvKernel::Depthwise {
+            let plane = self.window.output.h * self.window.output.w;
+            for (o, y) in out.chunks_exact_mut(plane).enumerate() {
+                epilogue.apply(o, y);
+            }
         }
     }
 
@@ -114,7 +120,7 @@ impl ConvOp {
                 (&weight[g * cout * cin..], Dims::packed(cout, cin)),
                 (&x[g * cin * plane..], Dims::packed(cin, plane)),
                 (&mut out[g * cout * plane..], Dims::packed(cout, plane)),
-                true,
+                false,
             );
         }
     }
@@ -132,7 +138,7 @@ impl ConvOp {
                 (&weight[g * cout * depth..], Dims::packed(cout, depth)),
                 (&scratch[..], Dims::packed(depth, plane)),
                 (&mut out[g * cout * plane..], Dims::packed(cout, plane)),
-                true,
+                false,
             );
         }
     }

@@ -3,6 +3,7 @@
 //! stride), so that every tap is one contiguous multiply-add run over a band of output rows,
 //! which vectorises, with no bounds or border tests inside.
 
+use super::kernels::Epilogue;
 use super::window::Window;
 
 /// Output values a band of rows may hold, so the band's sums stay in the first-level cache.
@@ -102,8 +103,9 @@ impl Phased {
     }
 }
 
-/// Output channel `o` reads input channel `o / multiplier`; `out` holds the bias already.
-pub fn depthwise(w: &Window, x: &[f32], out: &mut [f32], weight: &[f32]) {
+/// Output channel `o` reads input channel `o / multiplier`; each plane gets its bias and
+/// activation (`epilogue`) once its sums are stored.
+pub fn depthwise(w: &Window, x: &[f32], out: &mut [f32], weight: &[f32], epilogue: Epilogue) {
     let (oh, ow) = (w.output.h, w.output.w);
     if oh == 0 || ow == 0 {
         return;
@@ -143,11 +145,10 @@ pub fn depthwise(w: &Window, x: &[f32], out: &mut [f32], weight: &[f32]) {
             }
             band_sums(&phased.data, taps, &band_starts, acc);
             for (oy, dst_row) in dst.chunks_exact_mut(ow).enumerate() {
-                for (d, &v) in dst_row.iter_mut().zip(&acc[oy * phased.pitch..]) {
-                    *d += v;
-                }
+                dst_row.copy_from_slice(&acc[oy * phased.pitch..][..ow]);
             }
         }
+        epilogue.apply(o, dst_plane);
     }
 }
 

@@ -1,5 +1,5 @@
-//! Small loops the fast engine's kernels share: activations in place, and the valid span of
-//! a sliding window along one axis.
+//! Small loops the fast engine's kernels share: activations in place, a convolution's bias
+//! and activation, and the valid span of a sliding window along one axis.
 
 use crate::model::Activation;
 
@@ -9,6 +9,26 @@ pub fn activate(a: Activation, y: &mut [f32]) {
         Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
         Activation::Relu6 => y.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
         other => y.iter_mut().for_each(|v| *v = other.apply(*v)),
+    }
+}
+
+/// What a convolution applies to its sums: a bias per output channel, then an activation.
+#[derive(Clone, Copy)]
+pub struct Epilogue<'a> {
+    pub bias: &'a [f32],
+    pub activation: Option<Activation>,
+}
+
+impl Epilogue<'_> {
+    /// `y = activation(y + bias[channel])` over one output plane.
+    pub fn apply(&self, channel: usize, y: &mut [f32]) {
+        let b = self.bias[channel];
+        match self.activation {
+            None => y.iter_mut().for_each(|v| *v += b),
+            Some(Activation::Relu) => y.iter_mut().for_each(|v| *v = (*v + b).max(0.0)),
+            Some(Activation::Relu6) => y.iter_mut().for_each(|v| *v = (*v + b).clamp(0.0, 6.0)),
+            Some(other) => y.iter_mut().for_each(|v| *v = other.apply(*v + b)),
+        }
     }
 }
 
