@@ -41,7 +41,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Time the GPU engine on a model: per-node ms and GFLOP/s, tiled against naive kernels.
+    /// Time the GPU engine on a model: per-node ms and GFLOP/s, tiled against naive kernels;
+    /// with --cpu the fast CPU engine instead, beside one pass of the f64 reference.
     Bench {
         model: String,
         #[arg(long)]
@@ -51,6 +52,12 @@ enum Command {
         runs: usize,
         #[arg(long)]
         json: bool,
+        /// Time the fast CPU engine (f32, one thread) instead of the GPU (a table only).
+        #[arg(long, conflicts_with = "json")]
+        cpu: bool,
+        /// With --cpu: skip the f64 reference's pass.
+        #[arg(long, requires = "cpu")]
+        no_reference: bool,
     },
     /// Classify an image: top-5 with class names, on the GPU or with --cpu on the reference.
     Classify {
@@ -148,7 +155,12 @@ fn main() -> ExitCode {
             input,
             runs,
             json,
-        } => cli::bench(&model, input.as_deref(), runs, json),
+            cpu,
+            no_reference,
+        } => match cpu {
+            true => cli::bench_cpu(&model, input.as_deref(), runs, no_reference),
+            false => cli::bench(&model, input.as_deref(), runs, json),
+        },
         Command::Classify {
             image,
             model,

@@ -353,6 +353,17 @@ const RULES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "src/fastcpu",
+        &[
+            "crate::gpu",
+            "crate::engine",
+            "crate::web",
+            "crate::train",
+            "wgpu",
+            "wasm_bindgen",
+        ],
+    ),
+    (
         "src/gpu",
         &[
             "crate::engine",

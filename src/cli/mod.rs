@@ -1,6 +1,7 @@
 //! Command implementations; each prints to stdout and returns a `CliError` a person can act on.
 
 mod bench;
+mod bench_cpu;
 mod classify;
 mod lab;
 mod prepare;
@@ -8,6 +9,7 @@ mod summary;
 mod train;
 
 pub use bench::bench;
+pub use bench_cpu::bench_cpu;
 pub use classify::classify;
 pub use lab::lab_command;
 pub use prepare::prepare;
@@ -32,6 +34,9 @@ pub enum CliError {
     Gpu(#[from] convscope::gpu::GpuError),
     #[error("{0}")]
     Cpu(#[from] convscope::cpu::CpuError),
+    /// Boxed as the engine's errors are.
+    #[error("{0}")]
+    Fast(Box<convscope::fastcpu::FastError>),
     /// Boxed: the engine's errors are large, and every command returns this type.
     #[error("{0}")]
     Engine(Box<convscope::engine::EngineError>),

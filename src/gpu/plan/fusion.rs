@@ -1,52 +1,36 @@
-//! Which nodes a convolution's kernel absorbs (a BatchNorm folded into its weights, then an
-//! activation applied before the store), and so what the forward pass runs for each node.
+//! What the forward pass runs for each node, given which nodes each convolution's kernel
+//! absorbs (`model::Fusion`, the rule every fusing engine shares): a BatchNorm folded into
+//! its weights, then an activation applied before the store.
 
 use crate::gpu::lower::Epilogue;
-use crate::model::{Layer, Network, NodeId};
+use crate::model::{fusions, Fusion as Absorbed, Layer, Network, NodeId};
 
-/// The nodes one convolution's kernel absorbs: a BatchNorm, then an activation, each the
-/// only consumer of the node before it and not a network output.
+/// The nodes one convolution's kernel absorbs, and what the kernel applies for them.
 pub struct Fusion<'n> {
-    pub batchnorm: Option<NodeId>,
-    pub activation: Option<NodeId>,
+    pub nodes: Absorbed,
     /// What the convolution's kernel applies for them.
     pub epilogue: Epilogue<'n>,
 }
 
 impl<'n> Fusion<'n> {
-    /// The fusion starting at convolution `conv`, given each node's consumers.
-    pub fn find(net: &'n Network, consumers: &[Vec<NodeId>], conv: NodeId) -> Option<Self> {
-        let sole = |id: NodeId| match consumers[id].as_slice() {
-            [next] if !net.outputs.contains(&id) => Some(*next),
-            _ => None,
-        };
-        let mut fusion = Fusion {
-            batchnorm: None,
-            activation: None,
-            epilogue: Epilogue::default(),
-        };
-        let mut last = conv;
-        if let Some(next) = sole(last) {
-            if let Layer::BatchNorm(bn) = &net.nodes[next].layer {
-                fusion.batchnorm = Some(next);
-                fusion.epilogue.batchnorm = Some((&net.nodes[next].name, bn));
-                last = next;
+    fn new(net: &'n Network, nodes: Absorbed) -> Self {
+        let mut epilogue = Epilogue::default();
+        if let Some(bn) = nodes.batchnorm {
+            if let Layer::BatchNorm(b) = &net.nodes[bn].layer {
+                epilogue.batchnorm = Some((&net.nodes[bn].name, b));
             }
         }
-        if let Some(next) = sole(last) {
-            if let Layer::Activation(a) = net.nodes[next].layer {
-                fusion.activation = Some(next);
-                fusion.epilogue.activation = Some(a);
+        if let Some(act) = nodes.activation {
+            if let Layer::Activation(a) = net.nodes[act].layer {
+                epilogue.activation = Some(a);
             }
         }
-        (fusion.batchnorm.is_some() || fusion.activation.is_some()).then_some(fusion)
+        Fusion { nodes, epilogue }
     }
 
     /// The node whose buffer receives the fused result.
     pub fn last(&self) -> NodeId {
-        self.activation
-            .or(self.batchnorm)
-            .expect("a fusion absorbs a node")
+        self.nodes.last()
     }
 }
 
@@ -73,19 +57,7 @@ pub fn schedule(net: &Network, fuse: bool) -> (Vec<Role<'_>>, Vec<Option<NodeId>
     if !fuse {
         return (roles, fused_into);
     }
-    let mut consumers = vec![Vec::new(); n];
-    for (id, node) in net.nodes.iter().enumerate() {
-        for &i in &node.inputs {
-            consumers[i].push(id);
-        }
-    }
-    for (conv, node) in net.nodes.iter().enumerate() {
-        if !matches!(node.layer, Layer::Conv2d(_)) {
-            continue;
-        }
-        let Some(f) = Fusion::find(net, &consumers, conv) else {
-            continue;
-        };
+    for f in fusions(net).into_iter().flatten() {
         let last = f.last();
         for id in [f.batchnorm, f.activation].into_iter().flatten() {
             roles[id] = if id == last {
@@ -93,9 +65,9 @@ pub fn schedule(net: &Network, fuse: bool) -> (Vec<Role<'_>>, Vec<Option<NodeId>
             } else {
                 Role::Absorbed
             };
-            fused_into[id] = Some(conv);
+            fused_into[id] = Some(f.conv);
         }
-        roles[conv] = Role::Fused(f);
+        roles[f.conv] = Role::Fused(Fusion::new(net, f));
     }
     (roles, fused_into)
 }
