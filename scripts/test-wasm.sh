@@ -19,4 +19,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 ./scripts/wasm-tools.sh
 # No -q: cargo would pass --quiet on to the runner, which refuses it.
-cargo test --release --target wasm32-unknown-unknown --test web_session
+cargo test --release --target wasm32-unknown-unknown --test web_session --test web_fastcpu

@@ -10,6 +10,7 @@ mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
+use convscope::engine::Backend;
 #[cfg(not(target_arch = "wasm32"))]
 use std::process::ExitCode;
 
@@ -59,7 +60,8 @@ enum Command {
         #[arg(long, requires = "cpu")]
         no_reference: bool,
     },
-    /// Classify an image: top-5 with class names, on the GPU or with --cpu on the reference.
+    /// Classify an image: top-5 with class names, on the GPU, or with --cpu on the fast CPU
+    /// engine, or with --reference on the f64 CPU reference.
     Classify {
         image: std::path::PathBuf,
         #[arg(long)]
@@ -67,9 +69,12 @@ enum Command {
         /// A safetensors file (default: the shipped weights, else random weights, said so).
         #[arg(long)]
         weights: Option<std::path::PathBuf>,
-        /// Use the CPU reference instead of the GPU.
-        #[arg(long)]
+        /// Use the fast CPU engine instead of the GPU.
+        #[arg(long, conflicts_with = "reference")]
         cpu: bool,
+        /// Use the f64 CPU reference (slow; the tests' oracle).
+        #[arg(long)]
+        reference: bool,
         /// Print one JSON object (the load report, the engine and the top-5).
         #[arg(long)]
         json: bool,
@@ -166,8 +171,16 @@ fn main() -> ExitCode {
             model,
             weights,
             cpu,
+            reference,
             json,
-        } => cli::classify(&image, &model, weights.as_deref(), cpu, json),
+        } => {
+            let backend = match (cpu, reference) {
+                (_, true) => Backend::Reference,
+                (true, _) => Backend::Cpu,
+                _ => Backend::Gpu,
+            };
+            cli::classify(&image, &model, weights.as_deref(), backend, json)
+        }
         Command::Train {
             model,
             epochs,

@@ -44,13 +44,10 @@ impl Session {
         }
     }
 
-    /// `"webgpu"` or `"cpu"`: what this session runs models on.
+    /// `"webgpu"`, `"cpu"` (the fast CPU engine) or `"reference"` (the f64 CPU reference):
+    /// what this session runs models on.
     pub fn backend(&self) -> String {
-        match self.engine.backend() {
-            Backend::Gpu => "webgpu",
-            Backend::Cpu => "cpu",
-        }
-        .into()
+        self.engine.backend().name().into()
     }
 
     /// Which adapter runs the engine, or why the CPU reference does.

@@ -90,7 +90,7 @@ fn trousers() -> (u32, u32, Vec<u8>) {
 }
 
 async fn webgpu_session() -> Session {
-    let session = Session::create(false).await;
+    let session = Session::create(None).await;
     // webdriver.json starts Chromium with WebGPU enabled, so there must be an adapter.
     assert_eq!(
         session.backend(),
@@ -124,9 +124,9 @@ async fn classify(session: &Session) -> Classification {
 #[wasm_bindgen_test]
 async fn webgpu_and_cpu_sessions_give_the_same_top5_for_lenet5() {
     let gpu = webgpu_session().await;
-    let cpu = Session::create(true).await;
+    let cpu = Session::create(Some("cpu".into())).await;
     assert_eq!(cpu.backend(), "cpu");
-    assert!(cpu.backend_reason().contains("CPU reference"));
+    assert!(cpu.backend_reason().contains("fast CPU engine"));
 
     let report = load(&gpu, "lenet5", LENET5).await;
     assert_eq!(report.name, "lenet5");
@@ -159,7 +159,7 @@ async fn webgpu_and_cpu_sessions_give_the_same_top5_for_lenet5() {
 #[wasm_bindgen_test]
 async fn only_the_output_and_the_viewed_node_are_read_back_from_the_gpu() {
     let gpu = webgpu_session().await;
-    let cpu = Session::create(true).await;
+    let cpu = Session::create(Some("cpu".into())).await;
     load(&gpu, "lenet5", LENET5).await;
     load(&cpu, "lenet5", LENET5).await;
     assert!(
@@ -239,7 +239,7 @@ async fn a_node_is_drawn_into_a_canvas_from_its_gpu_buffer_without_reading_it_ba
     use convscope::model::Shape;
     use convscope::tensor::Tensor;
     let gpu = webgpu_session().await;
-    let cpu = Session::create(true).await;
+    let cpu = Session::create(Some("cpu".into())).await;
     load(&gpu, "lenet5", LENET5).await;
     load(&cpu, "lenet5", LENET5).await;
     classify(&gpu).await;
@@ -320,7 +320,7 @@ async fn a_node_is_drawn_into_a_canvas_from_its_gpu_buffer_without_reading_it_ba
 
 #[wasm_bindgen_test]
 async fn cpu_fallback_session_classifies_and_shows_feature_maps() {
-    let cpu = Session::create(true).await;
+    let cpu = Session::create(Some("cpu".into())).await;
     assert!(!cpu.device_lost());
     load(&cpu, "lenet5_modern", LENET5_MODERN).await;
     let result = classify(&cpu).await;
@@ -338,7 +338,7 @@ async fn cpu_fallback_session_classifies_and_shows_feature_maps() {
 
 #[wasm_bindgen_test]
 async fn truncated_weights_are_refused_and_the_model_stays() {
-    let cpu = Session::create(true).await;
+    let cpu = Session::create(Some("cpu".into())).await;
     load(&cpu, "lenet5", LENET5).await;
     let half = js_sys::Uint8Array::from(&LENET5[..LENET5.len() / 2]);
     let e = cpu
@@ -369,7 +369,7 @@ async fn weights_of_another_model_are_refused_tensor_by_tensor() {
 
 #[wasm_bindgen_test]
 async fn bad_calls_get_errors_a_person_can_act_on() {
-    let cpu = Session::create(true).await;
+    let cpu = Session::create(Some("cpu".into())).await;
     let e = |r: Result<JsValue, JsError>| message(r.unwrap_err());
     assert!(e(cpu.summary()).contains("no model is loaded yet"));
     let missing = cpu.load_model("lenet7".into(), None, None).await;
@@ -393,7 +393,7 @@ async fn bad_calls_get_errors_a_person_can_act_on() {
 
 #[wasm_bindgen_test]
 async fn random_batchnorm_weights_are_made_in_steps_that_report_progress() {
-    let cpu = Session::create(true).await;
+    let cpu = Session::create(Some("cpu".into())).await;
     let seen: Rc<RefCell<Vec<(String, f64)>>> = Rc::default();
     let log = seen.clone();
     let progress = Closure::<dyn FnMut(String, f64)>::new(move |stage, fraction| {

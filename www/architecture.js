@@ -31,7 +31,7 @@ export class ArchitectureView {
 
   show(summary) {
     const t = summary.totals;
-    const gpu = summary.gpu_total_ms == null ? 'GPU time: not measured (run on the CPU reference, or no timestamp queries)'
+    const gpu = summary.gpu_total_ms == null ? 'GPU time: not measured (run on the CPU, or no timestamp queries)'
       : `GPU time of the last pass: ${summary.gpu_total_ms.toFixed(1)} ms (sum over nodes)`;
     this.totals.textContent = `${summary.model} at ${shapeText(summary.input)}: ${si(t.params)} parameters `
       + `(${megabytes(t.weight_bytes)} of f32 tensors), ${si(t.macs, 'MAC')} = ${si(t.flops, 'FLOP')} `

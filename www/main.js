@@ -60,7 +60,7 @@ function saveHash() {
 async function recoverTask() {
   status.notice('device', 'The GPU device was lost; starting a new one…', 'warn');
   const lost = state.session;
-  state.session = await Session.create(hash.read().backend === 'cpu');
+  state.session = await Session.create(hash.read().backend);
   try {
     lost.free();
   } catch {
@@ -97,7 +97,7 @@ function applyLabels() {
 function showBackend() {
   const s = state.session;
   document.body.dataset.backend = s.backend();
-  status.notice('backend', s.backend_reason(), s.backend() === 'cpu' ? 'warn' : 'info');
+  status.notice('backend', s.backend_reason(), s.backend() === 'webgpu' ? 'info' : 'warn');
 }
 
 function defaultNode(summary) {
@@ -312,7 +312,7 @@ async function boot() {
   status.busy('loading the engine (WebAssembly)…');
   await init();
   const wanted = hash.read();
-  state.session = await Session.create(wanted.backend === 'cpu');
+  state.session = await Session.create(wanted.backend);
   showBackend();
   try {
     const labels = await fetch(PATHS.imagenetLabels);

@@ -75,13 +75,12 @@ pub fn classify(
     image: &Path,
     name: &str,
     weights_file: Option<&Path>,
-    use_cpu: bool,
+    backend: Backend,
     json: bool,
 ) -> Result<(), CliError> {
     let picture = read_image(image)?;
     let entry = zoo::entry(name).ok_or_else(|| CliError::UnknownModel(name.into()))?;
     let (bytes, path) = weight_bytes(name, weights_file)?;
-    let backend = if use_cpu { Backend::Cpu } else { Backend::Gpu };
     let engine = block_on(Engine::new(backend));
     if let Some(names) = class_names(Labels::ImageNet) {
         engine.set_imagenet_labels(&names.join("\n"))?;
@@ -123,14 +122,12 @@ pub fn classify(
     if entry.labels == Labels::ImageNet && class_names(Labels::ImageNet).is_none() {
         println!("(no class names: run the set-up to produce assets/labels/imagenet.txt)");
     }
-    println!(
-        "path: {}",
-        if result.backend == "cpu" {
-            "CPU reference"
-        } else {
-            "GPU"
-        }
-    );
+    let path = match result.backend {
+        "cpu" => "fast CPU engine",
+        "reference" => "CPU reference",
+        _ => "GPU",
+    };
+    println!("path: {path}");
     for (rank, p) in result.top5.iter().enumerate() {
         println!(
             "{}. {:>4} {:<28} p={:.4} logit={:.4}",

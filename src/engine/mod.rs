@@ -18,6 +18,7 @@ pub use run::cpu_pass;
 
 use crate::analysis::{analyze, Analysis};
 use crate::cpu::CpuError;
+use crate::fastcpu::{FastError, FastPlan};
 use crate::gpu::draw::FeatureMapDrawer;
 use crate::gpu::{GpuContext, GpuError, Plan, PlanOptions};
 use crate::labels::{Labels, FASHION_MNIST};
@@ -51,6 +52,8 @@ pub enum EngineError {
     },
     #[error("the CPU reference failed: {0}")]
     Cpu(#[from] CpuError),
+    #[error("the CPU engine failed: {0}")]
+    Fast(Box<FastError>),
     #[error("the analysis failed: {0}")]
     Analysis(#[from] ModelError),
     #[error("the GPU failed: {0}")]
@@ -79,13 +82,32 @@ pub enum EngineError {
     },
 }
 
+impl From<FastError> for EngineError {
+    fn from(e: FastError) -> Self {
+        EngineError::Fast(Box::new(e))
+    }
+}
+
 /// What runs the models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// The GPU engine, with the CPU reference where the GPU cannot run a model.
+    /// The GPU engine, with the fast CPU engine where the GPU cannot run a model.
     Gpu,
-    /// The CPU reference only.
+    /// The fast CPU engine (f32, `crate::fastcpu`).
     Cpu,
+    /// The CPU reference (f64 sums, `crate::cpu`): slow, the tests' oracle.
+    Reference,
+}
+
+impl Backend {
+    /// The name the page and the reports use: `webgpu`, `cpu` or `reference`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Gpu => "webgpu",
+            Backend::Cpu => "cpu",
+            Backend::Reference => "reference",
+        }
+    }
 }
 
 /// A loaded model: what stays fixed until the next load.
@@ -97,25 +119,39 @@ pub(crate) struct Model {
     pub analysis: Analysis,
     /// `None`: the CPU reference runs this model.
     pub plan: Option<Plan>,
-    /// Set once the GPU fails on this model; the CPU reference runs it from then on.
+    /// Set once the GPU fails on this model; the CPU engine runs it from then on.
     pub gpu_failure: RefCell<Option<String>>,
+    /// The fast CPU engine's plan, made on its first pass.
+    pub fast: RefCell<Option<FastPlan>>,
+}
+
+/// Where the last pass ran, and so where its node outputs are.
+pub(crate) enum Ran {
+    /// In the GPU plan's buffers, read back when asked for.
+    Gpu,
+    /// In the fast CPU engine's plan.
+    Fast,
+    /// Every node's output of the CPU reference.
+    Reference(Vec<Tensor>),
 }
 
 /// Results of the last pass.
 #[derive(Default)]
 pub(crate) struct Run {
     pub input: Option<Tensor>,
-    /// Every node's output (CPU passes only; GPU outputs stay on the GPU until asked for).
-    pub outputs: Option<Vec<Tensor>>,
+    pub ran: Option<Ran>,
     pub gpu_ms: Option<Vec<f64>>,
     /// The nodes read back from the GPU since this pass, in order.
     pub gpu_reads: Vec<String>,
 }
 
-/// The engine: a GPU (or none), the loaded model and the last pass. Methods take `&self`
+/// The engine: a GPU (or none), which CPU engine runs what the GPU does not, the loaded
+/// model and the last pass. Methods take `&self`
 /// (the page calls them from JavaScript while other calls may be waiting).
 pub struct Engine {
     gpu: Option<Rc<GpuContext>>,
+    /// `Backend::Cpu` or `Backend::Reference`: what runs a model the GPU does not.
+    cpu: Backend,
     reason: String,
     lost: Arc<AtomicBool>,
     model: RefCell<Option<Rc<Model>>>,
@@ -129,10 +165,16 @@ impl Engine {
     /// Open the GPU, or settle on the CPU reference (`Backend::Cpu`, or no usable adapter);
     /// [`Engine::backend_reason`] says which and why.
     pub async fn new(backend: Backend) -> Engine {
-        if backend == Backend::Cpu {
-            let why =
-                "CPU reference: it was asked for (backend=cpu in the page's URL hash, or --cpu)";
-            return Self::from_parts(None, why.into());
+        match backend {
+            Backend::Cpu => {
+                let why = "fast CPU engine (f32): it was asked for (backend=cpu in the page's URL hash, or --cpu)";
+                return Self::from_parts(None, Backend::Cpu, why.into());
+            }
+            Backend::Reference => {
+                let why = "CPU reference (f64 sums, slow): it was asked for (backend=reference in the page's URL hash, or --reference)";
+                return Self::from_parts(None, Backend::Reference, why.into());
+            }
+            Backend::Gpu => {}
         }
         match GpuContext::new().await {
             Ok(ctx) => Self::with_gpu(ctx),
@@ -141,8 +183,8 @@ impl Engine {
                     GpuError::NoAdapter(_) => "no GPU adapter is available".to_string(),
                     other => other.to_string(),
                 };
-                let reason = format!("CPU reference: the GPU is not available ({why}), so the CPU reference runs the models");
-                Self::from_parts(None, reason)
+                let reason = format!("fast CPU engine: the GPU is not available ({why})");
+                Self::from_parts(None, Backend::Cpu, reason)
             }
         }
     }
@@ -154,10 +196,10 @@ impl Engine {
         } else {
             format!("GPU engine: {}", ctx.describe())
         };
-        Self::from_parts(Some(ctx), reason)
+        Self::from_parts(Some(ctx), Backend::Cpu, reason)
     }
 
-    fn from_parts(ctx: Option<GpuContext>, reason: String) -> Engine {
+    fn from_parts(ctx: Option<GpuContext>, cpu: Backend, reason: String) -> Engine {
         let lost = Arc::new(AtomicBool::new(false));
         if let Some(ctx) = &ctx {
             let flag = lost.clone();
@@ -166,6 +208,7 @@ impl Engine {
         }
         Engine {
             gpu: ctx.map(Rc::new),
+            cpu,
             reason,
             lost,
             model: RefCell::new(None),
@@ -180,13 +223,18 @@ impl Engine {
         self.gpu.as_ref()
     }
 
-    /// What runs models: `Backend::Gpu` when a device is open.
+    /// What runs models: `Backend::Gpu` when a device is open, else the CPU engine chosen.
     pub fn backend(&self) -> Backend {
         if self.gpu.is_some() {
             Backend::Gpu
         } else {
-            Backend::Cpu
+            self.cpu
         }
+    }
+
+    /// What runs a model the GPU does not: `Backend::Cpu` or `Backend::Reference`.
+    pub fn cpu_backend(&self) -> Backend {
+        self.cpu
     }
 
     /// Which adapter runs the engine, or why the CPU reference does.
@@ -292,7 +340,11 @@ impl Engine {
             name: name.into(),
             trained: loaded.trained,
             weights: loaded.note,
-            backend: if plan.is_some() { "webgpu" } else { "cpu" },
+            backend: if plan.is_some() {
+                Backend::Gpu.name()
+            } else {
+                self.cpu.name()
+            },
             gpu_problem,
             input: [analysis.input.c, h, w],
         };
@@ -304,6 +356,7 @@ impl Engine {
             analysis,
             plan,
             gpu_failure: RefCell::new(None),
+            fast: RefCell::new(None),
         };
         *self.model.borrow_mut() = Some(Rc::new(model));
         *self.run.borrow_mut() = Run::default();
@@ -330,7 +383,7 @@ impl Engine {
             (Err(e), _) => e.to_string(),
         };
         let note = format!(
-            "the GPU cannot run {} ({problem}); the CPU reference runs it instead",
+            "the GPU cannot run {} ({problem}); the CPU engine runs it instead",
             net.name
         );
         (None, Some(note))

@@ -3,7 +3,7 @@
 //! receptive field, and the input as the network saw it.
 
 use super::report::{node_summaries, Summary};
-use super::{Engine, EngineError, Model};
+use super::{Engine, EngineError, Model, Ran};
 use crate::analysis::FLOPS_PER_MAC;
 use crate::gpu::draw::FeatureMapDrawer;
 use crate::gpu::GpuContext;
@@ -62,11 +62,15 @@ impl Engine {
         self.check_device()?;
         let model = self.model()?;
         let id = Self::node_id(&model, node)?;
-        if let Some(outputs) = &self.run.borrow().outputs {
-            return Ok(outputs[id].clone());
-        }
-        if self.run.borrow().input.is_none() {
-            return Err(EngineError::NothingRun);
+        match &self.run.borrow().ran {
+            None => return Err(EngineError::NothingRun),
+            Some(Ran::Reference(outputs)) => return Ok(outputs[id].clone()),
+            Some(Ran::Fast) => {
+                let fast = model.fast.borrow();
+                let plan = fast.as_ref().expect("a fast pass made the plan");
+                return Ok(plan.read(id)?);
+            }
+            Some(Ran::Gpu) => {}
         }
         let ctx = self.gpu_for(&model).ok_or(EngineError::NothingRun)?;
         let plan = model.plan.as_ref().expect("gpu_for checked the plan");
@@ -86,7 +90,8 @@ impl Engine {
         if run.input.is_none() {
             return Err(EngineError::NothingRun);
         }
-        let Some(ctx) = self.gpu_for(&model).filter(|_| run.outputs.is_none()) else {
+        let on_gpu = matches!(run.ran, Some(Ran::Gpu));
+        let Some(ctx) = self.gpu_for(&model).filter(|_| on_gpu) else {
             return Ok(None);
         };
         let plan = model.plan.as_ref().expect("gpu_for checked the plan");

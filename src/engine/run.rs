@@ -1,11 +1,12 @@
-//! One image through the loaded model: on the GPU inside an error scope, or on the CPU
-//! reference a step at a time (the fallback when the GPU fails), then ranked.
+//! One image through the loaded model: on the GPU inside an error scope, or on the fast CPU
+//! engine or the CPU reference a step at a time (the fallback when the GPU fails), then ranked.
 
 use super::load::MACS_PER_PIECE;
 use super::pace::Pace;
 use super::report::{Classification, Prediction};
-use super::{Engine, EngineError, Model, Run};
+use super::{Backend, Engine, EngineError, Model, Ran, Run};
 use crate::cpu::{top_k, Stepper};
+use crate::fastcpu::FastPlan;
 use crate::gpu::GpuContext;
 use crate::model::Network;
 use crate::predict::scores;
@@ -53,6 +54,30 @@ pub async fn cpu_pass(
     Ok(stepper.into_outputs())
 }
 
+/// The output node's values on the fast CPU engine (its plan made on the first pass), a node
+/// at a time with a tick between nodes. Every node's output stays in the plan.
+async fn fast_pass(
+    model: &Model,
+    input: &Tensor,
+    pace: &mut impl Pace,
+) -> Result<Vec<f32>, EngineError> {
+    const STAGE: &str = "running the CPU engine";
+    let mut slot = model.fast.borrow_mut();
+    let (h, w) = (input.shape[1], input.shape[2]);
+    let stale = slot
+        .as_ref()
+        .is_none_or(|p| p.shapes()[0].h != h || p.shapes()[0].w != w);
+    if stale {
+        *slot = Some(FastPlan::new(&model.net, &model.weights, h, w)?);
+    }
+    let plan = slot.as_mut().expect("made above");
+    plan.start(input)?;
+    while plan.step().is_some() {
+        pace.tick(STAGE, plan.progress()).await;
+    }
+    Ok(plan.read(model.net.output())?.data)
+}
+
 impl Engine {
     /// Classify `image`, prepared as the model was trained: the top-5 with names,
     /// probabilities and logits, and what ran the pass. If the GPU fails on a pass, the CPU
@@ -84,7 +109,7 @@ impl Engine {
                         });
                     }
                     let note = format!(
-                        "the GPU failed on {} ({problem}); the CPU reference runs it from now on",
+                        "the GPU failed on {} ({problem}); the CPU engine runs it from now on",
                         model.net.name
                     );
                     *model.gpu_failure.borrow_mut() = Some(note.clone());
@@ -92,15 +117,19 @@ impl Engine {
                 }
             }
         }
-        let (output, outputs, gpu_ms, gpu_reads) = match gpu_result {
+        let (output, ran, gpu_ms, gpu_reads) = match gpu_result {
             Some((output, times)) => {
                 let reads = vec![model.net.nodes[out_id].name.clone()];
-                (output, None, times, reads)
+                (output, Ran::Gpu, times, reads)
+            }
+            None if self.cpu == Backend::Cpu => {
+                let output = fast_pass(&model, &input, pace).await?;
+                (output, Ran::Fast, None, Vec::new())
             }
             None => {
                 let outputs = cpu_pass(&model.net, &model.weights, &input, pace).await?;
                 let output = outputs[out_id].data.clone();
-                (output, Some(outputs), None, Vec::new())
+                (output, Ran::Reference(outputs), None, Vec::new())
             }
         };
         let (logits, probs) = scores(&model.net, &output);
@@ -115,7 +144,7 @@ impl Engine {
             .collect();
         *self.run.borrow_mut() = Run {
             input: Some(input),
-            outputs,
+            ran: Some(ran),
             gpu_ms,
             gpu_reads,
         };
@@ -148,12 +177,12 @@ impl Engine {
             .await
     }
 
-    /// `"webgpu"` or `"cpu"`: what runs `model` now.
+    /// `"webgpu"`, `"cpu"` or `"reference"`: what runs `model` now.
     pub(crate) fn backend_of(&self, model: &Model) -> &'static str {
         if self.gpu_for(model).is_some() {
-            "webgpu"
+            Backend::Gpu.name()
         } else {
-            "cpu"
+            self.cpu.name()
         }
     }
 }

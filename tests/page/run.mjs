@@ -128,15 +128,15 @@ async function writeY4m(page, photo, path) {
   writeFileSync(path, Buffer.concat([header, ...frames]));
 }
 
-// --- Without WebGPU: the CPU reference, and the failure paths (fast on the CPU). ---
+// --- Without WebGPU: the fast CPU engine, and the failure paths (fast on the CPU). ---
 const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
 {
   const browser = await launch({ webgpu: false });
   let page = null;
-  await test('no WebGPU: the CPU notice appears and coffee.png is espresso', () => page, async () => {
+  await test('no WebGPU: the fast CPU engine says so and coffee.png is espresso', () => page, async () => {
     page = await openPage(browser, BASE);
     const status = await page.textContent('[data-testid="status"]');
-    assert(/CPU reference/.test(status), `no CPU notice in the status: ${status}`);
+    assert(/fast CPU engine/.test(status), `no CPU notice in the status: ${status}`);
     assert(await page.evaluate(() => document.body.dataset.backend) === 'cpu', 'backend is not cpu');
     await page.selectOption('[data-testid="model-select"]', 'efficientnet_lite0');
     const before = await classifications(page);
@@ -382,7 +382,7 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     await screenshotOf(page, 'section.prediction', 'top5');
     await screenshotOf(page, 'section.arch', 'architecture');
   });
-  await test('WebGPU top-5 scores agree with the CPU reference\'s within the stated tolerance', () => page, async () => {
+  await test('WebGPU top-5 scores agree with the CPU engine\'s within the stated tolerance', () => page, async () => {
     assert(cpuCoffee, 'the CPU run of coffee.png did not finish');
     const gpu = await top5Scores(page);
     const lines = cpuCoffee.map((c, i) => `${c.name} ${c.logit.toFixed(3)} / ${gpu[i]?.name} ${gpu[i]?.logit.toFixed(3)}`);
