@@ -67,7 +67,7 @@ impl Engine {
             Some(Ran::Reference(outputs)) => return Ok(outputs[id].clone()),
             Some(Ran::Fast) => {
                 let fast = model.fast.borrow();
-                let plan = fast.as_ref().expect("a fast pass made the plan");
+                let plan = fast.as_ref().ok_or(EngineError::NothingRun)?;
                 return Ok(plan.read(id)?);
             }
             Some(Ran::Gpu) => {}

@@ -62,20 +62,20 @@ async fn fast_pass(
     pace: &mut impl Pace,
 ) -> Result<Vec<f32>, EngineError> {
     const STAGE: &str = "running the CPU engine";
-    let mut slot = model.fast.borrow_mut();
+    // The plan is taken out for the pass, so no borrow is held while the page gets a turn.
     let (h, w) = (input.shape[1], input.shape[2]);
-    let stale = slot
-        .as_ref()
-        .is_none_or(|p| p.shapes()[0].h != h || p.shapes()[0].w != w);
-    if stale {
-        *slot = Some(FastPlan::new(&model.net, &model.weights, h, w)?);
-    }
-    let plan = slot.as_mut().expect("made above");
+    let kept = model.fast.borrow_mut().take();
+    let mut plan = match kept {
+        Some(p) if p.shapes()[0].h == h && p.shapes()[0].w == w => p,
+        _ => FastPlan::new(&model.net, &model.weights, h, w)?,
+    };
     plan.start(input)?;
     while plan.step().is_some() {
         pace.tick(STAGE, plan.progress()).await;
     }
-    Ok(plan.read(model.net.output())?.data)
+    let output = plan.read(model.net.output())?.data;
+    *model.fast.borrow_mut() = Some(plan);
+    Ok(output)
 }
 
 impl Engine {
