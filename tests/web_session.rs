@@ -90,7 +90,7 @@ fn trousers() -> (u32, u32, Vec<u8>) {
 }
 
 async fn webgpu_session() -> Session {
-    let session = Session::create(None).await;
+    let session = Session::create(Some("webgpu".into())).await;
     // webdriver.json starts Chromium with WebGPU enabled, so there must be an adapter.
     assert_eq!(
         session.backend(),
@@ -479,4 +479,22 @@ async fn a_lost_device_is_reported_and_a_new_session_works() {
     let (w, h, rgba) = trousers();
     let e = message(fresh.classify_rgba(w, h, rgba).await.unwrap_err());
     assert!(e.contains("the GPU device was lost during the pass"), "{e}");
+}
+
+/// With no backend asked for, a software adapter (SwiftShader here) gets the fast CPU engine,
+/// which is many times faster there, and the reason says how to force WebGPU.
+#[wasm_bindgen_test]
+async fn a_software_adapter_gets_the_fast_cpu_engine_unless_webgpu_is_forced() {
+    let auto = Session::create(None).await;
+    assert_eq!(auto.backend(), "cpu", "{}", auto.backend_reason());
+    assert!(
+        auto.backend_reason().contains("software"),
+        "{}",
+        auto.backend_reason()
+    );
+    assert!(auto.backend_reason().contains("backend=webgpu"));
+    load(&auto, "lenet5", LENET5).await;
+    assert_eq!(classify(&auto).await.top5[0].name, "Trouser");
+    let reference = Session::create(Some("reference".into())).await;
+    assert_eq!(reference.backend(), "reference");
 }

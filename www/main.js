@@ -94,10 +94,21 @@ function applyLabels() {
   if (state.labels) state.session.set_imagenet_labels(state.labels);
 }
 
+/** The engine in use, why, and a one-click switch between WebGPU and the CPU engine. */
 function showBackend() {
   const s = state.session;
-  document.body.dataset.backend = s.backend();
-  status.notice('backend', s.backend_reason(), s.backend() === 'webgpu' ? 'info' : 'warn');
+  const backend = s.backend();
+  document.body.dataset.backend = backend;
+  const next = backend === 'webgpu' ? { backend: 'cpu', label: 'Use the CPU engine' }
+    : navigator.gpu ? { backend: 'webgpu', label: 'Use WebGPU' } : null;
+  const action = next && {
+    label: next.label,
+    run: () => {
+      hash.write({ ...hash.read(), backend: next.backend });
+      location.reload();
+    },
+  };
+  status.notice('backend', s.backend_reason(), backend === 'webgpu' ? 'info' : 'warn', action);
 }
 
 function defaultNode(summary) {

@@ -9,8 +9,9 @@ export class StatusView {
     root.append(this.notices, this.progress, this.message);
   }
 
-  /** A lasting notice under `key`, replaced by the next notice with that key. */
-  notice(key, text, kind = 'info') {
+  /** A lasting notice under `key`, replaced by the next notice with that key; `action`
+   *  (`{label, run}`) adds a button after the text. */
+  notice(key, text, kind = 'info', action = null) {
     let item = this.notices.querySelector(`[data-key="${key}"]`);
     if (!text) {
       item?.remove();
@@ -22,6 +23,9 @@ export class StatusView {
     }
     item.className = `notice ${kind}`;
     item.textContent = text;
+    if (action) {
+      item.append(' ', el('button', { type: 'button', 'data-testid': `${key}-switch`, onclick: action.run }, action.label));
+    }
   }
 
   info(text) {

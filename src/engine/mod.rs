@@ -189,6 +189,21 @@ impl Engine {
         }
     }
 
+    /// What the page does by default: the GPU, unless its adapter is a software one
+    /// (SwiftShader, llvmpipe: `DeviceType::Cpu`, what browsers call a fallback adapter), on
+    /// which the fast CPU engine is many times faster; then the CPU engine, and the reason
+    /// says so and how to force the GPU.
+    pub async fn auto() -> Engine {
+        match GpuContext::new().await {
+            Ok(ctx) if ctx.info.device_type == wgpu::DeviceType::Cpu => {
+                let reason = "fast CPU engine: the only GPU adapter is a software one, slower here than the CPU engine (backend=webgpu in the URL hash uses it anyway)";
+                Self::from_parts(None, Backend::Cpu, reason.into())
+            }
+            Ok(ctx) => Self::with_gpu(ctx),
+            Err(_) => Self::new(Backend::Gpu).await,
+        }
+    }
+
     /// An engine on a device the caller opened.
     pub fn with_gpu(ctx: GpuContext) -> Engine {
         let reason = if ctx.info.device_type == wgpu::DeviceType::Cpu {

@@ -14,9 +14,10 @@ const exact = (n) => Number(n).toLocaleString('en-US');
 const percent = (f) => `${(100 * f).toFixed(2)}%`;
 const record = (name) => JSON.parse(readFileSync(resolve(`assets/weights/${name}.run.json`), 'utf8'));
 
-/** The lab page; the explorer's model is the small lenet5 so the page is ready quickly. */
-async function openLab(browser) {
-  const page = await openPage(browser, `${BASE}#model=lenet5&view=lab`);
+/** The lab page; the explorer's model is the small lenet5 so the page is ready quickly.
+ *  `backend` forces one (SwiftShader would otherwise get the CPU engine). */
+async function openLab(browser, backend = null) {
+  const page = await openPage(browser, `${BASE}#model=lenet5&view=lab${backend ? `&backend=${backend}` : ''}`);
   await page.waitForFunction(() => document.querySelector('[data-testid="lab"]').dataset.ready === 'true', null, { timeout: SLOW });
   return page;
 }
@@ -46,7 +47,7 @@ async function setField(page, id, value) {
   const browser = await launch({ webgpu: true });
   let page = null;
   await test('lab: the default comparisons are the analysis module\'s and the papers\' numbers', () => page, async () => {
-    page = await openLab(browser);
+    page = await openLab(browser, 'webgpu');
     await checkKernels(page, 64, 64, 56, 56, 7);
     assert(await text(page, 'inception-a-macs') === exact(120_422_400), 'inception direct MACs');
     assert(await text(page, 'inception-b-macs') === exact(12_443_648), 'inception reduced MACs');

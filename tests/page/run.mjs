@@ -358,8 +358,19 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
       return device;
     };
   };
-  await test('the page loads on WebGPU with no console errors', () => page, async () => {
-    page = await openPage(browser, BASE, { init: keepDevices });
+  await test('on SwiftShader the page picks the fast CPU engine by itself, says why, and one click switches to WebGPU', () => page, async () => {
+    const auto = await openPage(browser, BASE);
+    assert(await auto.evaluate(() => document.body.dataset.backend) === 'cpu', 'the software adapter was used');
+    const notice = await auto.textContent('[data-testid="status"] [data-key="backend"]');
+    assert(/fast CPU engine: the only GPU adapter is a software one/.test(notice), `backend notice: ${notice}`);
+    await Promise.all([auto.waitForEvent('load'), auto.click('[data-testid="backend-switch"]')]);
+    await auto.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: SLOW });
+    assert(await auto.evaluate(() => document.body.dataset.backend) === 'webgpu', 'the switch did not start WebGPU');
+    assert(/backend=webgpu/.test(auto.url()), `the hash does not keep the choice: ${auto.url()}`);
+    await auto.close();
+  });
+  await test('the page loads on WebGPU (forced) with no console errors', () => page, async () => {
+    page = await openPage(browser, `${BASE}#backend=webgpu`, { init: keepDevices });
     assert(await page.evaluate(() => document.body.dataset.backend) === 'webgpu', 'backend is not webgpu');
     const models = await page.$$eval('[data-testid="model-select"] option', (o) => o.map((x) => x.value));
     assert(models.length >= 20 && models.includes('efficientnet_lite0') && models.includes('vgg16'), `models: ${models}`);
@@ -523,7 +534,7 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
   const browser = await launch({ webgpu: true, canvas: false });
   let page = null;
   await test('a browser whose WebGPU canvases lose the device: maps are read back after one recovery', () => page, async () => {
-    const hash = `#model=efficientnet_lite0&node=${encodeURIComponent(CONV_NODE)}&input=sample:coffee`;
+    const hash = `#model=efficientnet_lite0&node=${encodeURIComponent(CONV_NODE)}&input=sample:coffee&backend=webgpu`;
     page = await openPage(browser, BASE + hash);
     const channels = expected[CONV_NODE].output_shape[0];
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid="feature-map"]').length === n
