@@ -12,9 +12,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Folders of generated files, not kept in git: wasm-bindgen's output for the page.
+const GENERATED: &[&str] = &["www/pkg"];
+
 fn files(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if GENERATED.iter().any(|g| path == root().join(g)) {
+            continue;
+        }
         if path.is_dir() {
             files(&path, extensions, out);
         } else if extensions
