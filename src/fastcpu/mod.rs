@@ -3,14 +3,15 @@
 //! Planning copies every node's weights into the form its kernel reads (BatchNorm folded into
 //! the convolution before it, activations fused after it, by the rule every fusing engine
 //! shares, `model::Fusion`); a pass then runs node after node. Convolutions are matrix
-//! products (`gemm.rs`; 1x1 directly, others through im2col, `conv.rs`), depthwise ones row
-//! sweeps; the other layers are plain loops written to vectorise (`pool.rs`, `layers.rs`).
+//! products (`gemm.rs`; 1x1 directly, others through im2col, `conv.rs`), depthwise ones
+//! contiguous runs over a padded, phase-split copy of each plane (`depthwise.rs`); the other
+//! layers are plain loops written to vectorise (`pool.rs`, `layers.rs`).
 //! Every node stays readable: a node computed inside a fused convolution is computed on its
 //! own when it is read, as the GPU plan does. The f64 reference (`cpu`) is its oracle.
 //!
 //! Files: `op.rs` (a planned node) uses `conv.rs`, `pool.rs`, `layers.rs`; `conv.rs` and
-//! `layers.rs` use `gemm.rs`; `conv.rs` runs depthwise
-//! convolutions in `depthwise.rs`, both over a `Window` (`window.rs`); `kernels.rs` holds the loops they share.
+//! `layers.rs` use `gemm.rs`; `conv.rs` runs depthwise convolutions in `depthwise.rs`, both
+//! over a `Window` (`window.rs`); `kernels.rs` holds the loops they share.
 
 mod conv;
 mod depthwise;
