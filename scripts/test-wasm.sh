@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The page's Session in headless Chromium with WebGPU (tests/web_session.rs): wasm-bindgen-test
+# The page's Session in headless Chromium with WebGPU (tests/web_session.rs) and the fast CPU
+# engine in WebAssembly (tests/fastcpu_wasm.rs): wasm-bindgen-test
 # through chromedriver, configured by .cargo/config.toml (the runner) and webdriver.json (the
 # browser and its WebGPU flag). Installs Chromium, chromedriver and the wasm tools if missing.
 set -euo pipefail
@@ -19,4 +20,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 ./scripts/wasm-tools.sh
 # No -q: cargo would pass --quiet on to the runner, which refuses it.
-cargo test --release --target wasm32-unknown-unknown --test web_session --test web_fastcpu
+cargo test --release --target wasm32-unknown-unknown --test web_session
+# The fast CPU engine with simd128 against the reference (tests/fastcpu_wasm.rs); --nocapture
+# shows its EfficientNet-Lite0 timing.
+cargo test --release --target wasm32-unknown-unknown --test fastcpu_wasm -- --nocapture

@@ -153,8 +153,10 @@ pub fn depthwise(w: &Window, x: &[f32], out: &mut [f32], weight: &[f32], epilogu
 }
 
 /// Output values summed together in registers: every tap is added to them before they are
-/// stored, so the band is written once rather than once per tap.
-const LANES: usize = 16;
+/// stored, so the band is written once rather than once per tap. 32 lanes are two AVX-512,
+/// four AVX2 or eight simd128 registers: independent sums, so consecutive taps' multiply-adds
+/// do not wait on each other.
+const LANES: usize = 32;
 
 /// The sums of a band of output rows, output pixel `(oy, ox)` of the band at `oy * pitch + ox`
 /// of `acc` (the columns past the output width are computed and dropped). Each tap reads one

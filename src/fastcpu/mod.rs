@@ -3,14 +3,15 @@
 //! Planning copies every node's weights into the form its kernel reads (BatchNorm folded into
 //! the convolution before it, activations fused after it, by the rule every fusing engine
 //! shares, `model::Fusion`); a pass then runs node after node. Convolutions are matrix
-//! products (`gemm.rs`; 1x1 directly, others through im2col, `conv.rs`), depthwise ones row
-//! sweeps; the other layers are plain loops written to vectorise (`pool.rs`, `layers.rs`).
+//! products (`gemm.rs`; 1x1 directly, others through im2col, `conv.rs`), depthwise ones
+//! contiguous runs over a padded, phase-split copy of each plane (`depthwise.rs`); the other
+//! layers are plain loops written to vectorise (`pool.rs`, `layers.rs`).
 //! Every node stays readable: a node computed inside a fused convolution is computed on its
 //! own when it is read, as the GPU plan does. The f64 reference (`cpu`) is its oracle.
 //!
 //! Files: `op.rs` (a planned node) uses `conv.rs`, `pool.rs`, `layers.rs`; `conv.rs` and
-//! `layers.rs` use `gemm.rs`; `conv.rs` runs depthwise
-//! convolutions in `depthwise.rs`, both over a `Window` (`window.rs`); `kernels.rs` holds the loops they share.
+//! `layers.rs` use `gemm.rs`; `conv.rs` runs depthwise convolutions in `depthwise.rs`, both
+//! over a `Window` (`window.rs`); `kernels.rs` holds the loops they share.
 
 mod conv;
 mod depthwise;
@@ -23,7 +24,7 @@ mod window;
 
 pub use conv::ConvKernel;
 
-use crate::model::{fusions, ModelError, Network, NodeId, Shape};
+use crate::model::{fusions, Fusion, ModelError, Network, NodeId, Shape};
 use crate::tensor::Tensor;
 use crate::weights::{check_weights, TensorProblem, Weights};
 use conv::Stage;
@@ -55,8 +56,8 @@ pub enum FastError {
 enum Run {
     /// Runs its own kernel into its own output.
     Own,
-    /// A convolution that also computes the nodes it absorbs, writing the output of `last`.
-    Fused { last: NodeId },
+    /// A convolution that also computes the nodes it absorbs, writing the output of the last.
+    Fused(Fusion),
     /// Computed by the fused convolution before it.
     Skip,
 }
@@ -90,7 +91,7 @@ impl FastPlan {
         let mut fused_into = vec![None; n];
         let fusions = fusions(net);
         for f in fusions.iter().flatten() {
-            runs[f.conv] = Run::Fused { last: f.last() };
+            runs[f.conv] = Run::Fused(*f);
             for id in [f.batchnorm, f.activation].into_iter().flatten() {
                 runs[id] = Run::Skip;
                 fused_into[id] = Some(f.conv);
@@ -179,10 +180,11 @@ impl FastPlan {
             return None;
         }
         let started = now();
-        let last = match self.runs[id] {
-            Run::Fused { last } => last,
-            _ => id,
+        let fusion = match self.runs[id] {
+            Run::Fused(f) => Some(f),
+            _ => None,
         };
+        let last = fusion.map_or(id, |f| f.last());
         let mut scratch = std::mem::take(&mut self.scratch);
         let (before, rest) = self.outputs.split_at_mut(last);
         let inputs: Vec<&[f32]> = self.net.nodes[id]
@@ -198,10 +200,12 @@ impl FastPlan {
         self.ops[id].run(&inputs, &at, &mut rest[0], &mut scratch, Stage::Full);
         self.scratch = scratch;
         self.done[id] = true;
-        for (absorbed, conv) in self.fused_into.iter().enumerate() {
-            if *conv == Some(id) {
-                self.done[absorbed] = true;
-            }
+        for absorbed in fusion
+            .iter()
+            .flat_map(|f| [f.batchnorm, f.activation])
+            .flatten()
+        {
+            self.done[absorbed] = true;
         }
         if let Some(started) = started {
             self.times_ms[id] = started.elapsed().as_secs_f64() * 1e3;
@@ -276,7 +280,7 @@ impl FastPlan {
 
     /// Whether node `id`'s layer is a convolution run through a fusion.
     pub fn is_fused(&self, id: NodeId) -> bool {
-        matches!(self.runs.get(id), Some(Run::Fused { .. }))
+        matches!(self.runs.get(id), Some(Run::Fused(_)))
     }
 }
 

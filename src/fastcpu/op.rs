@@ -122,12 +122,10 @@ impl Op {
         scratch: &mut Vec<f32>,
         stage: Stage,
     ) {
-        let (x, s, out) = (
-            inputs.first().copied().unwrap_or(&[]),
-            at.inputs.first().copied(),
-            at.output,
-        );
-        let s = s.unwrap_or(out);
+        // The first input and its shape (the input node has none).
+        let out = at.output;
+        let x = inputs.first().copied().unwrap_or(&[]);
+        let s = at.inputs.first().copied().unwrap_or(out);
         match self {
             Op::Input => {}
             Op::Copy => y.copy_from_slice(x),
