@@ -31,17 +31,19 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
 
 #[wasm_bindgen]
 impl Session {
-    /// Open WebGPU, or fall back to the CPU reference (`force_cpu`, or no usable adapter).
-    pub async fn create(force_cpu: bool) -> Session {
+    /// Open WebGPU unless its adapter is a software one (then the fast CPU engine, which is
+    /// faster there), or fall back to the fast CPU engine when there is no usable adapter.
+    /// `backend` (the URL hash's `backend=`) forces `"webgpu"`, `"cpu"` (the fast CPU engine)
+    /// or `"reference"` (the f64 CPU reference).
+    pub async fn create(backend: Option<String>) -> Session {
         console_error_panic_hook::set_once();
-        let backend = if force_cpu {
-            Backend::Cpu
-        } else {
-            Backend::Gpu
+        let engine = match backend.as_deref() {
+            Some("webgpu") => Engine::new(Backend::Gpu).await,
+            Some("cpu") => Engine::new(Backend::Cpu).await,
+            Some("reference") => Engine::new(Backend::Reference).await,
+            _ => Engine::auto().await,
         };
-        Session {
-            engine: Engine::new(backend).await,
-        }
+        Session { engine }
     }
 
     /// `"webgpu"`, `"cpu"` (the fast CPU engine) or `"reference"` (the f64 CPU reference):
