@@ -10,6 +10,7 @@ mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{Parser, Subcommand};
+#[cfg(not(target_arch = "wasm32"))]
 use convscope::engine::Backend;
 #[cfg(not(target_arch = "wasm32"))]
 use std::process::ExitCode;
