@@ -228,6 +228,19 @@ function classify(frame) {
   return serial(() => classifyTask(frame));
 }
 
+/** Camera frames per second, smoothed over the last few frames; null for other inputs. */
+let camera = { at: null, fps: null };
+function frameRate(source, now) {
+  if (source !== 'camera') {
+    camera = { at: null, fps: null };
+    return null;
+  }
+  const last = camera.at;
+  const rate = last === null ? null : 1000 / (now - last);
+  camera = { at: now, fps: rate === null ? camera.fps : camera.fps === null ? rate : 0.7 * camera.fps + 0.3 * rate };
+  return camera.fps;
+}
+
 /** Classify `frame`; if the GPU device is lost meanwhile, recover and try once more. */
 async function classifyTask(frame, retry = true) {
   await ensureDevice();
@@ -243,12 +256,14 @@ async function classifyTask(frame, retry = true) {
       return classifyTask(frame, false);
     }
     const ms = performance.now() - started;
+    const fps = frameRate(frame.source, performance.now());
     const predictions = result.top5;
     if (result.gpu_problem) status.notice('gpu', result.gpu_problem, 'warn');
     state.frame = frame;
     state.input = frame.source;
     state.ran = true;
-    top5.show(predictions, `${frame.source}${frame.note ? ` (${frame.note})` : ''} · ${state.model} · ${result.backend} · ${ms.toFixed(0)} ms`);
+    const rate = fps === null ? '' : ` · ${fps.toFixed(1)} frames/s`;
+    top5.show(predictions, `${frame.source}${frame.note ? ` (${frame.note})` : ''} · ${state.model} · ${result.backend} · ${ms.toFixed(0)} ms${rate}`);
     const [, h, w] = state.summary.input;
     inputView.show(state.session.input_rgba(), h, w);
     state.summary = state.session.summary();
@@ -256,6 +271,11 @@ async function classifyTask(frame, retry = true) {
     architecture.highlight(state.node);
     await showNode(state.node);
     classifications += 1;
+    // For the page benchmark (scripts/bench-page.sh): the last pass, the first result's time
+    // since the page started loading, the camera's rate.
+    document.body.dataset.lastMs = ms.toFixed(1);
+    if (classifications === 1) document.body.dataset.firstResultMs = performance.now().toFixed(0);
+    document.body.dataset.fps = fps === null ? '' : fps.toFixed(2);
     document.body.dataset.classifications = String(classifications);
     status.info(`${frame.source}: ${predictions[0]?.name ?? '?'} (${ms.toFixed(0)} ms on ${result.backend})${frame.note ? `; ${frame.note}` : ''}.`);
   }

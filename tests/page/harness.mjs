@@ -1,7 +1,7 @@
 // A small harness for the page tests: launching Debian's Chromium through playwright-core,
 // collecting console errors, named tests with pass/fail, screenshots under artifacts/.
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 
@@ -167,4 +167,44 @@ export function decodePng(png) {
     data[4 * i + 3] = channels === 4 ? rows[i * channels + 3] : 255;
   }
   return { width, height, data };
+}
+
+/**
+ * A Y4M video (Chromium's fake camera format) of one photo, drawn and converted to I420
+ * (BT.601 studio range) by the browser itself, so no image library is needed here.
+ */
+export async function writeY4m(page, photoUrl, path) {
+  const planes = await page.evaluate(async (url) => {
+    const [w, h] = [480, 320];
+    const image = await createImageBitmap(await (await fetch(url)).blob());
+    const canvas = new OffscreenCanvas(w, h);
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0, w, h);
+    const rgba = context.getImageData(0, 0, w, h).data;
+    const out = new Uint8Array((w * h * 3) / 2);
+    const px = (x, y) => rgba.subarray(4 * (y * w + x), 4 * (y * w + x) + 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const [r, g, b] = px(x, y);
+        out[y * w + x] = Math.round(16 + 0.257 * r + 0.504 * g + 0.098 * b);
+      }
+    }
+    for (let y = 0; y < h / 2; y++) {
+      for (let x = 0; x < w / 2; x++) {
+        let [r, g, b] = [0, 0, 0];
+        for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+          const p = px(2 * x + dx, 2 * y + dy);
+          r += p[0] / 4; g += p[1] / 4; b += p[2] / 4;
+        }
+        const i = y * (w / 2) + x;
+        out[w * h + i] = Math.round(128 - 0.148 * r - 0.291 * g + 0.439 * b);
+        out[(w * h * 5) / 4 + i] = Math.round(128 + 0.439 * r - 0.368 * g - 0.071 * b);
+      }
+    }
+    return { w, h, data: Array.from(out) };
+  }, photoUrl);
+  const frame = Buffer.from(planes.data);
+  const header = Buffer.from(`YUV4MPEG2 W${planes.w} H${planes.h} F30:1 Ip A1:1 C420jpeg\n`);
+  const frames = Array.from({ length: 3 }, () => [Buffer.from('FRAME\n'), frame]).flat();
+  writeFileSync(path, Buffer.concat([header, ...frames]));
 }
