@@ -230,15 +230,12 @@ function classify(frame) {
 
 /** Camera frames per second, smoothed over the last few frames; null for other inputs. */
 let camera = { at: null, fps: null };
+let architectureShownAt = 0;
 function frameRate(source, now) {
-  if (source !== 'camera') {
-    camera = { at: null, fps: null };
-    return null;
-  }
-  const last = camera.at;
-  const rate = last === null ? null : 1000 / (now - last);
-  camera = { at: now, fps: rate === null ? camera.fps : camera.fps === null ? rate : 0.7 * camera.fps + 0.3 * rate };
-  return camera.fps;
+  const rate = source === 'camera' && camera.at !== null ? 1000 / (now - camera.at) : null;
+  const fps = rate === null ? null : camera.fps === null ? rate : 0.7 * camera.fps + 0.3 * rate;
+  camera = source === 'camera' ? { at: now, fps } : { at: null, fps: null };
+  return fps;
 }
 
 /** Classify `frame`; if the GPU device is lost meanwhile, recover and try once more. */
@@ -266,9 +263,13 @@ async function classifyTask(frame, retry = true) {
     top5.show(predictions, `${frame.source}${frame.note ? ` (${frame.note})` : ''} · ${state.model} · ${result.backend} · ${ms.toFixed(0)} ms${rate}`);
     const [, h, w] = state.summary.input;
     inputView.show(state.session.input_rgba(), h, w);
-    state.summary = state.session.summary();
-    architecture.show(state.summary);
-    architecture.highlight(state.node);
+    // The architecture table (per-node times) is redrawn at most once a second from the camera.
+    if (fps === null || performance.now() - architectureShownAt > 1000) {
+      state.summary = state.session.summary();
+      architecture.show(state.summary);
+      architecture.highlight(state.node);
+      architectureShownAt = performance.now();
+    }
     await showNode(state.node);
     classifications += 1;
     // For the page benchmark (scripts/bench-page.sh): the last pass, the first result's time
