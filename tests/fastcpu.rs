@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{assert_close, random_input};
-use convscope::cpu::{self, top_k};
+use common::{assert_close, assert_same_output, random_input};
+use convscope::cpu;
 use convscope::fastcpu::{ConvKernel, FastError, FastPlan};
 use convscope::model::{Activation, BatchNorm, Conv2d, Dense, Layer, Network, Padding, Pool2d};
 use convscope::weights::Weights;
@@ -47,24 +47,7 @@ fn check_model(name: &str, h: usize, w: usize) {
     let net = zoo::build(name).unwrap();
     let (plan, _, reference) = check_net(&net, h, w);
     for &out in &net.outputs {
-        let got = plan.read(out).unwrap().data;
-        let want = &reference[out].data;
-        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
-        for (i, (g, c)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g - c).abs() <= 2e-3 * scale + 1e-3 * c.abs(),
-                "{name} output {i}: fast {g} cpu {c} scale {scale}"
-            );
-        }
-        let (top_want, top_got) = (top_k(want, 5), top_k(&got, 5));
-        for (a, b) in top_want.iter().zip(&top_got) {
-            // Same class, or two classes whose reference scores tie within the tolerance.
-            let tie = (want[a.0] - want[b.0]).abs() <= 1e-4 + 1e-3 * a.1.abs();
-            assert!(
-                a.0 == b.0 || tie,
-                "{name}: top-5 differs: cpu {top_want:?} fast {top_got:?}"
-            );
-        }
+        assert_same_output(name, &plan.read(out).unwrap().data, &reference[out].data);
     }
 }
 
