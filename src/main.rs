@@ -79,6 +79,10 @@ enum Command {
         /// Print one JSON object (the load report, the engine and the top-5).
         #[arg(long)]
         json: bool,
+        /// With --json: add what each family added, measured on this pass (auxiliary heads,
+        /// residual norms, BatchNorm moments, dead units, LRN, overlapping pools).
+        #[arg(long, requires = "json")]
+        families: bool,
     },
     /// Train a small network on Fashion-MNIST (the model's recipe; options override it).
     Train {
@@ -174,13 +178,14 @@ fn main() -> ExitCode {
             cpu,
             reference,
             json,
+            families,
         } => {
             let backend = match (cpu, reference) {
                 (_, true) => Backend::Reference,
                 (true, _) => Backend::Cpu,
                 _ => Backend::Gpu,
             };
-            cli::classify(&image, &model, weights.as_deref(), backend, json)
+            cli::classify(&image, &model, weights.as_deref(), backend, json, families)
         }
         Command::Train {
             model,

@@ -7,7 +7,12 @@ use crate::model::{softmax, Layer, Network};
 /// distances (smaller is a better match), so they are negated; an output that is already a
 /// softmax is its own probability; anything else goes through a softmax.
 pub fn scores(net: &Network, output: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let layer = &net.nodes[net.output()].layer;
+    head_scores(&net.nodes[net.output()].layer, output)
+}
+
+/// Scores and probabilities of an output head whose last layer is `layer`, by the rule of
+/// [`scores`] (GoogLeNet's auxiliary classifiers are heads too).
+pub fn head_scores(layer: &Layer, output: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let logits: Vec<f32> = match layer {
         Layer::Rbf(_) => output.iter().map(|d| -d).collect(),
         _ => output.to_vec(),

@@ -1,5 +1,5 @@
 // A small line chart on a canvas: training curves in the lab (one line per run, epochs on
-// the x axis), with a legend naming each line.
+// the x axis) and the family views' per-block and per-channel numbers, with a legend.
 import { el } from './dom.js';
 
 /**
@@ -33,7 +33,9 @@ export function lineChart(series, { title, width = 360, height = 180, format = (
     context.stroke();
     context.fillText(format(v), 2, y(v) + 4);
   }
-  for (let i = 0; i < epochs; i++) context.fillText(String(i + 1), x(i) - 3, height - 6);
+  // At most about ten labels along x, so long series (a channel each) stay readable.
+  const every = Math.ceil(epochs / 10);
+  for (let i = 0; i < epochs; i += every) context.fillText(String(i + 1), x(i) - 3, height - 6);
 
   context.lineWidth = 2;
   for (const s of series) {

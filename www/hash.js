@@ -1,7 +1,7 @@
-// The URL's hash keeps the view shareable: #model=…&node=…&input=sample:…&backend=cpu&view=lab
-const KEYS = ['model', 'node', 'input', 'backend', 'view'];
+// The URL's hash keeps the view shareable: #model=…&node=…&input=sample:…&backend=cpu&view=lab&panels=heads,residual
+const KEYS = ['model', 'node', 'input', 'backend', 'view', 'panels'];
 
-/** `{model, node, input, backend, view}` from the current hash (missing keys are null). */
+/** `{model, node, input, backend, view, panels}` from the current hash (missing keys are null). */
 export function read() {
   const params = new URLSearchParams(location.hash.slice(1));
   return Object.fromEntries(KEYS.map((k) => [k, params.get(k)]));

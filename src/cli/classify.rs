@@ -2,6 +2,7 @@
 //! CPU reference), top-5 printed.
 
 use super::{assets_dir, CliError};
+use convscope::engine::families_report::FamilyReport;
 use convscope::engine::report::{Classification, LoadReport};
 use convscope::engine::{Backend, Engine, EngineError, Quiet};
 use convscope::labels::{Labels, FASHION_MNIST};
@@ -69,6 +70,9 @@ struct ClassifyReport<'a> {
     load: &'a LoadReport,
     engine: &'a str,
     result: &'a Classification,
+    /// With --families: every family view's numbers for this pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    families: Option<FamilyReport>,
 }
 
 pub fn classify(
@@ -77,6 +81,7 @@ pub fn classify(
     weights_file: Option<&Path>,
     backend: Backend,
     json: bool,
+    families: bool,
 ) -> Result<(), CliError> {
     let picture = read_image(image)?;
     let entry = zoo::entry(name).ok_or_else(|| CliError::UnknownModel(name.into()))?;
@@ -100,6 +105,10 @@ pub fn classify(
             load: &load,
             engine: engine.backend_reason(),
             result: &result,
+            families: match families {
+                true => Some(block_on(engine.family_report())?),
+                false => None,
+            },
         };
         let text = serde_json::to_string_pretty(&report).expect("plain data serialises");
         println!("{text}");

@@ -55,6 +55,18 @@ pub enum EngineError {
         h: usize,
         w: usize,
     },
+    #[error("`{node}` is a {kind} node; pick a {wanted} node")]
+    WrongKind {
+        node: String,
+        kind: &'static str,
+        wanted: &'static str,
+    },
+    #[error("channel {channel} is outside `{node}`'s {channels} channels")]
+    OutsideChannels {
+        node: String,
+        channel: usize,
+        channels: usize,
+    },
 }
 
 impl From<FastError> for EngineError {

@@ -6,6 +6,9 @@
 //! Long work takes a [`Pace`], which reports progress and on the page yields to the browser.
 
 mod error;
+pub mod families;
+pub mod families_alexnet;
+pub mod families_report;
 mod load;
 mod nodes;
 mod pace;

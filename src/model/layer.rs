@@ -56,6 +56,10 @@ pub enum Activation {
     ScaledTanh,
 }
 
+/// LeNet-5's squashing function `A tanh(S x)`: amplitude and slope (LeCun et al. 1998, Appendix A).
+pub const SCALED_TANH_A: f32 = 1.7159;
+pub const SCALED_TANH_S: f32 = 2.0 / 3.0;
+
 impl Activation {
     pub fn apply(self, x: f32) -> f32 {
         match self {
@@ -65,6 +69,23 @@ impl Activation {
             Activation::Tanh => x.tanh(),
             Activation::ScaledTanh => 1.7159 * (2.0 * x / 3.0).tanh(),
         }
+    }
+    /// `d a(u) / du` at input `u`, whose output is `v = a(u)` (so sigmoid and tanh need no
+    /// second exponential). ReLU's kink at 0 and ReLU6's at 0 and 6 take the derivative 0,
+    /// as PyTorch's autograd does.
+    pub fn derivative(self, u: f32, v: f32) -> f32 {
+        match self {
+            Activation::Relu => (u > 0.0) as u8 as f32,
+            Activation::Relu6 => (u > 0.0 && u < 6.0) as u8 as f32,
+            Activation::Sigmoid => v * (1.0 - v),
+            Activation::Tanh => 1.0 - v * v,
+            // v = A tanh(S u)  =>  dv/du = A S (1 - tanh^2) = S (A - v^2 / A).
+            Activation::ScaledTanh => SCALED_TANH_S * (SCALED_TANH_A - v * v / SCALED_TANH_A),
+        }
+    }
+    /// The slope `d a / du` at `u`.
+    pub fn slope(self, u: f32) -> f32 {
+        self.derivative(u, self.apply(u))
     }
     pub fn name(self) -> &'static str {
         match self {

@@ -1,11 +1,7 @@
 //! Element-wise activations for training: their values (tanh by a fast rational
 //! approximation) and derivatives.
 
-use crate::model::Activation;
-
-/// LeNet-5's squashing amplitude: `1.7159 * tanh(2x / 3)` (LeCun et al. 1998, Appendix A).
-const SCALED_TANH_A: f32 = 1.7159;
-const SCALED_TANH_S: f32 = 2.0 / 3.0;
+use crate::model::{Activation, SCALED_TANH_A, SCALED_TANH_S};
 
 /// `a(x)`, as `Activation::apply` but with [`tanh`] instead of libm's, which took a quarter
 /// of LeNet-5's training time.
@@ -17,16 +13,9 @@ pub fn activate(a: Activation, x: f32) -> f32 {
     }
 }
 
-/// `d a(u) / du` at input `u`, whose output is `v`.
+/// `d a(u) / du` at input `u`, whose output is `v` (the rule is `Activation::derivative`).
 pub fn derivative(a: Activation, u: f32, v: f32) -> f32 {
-    match a {
-        Activation::Relu => (u > 0.0) as u8 as f32,
-        Activation::Relu6 => (u > 0.0 && u < 6.0) as u8 as f32,
-        Activation::Sigmoid => v * (1.0 - v),
-        Activation::Tanh => 1.0 - v * v,
-        // v = A tanh(S u)  =>  dv/du = A S (1 - tanh^2) = S (A - v^2 / A).
-        Activation::ScaledTanh => SCALED_TANH_S * (SCALED_TANH_A - v * v / SCALED_TANH_A),
-    }
+    a.derivative(u, v)
 }
 
 /// tanh in f32 by the 13/6 rational approximation of Eigen's `generic_fast_tanh_float`
