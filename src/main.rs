@@ -154,6 +154,16 @@ enum Command {
     },
 }
 
+/// What `--cpu` and `--reference` ask for (the GPU when neither).
+#[cfg(not(target_arch = "wasm32"))]
+fn chosen_backend(cpu: bool, reference: bool) -> Backend {
+    match (cpu, reference) {
+        (_, true) => Backend::Reference,
+        (true, _) => Backend::Cpu,
+        _ => Backend::Gpu,
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -180,11 +190,7 @@ fn main() -> ExitCode {
             json,
             families,
         } => {
-            let backend = match (cpu, reference) {
-                (_, true) => Backend::Reference,
-                (true, _) => Backend::Cpu,
-                _ => Backend::Gpu,
-            };
+            let backend = chosen_backend(cpu, reference);
             cli::classify(&image, &model, weights.as_deref(), backend, json, families)
         }
         Command::Train {

@@ -143,30 +143,7 @@ fn check_reference(model: &str, r: &FamilyReport) {
                 "{dead:?}"
             );
         }
-        "alexnet_original" => {
-            // Krizhevsky et al. 2012 §3.3: b = a / (k + alpha sum a^2)^beta with k = 2,
-            // beta = 0.75, so no channel keeps more than 2^-0.75 of its norm.
-            assert_eq!(r.lrn.len(), 2);
-            for l in &r.lrn {
-                let kept: Vec<f64> = l.kept.iter().flatten().copied().collect();
-                assert!(
-                    kept.len() > l.shape[0] / 2,
-                    "{}: {} live channels",
-                    l.node,
-                    kept.len()
-                );
-                assert!(kept
-                    .iter()
-                    .all(|&k| k > 0.0 && k <= 2f64.powf(-0.75) + 1e-9));
-                assert_eq!(l.before.len(), l.shape[1] * l.shape[2]);
-            }
-            // §3.4: three 3x3 max pools of stride 2; neighbouring windows share a column.
-            assert_eq!(r.pools.len(), 3);
-            for p in &r.pools {
-                assert!(p.overlapping && p.kernel == [3, 3] && p.stride == [2, 2]);
-                assert_eq!(&p.windows[..2], &[[0, 0, 2, 2], [0, 2, 2, 4]]);
-            }
-        }
+        "alexnet_original" => check_alexnet(r),
         "efficientnet_lite0" => {
             let relu6 = r.activations.iter().filter(|a| a.kind == "relu6");
             assert!(relu6.clone().count() > 30);
@@ -252,4 +229,30 @@ fn residual_blocks_are_found_from_the_graph() {
     assert_eq!(blocks.iter().filter(|b| !b.2).count(), 4);
     let google = family_nodes(&(zoo::entry("googlenet").unwrap().build)());
     assert!(google.residual.is_empty() && google.heads.len() == 3);
+}
+
+/// Krizhevsky et al. 2012: LRN's bound (§3.3) and the overlapping 3x3/2 pools (§3.4).
+fn check_alexnet(r: &FamilyReport) {
+    // Krizhevsky et al. 2012 §3.3: b = a / (k + alpha sum a^2)^beta with k = 2,
+    // beta = 0.75, so no channel keeps more than 2^-0.75 of its norm.
+    assert_eq!(r.lrn.len(), 2);
+    for l in &r.lrn {
+        let kept: Vec<f64> = l.kept.iter().flatten().copied().collect();
+        assert!(
+            kept.len() > l.shape[0] / 2,
+            "{}: {} live channels",
+            l.node,
+            kept.len()
+        );
+        assert!(kept
+            .iter()
+            .all(|&k| k > 0.0 && k <= 2f64.powf(-0.75) + 1e-9));
+        assert_eq!(l.before.len(), l.shape[1] * l.shape[2]);
+    }
+    // §3.4: three 3x3 max pools of stride 2; neighbouring windows share a column.
+    assert_eq!(r.pools.len(), 3);
+    for p in &r.pools {
+        assert!(p.overlapping && p.kernel == [3, 3] && p.stride == [2, 2]);
+        assert_eq!(&p.windows[..2], &[[0, 0, 2, 2], [0, 2, 2, 4]]);
+    }
 }

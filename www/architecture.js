@@ -27,6 +27,13 @@ export class ArchitectureView {
       const row = e.target.closest('tr[data-node]');
       if (row) onPickNode(row.dataset.node);
     });
+    // Rows take the keyboard focus too: Enter or Space picks the node.
+    this.body.addEventListener('keydown', (e) => {
+      const row = e.target.closest('tr[data-node]');
+      if (!row || (e.key !== 'Enter' && e.key !== ' ')) return;
+      e.preventDefault();
+      onPickNode(row.dataset.node);
+    });
   }
 
   show(summary) {
@@ -41,7 +48,7 @@ export class ArchitectureView {
     const [maxMacs, maxParams] = [most('macs'), most('params')];
     const [macs, params] = [Math.max(1, t.macs), Math.max(1, t.params)];
     this.body.replaceChildren(
-      ...summary.nodes.map((n, i) => el('tr', { 'data-node': n.name },
+      ...summary.nodes.map((n, i) => el('tr', { 'data-node': n.name, tabindex: 0, 'aria-label': `node ${n.name}: show its feature maps` },
         el('td', { class: 'num' }, String(i)),
         el('td', { class: 'name' }, n.name),
         el('td', {}, n.kind),

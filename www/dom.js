@@ -32,3 +32,11 @@ export function megabytes(bytes) {
 export function shapeText([c, h, w]) {
   return `${c}×${h}×${w}`;
 }
+
+/** A `<select>` of `names` inside its visible `label`, set to `value`; `onChange(name)`. */
+export function labelledSelect(label, names, value, onChange, testid) {
+  const select = el('select', { 'data-testid': testid, onchange: () => onChange(select.value) },
+    ...names.map((n) => el('option', { value: n }, n)));
+  select.value = value;
+  return el('label', {}, `${label} `, select);
+}

@@ -68,3 +68,29 @@ export function fashionThumbnail(samples, i) {
   canvas.getContext('2d').putImageData(new ImageData(frame.data, SIDE, SIDE), 0, 0);
   return canvas;
 }
+
+/**
+ * For the greyscale 28x28 networks: fill `row` once with one test image of each class, a
+ * button each (`classes()`: the class names; `onPick(frame)` classifies one; `onMissing(error)`
+ * when the images are not there), and show or hide it.
+ */
+export function showFashionSamples(row, show, { classes, onPick, onMissing }) {
+  row.hidden = !show;
+  if (!show || row.dataset.filled) return;
+  row.dataset.filled = 'true';
+  loadFashionSamples().then((samples) => {
+    const names = classes();
+    for (const i of onePerClass(samples)) {
+      const name = `test image ${i} (${names[samples.labels[i]]})`;
+      row.append(Object.assign(document.createElement('button'), {
+        type: 'button', title: name, className: 'fashion-sample',
+        onclick: () => onPick(fashionFrame(samples, i, `Fashion-MNIST ${name}`)),
+      }));
+      row.lastChild.setAttribute('aria-label', `classify Fashion-MNIST ${name}`);
+      row.lastChild.append(fashionThumbnail(samples, i));
+    }
+  }).catch((e) => {
+    delete row.dataset.filled;
+    onMissing(e);
+  });
+}

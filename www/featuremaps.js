@@ -63,7 +63,9 @@ export class FeatureMapView {
       el('input', { type: 'radio', name: 'norm', value, checked, 'data-testid': `norm-${value}`, onchange: () => this.setNorm(value) }), label);
     this.sortBox = el('input', { type: 'checkbox', 'data-testid': 'sort-channels', onchange: () => this.redraw() });
     this.legend = el('p', { class: 'legend', 'data-testid': 'norm-legend' });
-    this.grid = el('div', { class: 'tiles', 'data-testid': 'tiles' });
+    // Keyboard: the tiles take the focus as one; arrow keys enlarge the next or previous channel.
+    this.grid = el('div', { class: 'tiles', 'data-testid': 'tiles', tabindex: 0, role: 'group',
+      'aria-label': 'feature map tiles: arrow keys enlarge the next or previous channel', onkeydown: (e) => this.step(e) });
     this.bigCaption = el('p', { class: 'caption' });
     this.big = el('div', { class: 'enlarged-panel', hidden: true }, this.bigCaption);
     this.bigCanvas = null;
@@ -168,6 +170,7 @@ export class FeatureMapView {
     const order = [...Array(c).keys()];
     if (this.sortBox.checked) order.sort((a, b) => stats[b].mean - stats[a].mean);
     const side = c > MANY_CHANNELS ? SMALL_TILE_PX : TILE_PX;
+    this.tileOrder = order;
     if (this.data.draw) {
       this.renderGpu(order, side);
       if (this.enlarged !== null) this.enlarge(this.enlarged);
@@ -241,6 +244,17 @@ export class FeatureMapView {
     this.legend.textContent = `${node} is a vector of ${c} values (no spatial map), drawn row by row in one grid; range [${fmt(layer.lo)}, ${fmt(layer.hi)}].`;
     this.big.hidden = true;
     this.grid.replaceChildren(canvas);
+  }
+
+  /** Arrow keys on the tiles: enlarge the channel after (or before) the enlarged one, in tile order. */
+  step(e) {
+    const delta = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    const order = this.tileOrder;
+    if (!delta || !order || !this.data || this.data.shape[1] * this.data.shape[2] === 1) return;
+    e.preventDefault();
+    const at = order.indexOf(this.enlarged);
+    const next = at < 0 ? (delta > 0 ? 0 : order.length - 1) : (at + delta + order.length) % order.length;
+    this.enlarge(order[next]);
   }
 
   enlarge(ch) {

@@ -5,7 +5,9 @@ import { DEFAULT_MODEL, DEVICE_CHECK_MS, GPU_DRAW_CHECK_MS, PATHS } from './conf
 import { ArchitectureView } from './architecture.js';
 import { FeatureMapView } from './featuremaps.js';
 import { LabView } from './lab.js';
-import { fashionFrame, fashionThumbnail, loadFashionSamples, onePerClass } from './fashion.js';
+import { showFashionSamples } from './fashion.js';
+import { FamilyViews } from './families.js';
+import { showGuide } from './guide.js';
 import { InputView } from './inputview.js';
 import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } from './inputs.js';
 import { ModelPicker, availableWeights, fetchWithProgress, readWithProgress } from './models.js';
@@ -27,6 +29,7 @@ const maps = new FeatureMapView(document.getElementById('feature-maps'), {
   onLeave: () => inputView.hideOutline(),
 });
 
+const families = new FamilyViews(document.getElementById('explore'), { session: () => state.session, serial, report: (e) => report(e), ran: () => state.ran, onChange: () => saveHash() });
 const state = { gpuDraw: true, session: null, picker: null, model: null, node: null, input: null, frame: null, summary: null, ran: false, labels: null };
 let classifications = 0;
 let recoveries = 0;
@@ -52,8 +55,8 @@ function report(error) {
 }
 
 function saveHash() {
-  const { backend, view } = hash.read();
-  hash.write({ model: state.model, node: state.node, input: state.input?.startsWith('sample:') ? state.input : null, backend, view });
+  const input = state.input?.startsWith('sample:') ? state.input : null;
+  hash.write({ ...hash.read(), model: state.model, node: state.node, input, panels: families.panels() });
 }
 
 /** After a lost GPU device: a new session on a new device, the model loaded again. */
@@ -163,12 +166,13 @@ async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
     state.summary = state.session.summary();
     architecture.show(state.summary);
     maps.setNodes(state.summary.nodes);
+    families.setModel();
     const known = (n) => n && state.summary.nodes.some((x) => x.name === n);
     state.node = known(node) ? node : defaultNode(state.summary);
     maps.select.value = state.node;
     architecture.highlight(state.node);
     drawArea.hidden = info.input[0] !== 1;
-    showFashionSamples(info.input[0] === 1);
+    showFashion(info.input[0] === 1);
     state.ran = false;
     top5.clear();
     inputView.hideOutline();
@@ -195,6 +199,7 @@ async function showNode(node) {
     const values = await session.node_output(node);
     maps.show(node, n.shape, values);
   }
+  await families.refresh(node);
   document.body.dataset.gpuReads = session.gpu_reads().join('|');
 }
 
@@ -307,26 +312,11 @@ async function useSample(name) {
 const drawArea = document.getElementById('draw-area');
 const fashionRow = document.getElementById('fashion-samples');
 
-/** For the greyscale 28x28 networks: one Fashion-MNIST test image of each class to classify. */
-function showFashionSamples(show) {
-  fashionRow.hidden = !show;
-  if (!show || fashionRow.dataset.filled) return;
-  fashionRow.dataset.filled = 'true';
-  loadFashionSamples().then((samples) => {
-    const classes = state.session.lab_catalog().fashion_classes;
-    for (const i of onePerClass(samples)) {
-      const name = `test image ${i} (${classes[samples.labels[i]]})`;
-      fashionRow.append(Object.assign(document.createElement('button'), {
-        type: 'button', title: name, className: 'fashion-sample',
-        onclick: () => classify(fashionFrame(samples, i, `Fashion-MNIST ${name}`)).catch(report),
-      }));
-      fashionRow.lastChild.append(fashionThumbnail(samples, i));
-    }
-  }).catch((e) => {
-    delete fashionRow.dataset.filled;
-    status.notice('fashion', `Fashion-MNIST samples are missing (${e.message}); run ./scripts/setup.sh`, 'warn');
-  });
-}
+const showFashion = (show) => showFashionSamples(fashionRow, show, {
+  classes: () => state.session.lab_catalog().fashion_classes,
+  onPick: (frame) => classify(frame).catch(report),
+  onMissing: (e) => status.notice('fashion', `Fashion-MNIST samples are missing (${e.message}); run ./scripts/setup.sh`, 'warn'),
+});
 
 const lab = new LabView(document.getElementById('lab'), { session: () => state.session, serial, status });
 
@@ -344,6 +334,8 @@ async function boot() {
   status.busy('loading the engine (WebAssembly)…');
   await init();
   const wanted = hash.read();
+  showGuide(document.getElementById('explore'));
+  families.restore(wanted.panels);
   state.session = await Session.create(wanted.backend);
   showBackend();
   try {
