@@ -47,7 +47,7 @@ export async function lrnPanel(body, nodes, read, serial, report) {
       map(data.after, h, w, lo, hi, `after: ${data.node}, channel ${data.channel}`, 'lrn-after')),
     el('p', { class: 'caption', 'data-testid': 'lrn-kept', 'data-average': average },
       `On average a channel keeps ${(100 * average).toFixed(1)}% of its norm through ${data.node}.`),
-    lineChart([{ label: '‖after‖ / ‖before‖', color: '#2f7de1', values: kept }], { title: 'what each channel kept (channel on x)' }),
+    lineChart([{ label: '‖after‖ / ‖before‖', color: '#2f7de1', values: kept }], { title: 'what each channel kept (channel on x)', format: (v) => v.toFixed(4) }),
   );
 }
 
