@@ -136,7 +136,12 @@ export class FamilyViews {
   async refresh(node) {
     if (!this.nodes) return;
     if (node && this.nodes.batchnorm.includes(node)) this.bn = node;
-    for (const key of this.open) if (this.details.has(key)) await this.fill(key);
+    for (const key of this.open) {
+      if (!this.details.has(key)) continue;
+      // A panel that fails says why in place; the pass and the other panels stand.
+      await this.fill(key).catch((e) => this.details.get(key).body.replaceChildren(
+        el('p', { class: 'lab-error', role: 'alert' }, `This view failed: ${e instanceof Error ? e.message : e}`)));
+    }
   }
 
   async fill(key) {
