@@ -39,6 +39,10 @@ pub enum ExplainError {
         h: usize,
         w: usize,
     },
+    #[error("{method} needs a node: pass --node NAME (`convscope summary MODEL` lists them)")]
+    NodeNeeded { method: &'static str },
+    #[error("deconvnet needs a channel: pass --channel C")]
+    ChannelNeeded,
     #[error("the dataset has no images")]
     EmptyDataset,
 }
