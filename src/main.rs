@@ -82,59 +82,10 @@ enum Command {
     },
     /// Explain an image: gradient, guided backprop, deconvnet projection of a unit, Grad-CAM or
     /// occlusion; writes a float32 .npy and a PNG of the map over the input beside it.
-    Explain {
-        image: std::path::PathBuf,
-        #[arg(long)]
-        model: String,
-        #[arg(long)]
-        weights: Option<std::path::PathBuf>,
-        /// Run on the CPU (today every method does; the GPU path will be the default).
-        #[arg(long)]
-        cpu: bool,
-        /// gradient, guided, deconvnet, gradcam or occlusion.
-        #[arg(long)]
-        method: String,
-        /// Class to explain (default: the top-1).
-        #[arg(long)]
-        class: Option<usize>,
-        /// A node name as `convscope summary` prints it.
-        #[arg(long)]
-        node: Option<String>,
-        #[arg(long)]
-        channel: Option<usize>,
-        /// Deconvnet unit position Y,X (default: the channel's strongest activation).
-        #[arg(long)]
-        at: Option<String>,
-        /// Occlusion patch side (default 32 at 224x224, scaled to the input).
-        #[arg(long)]
-        patch: Option<usize>,
-        /// Occlusion stride (default 16 at 224x224, scaled to the input).
-        #[arg(long)]
-        stride: Option<usize>,
-        #[arg(long)]
-        out: std::path::PathBuf,
-    },
+    Explain(cli::ExplainArgs),
     /// The nine inputs of a dataset that excite each channel of a node most, with their
     /// receptive-field patches and deconvnet projections (PNGs and index.json).
-    Top9 {
-        #[arg(long)]
-        model: String,
-        #[arg(long)]
-        weights: Option<std::path::PathBuf>,
-        #[arg(long)]
-        node: String,
-        /// Channels, comma-separated (default: all).
-        #[arg(long, value_delimiter = ',')]
-        channels: Vec<usize>,
-        /// fashion-test (default) or a folder of images.
-        #[arg(long)]
-        dataset: Option<String>,
-        /// Use the first N inputs only.
-        #[arg(long)]
-        limit: Option<usize>,
-        #[arg(long)]
-        out: std::path::PathBuf,
-    },
+    Top9(cli::Top9Args),
     /// Train a small network on Fashion-MNIST (the model's recipe; options override it).
     Train {
         model: String,
@@ -279,50 +230,15 @@ fn main() -> ExitCode {
             json,
         } => cli::compare_kernels(in_channels, out_channels, &size, kernel, time, json),
         Command::Lab { json } => cli::lab_command(json),
-        Command::Explain {
-            image,
-            model,
-            weights,
-            cpu: _,
-            method,
-            class,
-            node,
-            channel,
-            at,
-            patch,
-            stride,
-            out,
-        } => cli::explain(cli::ExplainArgs {
-            image: &image,
-            model: &model,
-            weights: weights.as_deref(),
-            method: &method,
-            class,
-            node,
-            channel,
-            at: at.as_deref(),
-            patch,
-            stride,
-            out: &out,
-        }),
-        Command::Top9 {
-            model,
-            weights,
-            node,
-            channels,
-            dataset,
-            limit,
-            out,
-        } => cli::top9(cli::Top9Args {
-            model: &model,
-            weights: weights.as_deref(),
-            node: &node,
-            channels,
-            dataset: dataset.as_deref(),
-            limit,
-            out: &out,
-        }),
+        Command::Explain(args) => cli::explain(args),
+        Command::Top9(args) => cli::top9(args),
     };
+    exit_code(result)
+}
+
+/// Success, or the error on stderr and a failure status.
+#[cfg(not(target_arch = "wasm32"))]
+fn exit_code(result: Result<(), cli::CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

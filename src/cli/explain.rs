@@ -9,21 +9,43 @@ use super::CliError;
 use convscope::engine::explain::{ExplainRequest, Method};
 use convscope::engine::{Backend, Engine, Quiet};
 use pollster::block_on;
-use std::path::Path;
+use std::path::PathBuf;
 
 /// The command line's settings of `explain`.
-pub struct ExplainArgs<'a> {
-    pub image: &'a Path,
-    pub model: &'a str,
-    pub weights: Option<&'a Path>,
-    pub method: &'a str,
-    pub class: Option<usize>,
-    pub node: Option<String>,
-    pub channel: Option<usize>,
-    pub at: Option<&'a str>,
-    pub patch: Option<usize>,
-    pub stride: Option<usize>,
-    pub out: &'a Path,
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    image: PathBuf,
+    #[arg(long)]
+    model: String,
+    /// A safetensors file (default: the shipped weights, else random weights, said so).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Run on the CPU (today every method does; the GPU path will be the default).
+    #[arg(long)]
+    cpu: bool,
+    /// gradient, guided, deconvnet, gradcam or occlusion.
+    #[arg(long)]
+    method: String,
+    /// Class to explain (default: the top-1).
+    #[arg(long)]
+    class: Option<usize>,
+    /// A node name as `convscope summary` prints it.
+    #[arg(long)]
+    node: Option<String>,
+    #[arg(long)]
+    channel: Option<usize>,
+    /// Deconvnet's unit position Y,X (default: the channel's strongest activation).
+    #[arg(long)]
+    at: Option<String>,
+    /// Occlusion patch side (default 32 at 224x224, scaled to the input).
+    #[arg(long)]
+    patch: Option<usize>,
+    /// Occlusion stride (default 16 at 224x224, scaled to the input).
+    #[arg(long)]
+    stride: Option<usize>,
+    /// The .npy to write; the PNG goes beside it.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// Parse `Y,X`.
@@ -37,7 +59,7 @@ fn parse_at(s: &str) -> Result<(usize, usize), CliError> {
 }
 
 pub fn explain(args: ExplainArgs) -> Result<(), CliError> {
-    let method = Method::parse(args.method).ok_or_else(|| {
+    let method = Method::parse(&args.method).ok_or_else(|| {
         CliError::BadArgument(format!(
             "unknown method `{}`: use gradient, guided, deconvnet, gradcam or occlusion",
             args.method
@@ -47,16 +69,16 @@ pub fn explain(args: ExplainArgs) -> Result<(), CliError> {
         class: args.class,
         node: args.node,
         channel: args.channel,
-        at: args.at.map(parse_at).transpose()?,
+        at: args.at.as_deref().map(parse_at).transpose()?,
         patch: args.patch,
         stride: args.stride,
     };
-    let picture = read_image(args.image)?;
+    let picture = read_image(&args.image)?;
     // Every method runs on the CPU until the GPU backward exists; the engine chooses.
     let engine = block_on(Engine::new(Backend::Cpu));
-    let (load, _) = load_model(&engine, args.model, args.weights)?;
+    let (load, _) = load_model(&engine, &args.model, args.weights.as_deref())?;
     let result = block_on(engine.explain(&picture, method, &request, &mut Quiet))?;
-    write_npy(args.out, &result.shape, &result.values)?;
+    write_npy(&args.out, &result.shape, &result.values)?;
     let how = match method {
         Method::Occlusion => Normalise::Range,
         _ => Normalise::Magnitude,

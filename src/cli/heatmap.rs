@@ -128,3 +128,28 @@ pub fn save_tensor(path: &Path, t: &Tensor, centred: bool) -> Result<(), CliErro
     };
     result.map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{normalise, overlay, Normalise};
+    use convscope::tensor::Tensor;
+
+    #[test]
+    fn a_constant_or_broken_map_reads_zero_not_nan() {
+        for how in [Normalise::Magnitude, Normalise::Range] {
+            assert_eq!(normalise(&[0.0; 4], how), [0.0; 4]);
+            assert_eq!(normalise(&[2.5; 3], Normalise::Range), [0.0; 3]);
+            let t = normalise(&[f32::NAN, 1.0, -3.0], how);
+            assert!(t.iter().all(|v| v.is_finite()), "{t:?}");
+        }
+        assert_eq!(normalise(&[1.0, -2.0], Normalise::Magnitude), [0.5, 1.0]);
+        assert_eq!(
+            normalise(&[1.0, 3.0, 2.0], Normalise::Range),
+            [0.0, 1.0, 0.5]
+        );
+        // A constant input and map still make a picture: grey 0 blended with black.
+        let input = Tensor::new(vec![3, 4, 4], vec![0.7; 48]);
+        let png = overlay(&input, &[2, 2], &[1.0; 4], Normalise::Range);
+        assert!(png.pixels().all(|p| p.0 == [0, 0, 0]));
+    }
+}

@@ -33,3 +33,19 @@ pub fn write_npy(path: &Path, shape: &[usize], values: &[f32]) -> Result<(), Cli
     std::fs::write(path, npy_bytes(shape, values))
         .map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::npy_bytes;
+
+    #[test]
+    fn header_is_a_padded_dict_and_one_dimension_keeps_its_comma() {
+        let b = npy_bytes(&[3], &[1.0, 2.0, 3.0]);
+        let len = u16::from_le_bytes([b[8], b[9]]) as usize;
+        assert_eq!((10 + len) % 64, 0);
+        let header = std::str::from_utf8(&b[10..10 + len]).unwrap();
+        assert!(header.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }"));
+        assert_eq!(b.len(), 10 + len + 12);
+        assert_eq!(&b[10 + len..10 + len + 4], &1.0f32.to_le_bytes());
+    }
+}

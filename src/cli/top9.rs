@@ -15,16 +15,27 @@ use pollster::block_on;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
-pub struct Top9Args<'a> {
-    pub model: &'a str,
-    pub weights: Option<&'a Path>,
-    pub node: &'a str,
-    pub channels: Vec<usize>,
-    /// `fashion-test` (the default) or a folder of images.
-    pub dataset: Option<&'a str>,
-    /// Use only the first N inputs.
-    pub limit: Option<usize>,
-    pub out: &'a Path,
+#[derive(clap::Args)]
+pub struct Top9Args {
+    #[arg(long)]
+    model: String,
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// A node name as `convscope summary` prints it.
+    #[arg(long)]
+    node: String,
+    /// Channels, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    channels: Vec<usize>,
+    /// fashion-test (the default) or a folder of images.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Use the first N inputs only.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// The folder to write the PNGs and index.json to.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// The inputs of a dataset, made on demand.
@@ -82,15 +93,16 @@ fn load_inputs(
 }
 
 pub fn top9(args: Top9Args) -> Result<(), CliError> {
-    let entry = zoo::entry(args.model).ok_or_else(|| CliError::UnknownModel(args.model.into()))?;
+    let entry =
+        zoo::entry(&args.model).ok_or_else(|| CliError::UnknownModel(args.model.clone()))?;
     let net = (entry.build)();
-    let node = net.find(args.node).ok_or_else(|| {
+    let node = net.find(&args.node).ok_or_else(|| {
         CliError::from(ExplainError::UnknownNode {
-            model: args.model.into(),
-            node: args.node.into(),
+            model: args.model.clone(),
+            node: args.node.clone(),
         })
     })?;
-    let (bytes, path) = weight_bytes(args.model, args.weights)?;
+    let (bytes, path) = weight_bytes(&args.model, args.weights.as_deref())?;
     let loaded =
         block_on(model_weights(entry, &net, bytes.as_deref(), &mut Quiet)).map_err(|e| {
             match (e, &path) {
@@ -101,7 +113,7 @@ pub fn top9(args: Top9Args) -> Result<(), CliError> {
             }
         })?;
     let weights = loaded.weights;
-    let dataset = args.dataset.unwrap_or("fashion-test");
+    let dataset = args.dataset.as_deref().unwrap_or("fashion-test");
     let inputs = load_inputs(dataset, entry.preprocess, &net)?;
     let count = args.limit.unwrap_or(usize::MAX).min(inputs.len());
     let mut search = Top9::new(
@@ -115,7 +127,7 @@ pub fn top9(args: Top9Args) -> Result<(), CliError> {
         search.add(&inputs.get(i))?;
     }
     let all = search.entries(&net, &weights, |i| inputs.get(i))?;
-    std::fs::create_dir_all(args.out)
+    std::fs::create_dir_all(&args.out)
         .map_err(|e| CliError::Io(args.out.display().to_string(), e.to_string()))?;
     let mut channels = Vec::new();
     for (k, list) in all.iter().enumerate() {
