@@ -60,6 +60,9 @@ enum Command {
         /// With --cpu: skip the f64 reference's pass.
         #[arg(long, requires = "cpu")]
         no_reference: bool,
+        /// Time the backward pass (CPU reference) beside the forward pass, and occlusion.
+        #[arg(long, conflicts_with_all = ["json", "cpu"])]
+        explain: bool,
     },
     /// Classify an image: top-5 with class names, on the GPU, or with --cpu on the fast CPU
     /// engine, or with --reference on the f64 CPU reference.
@@ -169,9 +172,11 @@ fn main() -> ExitCode {
             json,
             cpu,
             no_reference,
-        } => match cpu {
-            true => cli::bench_cpu(&model, input.as_deref(), runs, no_reference),
-            false => cli::bench(&model, input.as_deref(), runs, json),
+            explain,
+        } => match (cpu, explain) {
+            (_, true) => cli::bench_explain(&model, input.as_deref()),
+            (true, _) => cli::bench_cpu(&model, input.as_deref(), runs, no_reference),
+            _ => cli::bench(&model, input.as_deref(), runs, json),
         },
         Command::Classify {
             image,

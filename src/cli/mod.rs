@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_cpu;
+mod bench_explain;
 mod classify;
 mod explain;
 mod heatmap;
@@ -14,6 +15,7 @@ mod train;
 
 pub use bench::bench;
 pub use bench_cpu::bench_cpu;
+pub use bench_explain::bench_explain;
 pub use classify::classify;
 pub use explain::{explain, ExplainArgs};
 pub use lab::lab_command;
