@@ -370,3 +370,48 @@ fn top9_writes_patches_projections_and_an_index() {
         "has no node `nope`",
     );
 }
+
+/// The default dataset: the Fashion-MNIST test set, nine distinct images per channel, the
+/// same ranking as the library's search over the same images.
+#[test]
+fn top9_over_fashion_test_matches_the_library() {
+    let dir = scratch("top9-fashion");
+    let out = dir.display().to_string();
+    run_ok(&[
+        "top9",
+        "--model",
+        "lenet5_modern",
+        "--node",
+        "conv1",
+        "--channels",
+        "2",
+        "--limit",
+        "200",
+        "--out",
+        &out,
+    ]);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let got: Vec<u64> = index["channels"][0]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["image"].as_u64().unwrap())
+        .collect();
+    let (net, weights, _) = lenet();
+    let (_, test) =
+        convscope::train::load_fashion_mnist(convscope::train::FASHION_MNIST_DIR).unwrap();
+    let frame = convscope::preprocess::GreyscaleFrame::for_network(&net);
+    let mut search = convscope::explain::Top9::new(&net, &weights, 1, &[2], (28, 28)).unwrap();
+    for i in 0..200 {
+        search
+            .add(&frame.image(test.image(i), test.rows, test.cols))
+            .unwrap();
+    }
+    let want: Vec<u64> = search.ranking(0).iter().map(|r| r.1 as u64).collect();
+    assert_eq!(got, want);
+    let mut distinct = got.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 9, "nine distinct inputs");
+}
