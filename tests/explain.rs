@@ -293,3 +293,26 @@ fn top9_ranks_inputs_by_their_strongest_unit() {
         }
     }
 }
+
+/// Half-pixel bilinear resizing (OpenCV INTER_LINEAR): 2 -> 4 samples at -0.25, 0.25, 0.75,
+/// 1.25 of the input, clamped at the edges: [a, 0.75a + 0.25b, 0.25a + 0.75b, b].
+#[test]
+fn grad_cam_upsamples_bilinearly_and_guides_guided_backprop() {
+    use convscope::explain::upsample_bilinear;
+    let up = upsample_bilinear(&[0.0, 4.0], (1, 2), (1, 4));
+    assert_eq!(up, [0.0, 1.0, 3.0, 4.0]);
+    let up = upsample_bilinear(&[2.0; 6], (2, 3), (5, 7));
+    assert!(up.iter().all(|&v| (v - 2.0).abs() < 1e-12));
+    let (net, w, input) = captum_toy();
+    let e = Explainer::new(&net, &w, &input).unwrap();
+    let cam = e.grad_cam(net.find("conv1").unwrap(), 0).unwrap();
+    let guided = e.saliency(0, Mode::Guided).unwrap();
+    let gg = cam.guided(&guided);
+    let up = cam.upsampled((4, 4));
+    for i in 0..16 {
+        assert!((gg.data[i] as f64 - guided.data[i] as f64 * up[i]).abs() < 1e-5);
+    }
+    // Zero where guided backprop is zero (the top-left pixel), positive elsewhere.
+    assert_eq!(gg.data[0], 0.0);
+    assert!(gg.data[1..].iter().all(|&v| v > 0.0));
+}

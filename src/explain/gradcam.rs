@@ -4,6 +4,7 @@
 use super::{score_node, ExplainError, Explainer};
 use crate::cpu::backward::{Backward, Mode};
 use crate::model::NodeId;
+use crate::tensor::Tensor;
 use serde::Serialize;
 
 /// A Grad-CAM map at one node's resolution.
@@ -78,5 +79,53 @@ impl Explainer<'_> {
         let mut pass = self.grad_cam_pass(node, class)?;
         while pass.step()?.is_some() {}
         Ok(self.grad_cam_from(&pass, node, class))
+    }
+}
+
+/// `map` (`h x w`, row-major) resized to `out_h x out_w` bilinearly with half-pixel centres
+/// (OpenCV's `INTER_LINEAR`, PyTorch's `align_corners=False`): output pixel `i` samples the
+/// input at `(i + 0.5) * in / out - 0.5`, clamped to the edge pixels.
+pub fn upsample_bilinear(
+    map: &[f64],
+    (h, w): (usize, usize),
+    (out_h, out_w): (usize, usize),
+) -> Vec<f64> {
+    let taps = |i: usize, n: usize, out: usize| {
+        let src = ((i as f64 + 0.5) * n as f64 / out as f64 - 0.5).clamp(0.0, (n - 1) as f64);
+        let i0 = src.floor() as usize;
+        (i0, (i0 + 1).min(n - 1), src - i0 as f64)
+    };
+    let mut out = Vec::with_capacity(out_h * out_w);
+    for y in 0..out_h {
+        let (y0, y1, fy) = taps(y, h, out_h);
+        for x in 0..out_w {
+            let (x0, x1, fx) = taps(x, w, out_w);
+            let at = |yy: usize, xx: usize| map[yy * w + xx];
+            let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
+            let bottom = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
+            out.push(top * (1.0 - fy) + bottom * fy);
+        }
+    }
+    out
+}
+
+impl GradCam {
+    /// The map (after its ReLU) resized to `size` as the page shows it.
+    pub fn upsampled(&self, size: (usize, usize)) -> Vec<f64> {
+        upsample_bilinear(&self.map, (self.h, self.w), size)
+    }
+
+    /// Guided Grad-CAM (Selvaraju et al. 2017, §3.2): guided backprop (`[C, H, W]`) times
+    /// this map upsampled to `H x W`, channel by channel.
+    pub fn guided(&self, guided: &Tensor) -> Tensor {
+        let (h, w) = (guided.shape[1], guided.shape[2]);
+        let cam = self.upsampled((h, w));
+        let data = guided
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| (g as f64 * cam[i % (h * w)]) as f32)
+            .collect();
+        Tensor::new(guided.shape.clone(), data)
     }
 }

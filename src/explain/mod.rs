@@ -14,7 +14,7 @@ mod occlusion;
 mod top9;
 
 pub use error::ExplainError;
-pub use gradcam::GradCam;
+pub use gradcam::{upsample_bilinear, GradCam};
 pub use occlusion::{Occlusion, OcclusionMaps, OcclusionSettings};
 pub use top9::{Top9, Top9Entry};
 
