@@ -8,6 +8,7 @@
 
 use super::{argmax, ExplainError, Explainer, Unit};
 use crate::analysis::analyze;
+use crate::cpu::Stepper;
 use crate::fastcpu::FastPlan;
 use crate::model::{Network, NodeId};
 use crate::tensor::Tensor;
@@ -144,7 +145,11 @@ impl Top9 {
             let mut list = Vec::with_capacity(TOP);
             for &(value, image, y, x) in &self.best[k] {
                 let x_in = input(image);
-                let explainer = Explainer::new(net, weights, &x_in)?;
+                // The projection needs the forward pass only up to the unit's node.
+                let outputs = Stepper::new(net, weights, &x_in)?
+                    .stop_at(self.node)
+                    .run(weights)?;
+                let explainer = Explainer::from_outputs(net, weights, outputs);
                 let unit = Unit {
                     node: self.node,
                     channel,
