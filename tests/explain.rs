@@ -309,8 +309,8 @@ fn grad_cam_upsamples_bilinearly_and_guides_guided_backprop() {
     let guided = e.saliency(0, Mode::Guided).unwrap();
     let gg = cam.guided(&guided);
     let up = cam.upsampled((4, 4));
-    for i in 0..16 {
-        assert!((gg.data[i] as f64 - guided.data[i] as f64 * up[i]).abs() < 1e-5);
+    for ((&got, &g), &u) in gg.data.iter().zip(&guided.data).zip(&up) {
+        assert!((got as f64 - g as f64 * u).abs() < 1e-5);
     }
     // Zero where guided backprop is zero (the top-left pixel), positive elsewhere.
     assert_eq!(gg.data[0], 0.0);
