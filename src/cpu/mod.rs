@@ -4,6 +4,7 @@
 //! Long sums (convolution, dense, pooling averages, LRN windows) accumulate in f64 so the
 //! reference is more accurate than the engines it checks.
 
+pub mod backward;
 mod calibrate;
 mod conv;
 mod dense;
@@ -44,6 +45,14 @@ pub enum CpuError {
     NoInputNode,
     #[error("node `{node}` reads node {input}, which does not come before it")]
     InputNotBefore { node: String, input: NodeId },
+    #[error("gradient at node `{node}` has {found} values, its output has {expected}")]
+    GradientLength {
+        node: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("node {node} has no forward output (only {computed} nodes were computed)")]
+    MissingOutput { node: NodeId, computed: usize },
 }
 
 /// Every node's output for one image `input` shaped `[C, H, W]`: index = `NodeId`, node 0 is
