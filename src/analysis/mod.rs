@@ -5,10 +5,13 @@
 
 mod compare;
 mod cost;
+pub mod diagram;
+mod explain;
 mod receptive;
 
 pub use compare::*;
 pub use cost::*;
+pub use explain::{explain, group_digits, Explanation, Line};
 pub use receptive::*;
 
 use crate::model::{ModelError, Network, Shape};
