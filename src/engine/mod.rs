@@ -9,6 +9,7 @@ mod error;
 mod load;
 mod nodes;
 mod pace;
+mod picture;
 pub mod report;
 mod run;
 
