@@ -18,6 +18,10 @@ impl Engine {
     pub fn diagram(&self, folded: Option<&[String]>) -> Result<Diagram, EngineError> {
         let model = self.model()?;
         let first = default_folded(&model.net);
-        Ok(diagram(&model.net, &model.analysis, folded.unwrap_or(&first)))
+        Ok(diagram(
+            &model.net,
+            &model.analysis,
+            folded.unwrap_or(&first),
+        ))
     }
 }

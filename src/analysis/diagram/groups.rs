@@ -30,11 +30,7 @@ fn convex(net: &Network, members: &[bool]) -> bool {
     }
     let mut above = vec![false; n];
     for id in (0..n).rev() {
-        if members[id] {
-            for &i in &net.nodes[id].inputs {
-                above[i] = true;
-            }
-        } else if above[id] {
+        if members[id] || above[id] {
             for &i in &net.nodes[id].inputs {
                 above[i] = true;
             }

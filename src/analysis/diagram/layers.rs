@@ -45,9 +45,9 @@ fn units(net: &Network, groups: &[Group], folded: &[bool]) -> (Vec<Unit>, Vec<us
     let mut units = Vec::new();
     let mut unit_of = Vec::with_capacity(net.nodes.len());
     let mut group_unit: Vec<Option<usize>> = vec![None; groups.len()];
-    for id in 0..net.nodes.len() {
+    for (id, &inner) in innermost.iter().enumerate() {
         let mut outer = None;
-        let mut at = innermost[id];
+        let mut at = inner;
         while let Some(g) = at {
             if folded[g] {
                 outer = Some(g);

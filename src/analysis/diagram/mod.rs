@@ -308,9 +308,9 @@ fn rank_tops(layers: &Layers, frames: &[Framing]) -> Vec<f64> {
     }
     let mut ys = Vec::with_capacity(n);
     let mut y = MARGIN + starts.first().copied().unwrap_or(0.0);
-    for r in 0..n {
+    for (r, end) in ends.iter().enumerate() {
         ys.push(y);
-        y += BOX_H + RANK_GAP + ends[r] + starts.get(r + 1).copied().unwrap_or(0.0);
+        y += BOX_H + RANK_GAP + end + starts.get(r + 1).copied().unwrap_or(0.0);
     }
     ys
 }

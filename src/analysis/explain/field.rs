@@ -110,31 +110,40 @@ fn axis(step: &Step, ins: &[Field1d]) -> (AxisLine, AxisLine) {
                 j * n as i64,
             ),
         ),
-        Step::Union => {
-            let ends: Vec<String> = ins
-                .iter()
-                .map(|f| format!("{} + {}", num(f.start), num(f.size)))
-                .collect();
-            let starts: Vec<String> = ins.iter().map(|f| num(f.start)).collect();
-            let jumps: Vec<String> = ins.iter().map(|f| num(f.jump)).collect();
-            let hi = ins.iter().map(|f| f.start + f.size).max().unwrap_or(1);
-            let lo = ins.iter().map(|f| f.start).min().unwrap_or(0);
-            let jump = ins.iter().map(|f| f.jump).max().unwrap_or(1);
-            (
-                make(
-                    "union at a merge",
-                    "r = max(start_i + r_i) - min(start_i), start_i the first input pixel of input i's field",
-                    format!("max({}) - min({})", ends.join(", "), starts.join(", ")),
-                    hi - lo,
-                ),
-                make("union at a merge", "j = max(j_i)", format!("max({})", jumps.join(", ")), jump),
-            )
-        }
+        Step::Union => union(ins),
         Step::Same => (
             make("unchanged", "r = r_prev", num(r), r),
             make("unchanged", "j = j_prev", num(j), j),
         ),
     }
+}
+
+/// The union of the inputs' fields at a merge: from the first pixel any of them starts at to
+/// the last any of them reaches.
+fn union(ins: &[Field1d]) -> (AxisLine, AxisLine) {
+    let ends: Vec<String> = ins
+        .iter()
+        .map(|f| format!("{} + {}", num(f.start), num(f.size)))
+        .collect();
+    let starts: Vec<String> = ins.iter().map(|f| num(f.start)).collect();
+    let jumps: Vec<String> = ins.iter().map(|f| num(f.jump)).collect();
+    let hi = ins.iter().map(|f| f.start + f.size).max().unwrap_or(1);
+    let lo = ins.iter().map(|f| f.start).min().unwrap_or(0);
+    let rule = "union at a merge".to_string();
+    (
+        AxisLine {
+            rule: rule.clone(),
+            formula: "r = max(start_i + r_i) - min(start_i), start_i the first input pixel of input i's field".into(),
+            filled: format!("max({}) - min({})", ends.join(", "), starts.join(", ")),
+            value: hi - lo,
+        },
+        AxisLine {
+            rule,
+            formula: "j = max(j_i)".into(),
+            filled: format!("max({})", jumps.join(", ")),
+            value: ins.iter().map(|f| f.jump).max().unwrap_or(1),
+        },
+    )
 }
 
 /// The receptive-field lines of `layer` whose inputs have `ins` (field and shape each).

@@ -141,84 +141,98 @@ fn channels(rule: &str, formula: &str, filled: String, value: usize) -> Line {
     )
 }
 
-fn same_channels(s: Shape) -> Line {
-    channels("unchanged", "C = C_in", num(s.c), s.c)
-}
-
-/// The lines giving `out_c`, `out_h` and `out_w` of `layer` on inputs `ins`; `input` is
-/// the network input (for the input node).
-pub(super) fn output_lines(layer: &Layer, ins: &[Shape], input: Shape) -> Vec<Line> {
+/// The line giving `out_c` of `layer` on inputs `ins` (`input`: the network input).
+fn channel_line(layer: &Layer, ins: &[Shape], input: Shape) -> Line {
     let s = ins.first().copied().unwrap_or(input);
-    let kept = |what: &str| {
-        per_axis(
-            ["out_h", "out_w"],
-            "output size",
-            keep(s.h, what),
-            keep(s.w, what),
-        )
-    };
-    let flat = |what: &str| {
-        let one = || fixed(1, what, "N = 1");
-        per_axis(["out_h", "out_w"], "output size", one(), one())
-    };
-    let mut lines = Vec::new();
     match layer {
-        Layer::Input { .. } => {
-            lines.push(channels("the image", "C", num(input.c), input.c));
-            let f = |v| fixed(v, "the image, resized and cropped for the network", "N");
-            lines.extend(per_axis(
-                ["out_h", "out_w"],
-                "output size",
-                f(input.h),
-                f(input.w),
-            ));
-        }
-        Layer::Conv2d(c) => {
-            lines.push(channels(
-                "one map per filter",
-                "C = C_out",
-                num(c.out_channels),
-                c.out_channels,
-            ));
-            let r = rounding(&c.padding, false);
-            lines.extend(windows(
-                s,
-                c.kernel,
-                c.dilation,
-                c.stride,
-                c.pads(s.h, s.w),
-                r,
-            ));
-        }
-        Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => {
-            lines.push(same_channels(s));
-            let r = rounding(&p.padding, p.ceil_mode);
-            lines.extend(windows(s, p.kernel, (1, 1), p.stride, p.pads(s.h, s.w), r));
-        }
+        Layer::Input { .. } => channels("the image", "C", num(input.c), input.c),
+        Layer::Conv2d(c) => channels(
+            "one map per filter",
+            "C = C_out",
+            num(c.out_channels),
+            c.out_channels,
+        ),
         Layer::PartialConv2d(p) => {
             let n = p.table.len();
-            lines.push(channels(
+            channels(
                 "one map per row of the connection table",
                 "C = rows",
                 num(n),
                 n,
-            ));
-            lines.extend(windows(
-                s,
-                (p.kernel, p.kernel),
-                (1, 1),
-                (1, 1),
-                [0; 4],
-                Rounding::Floor,
-            ));
+            )
         }
+        Layer::Flatten => {
+            let filled = format!("{} * {} * {}", num(s.c), num(s.h), num(s.w));
+            channels(
+                "every value in one vector",
+                "C = C_in * H_in * W_in",
+                filled,
+                s.c * s.h * s.w,
+            )
+        }
+        Layer::Dense(d) => channels(
+            "one value per output",
+            "C = out",
+            num(d.out_features),
+            d.out_features,
+        ),
+        Layer::Rbf(r) => channels(
+            "one distance per class",
+            "C = out",
+            num(r.outputs),
+            r.outputs,
+        ),
+        Layer::Concat => {
+            let parts: Vec<String> = ins.iter().map(|i| num(i.c)).collect();
+            let sum = ins.iter().map(|i| i.c).sum();
+            channels(
+                "concatenation along channels",
+                "C = C_1 + C_2 + ...",
+                parts.join(" + "),
+                sum,
+            )
+        }
+        Layer::Add => channels(
+            "element-wise sum: all inputs share one shape",
+            "C = C_in",
+            num(s.c),
+            s.c,
+        ),
+        _ => channels("unchanged", "C = C_in", num(s.c), s.c),
+    }
+}
+
+/// The lines giving `out_h` and `out_w` of `layer` on input `s` (`input`: the network input).
+fn size_lines(layer: &Layer, s: Shape, input: Shape) -> Vec<Line> {
+    let both = |h, w| per_axis(["out_h", "out_w"], "output size", h, w);
+    let kept = |what: &str| both(keep(s.h, what), keep(s.w, what));
+    let flat = |what: &str| both(fixed(1, what, "N = 1"), fixed(1, what, "N = 1"));
+    match layer {
+        Layer::Input { .. } => {
+            let f = |v| fixed(v, "the image, resized and cropped for the network", "N");
+            both(f(input.h), f(input.w))
+        }
+        Layer::Conv2d(c) => {
+            let r = rounding(&c.padding, false);
+            windows(s, c.kernel, c.dilation, c.stride, c.pads(s.h, s.w), r)
+        }
+        Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => {
+            let r = rounding(&p.padding, p.ceil_mode);
+            windows(s, p.kernel, (1, 1), p.stride, p.pads(s.h, s.w), r)
+        }
+        Layer::PartialConv2d(p) => windows(
+            s,
+            (p.kernel, p.kernel),
+            (1, 1),
+            (1, 1),
+            [0; 4],
+            Rounding::Floor,
+        ),
         Layer::Subsample(sub) => {
-            lines.push(same_channels(s));
             let k = (sub.window, sub.window);
-            lines.extend(windows(s, k, (1, 1), k, [0; 4], Rounding::Floor));
+            windows(s, k, (1, 1), k, [0; 4], Rounding::Floor)
         }
         Layer::AdaptiveAvgPool2d(a) => {
-            lines.push(same_channels(s));
             let f = |v| {
                 fixed(
                     v,
@@ -226,70 +240,21 @@ pub(super) fn output_lines(layer: &Layer, ins: &[Shape], input: Shape) -> Vec<Li
                     "N = output size",
                 )
             };
-            lines.extend(per_axis(
-                ["out_h", "out_w"],
-                "output size",
-                f(a.output.0),
-                f(a.output.1),
-            ));
+            both(f(a.output.0), f(a.output.1))
         }
-        Layer::Flatten => {
-            let n = s.c * s.h * s.w;
-            let filled = format!("{} * {} * {}", num(s.c), num(s.h), num(s.w));
-            lines.push(channels(
-                "every value in one vector",
-                "C = C_in * H_in * W_in",
-                filled,
-                n,
-            ));
-            lines.extend(flat("a vector"));
-        }
-        Layer::GlobalAvgPool => {
-            lines.push(same_channels(s));
-            lines.extend(flat("the mean over H x W per channel"));
-        }
-        Layer::Dense(d) => {
-            lines.push(channels(
-                "one value per output",
-                "C = out",
-                num(d.out_features),
-                d.out_features,
-            ));
-            lines.extend(flat("a vector"));
-        }
-        Layer::Rbf(r) => {
-            lines.push(channels(
-                "one distance per class",
-                "C = out",
-                num(r.outputs),
-                r.outputs,
-            ));
-            lines.extend(flat("a vector"));
-        }
-        Layer::Concat => {
-            let parts: Vec<String> = ins.iter().map(|i| num(i.c)).collect();
-            let sum = ins.iter().map(|i| i.c).sum();
-            lines.push(channels(
-                "concatenation along channels",
-                "C = C_1 + C_2 + ...",
-                parts.join(" + "),
-                sum,
-            ));
-            lines.extend(kept("the inputs share H x W"));
-        }
-        Layer::Add => {
-            lines.push(channels(
-                "element-wise sum: all inputs share one shape",
-                "C = C_in",
-                num(s.c),
-                s.c,
-            ));
-            lines.extend(kept("the inputs share one shape"));
-        }
-        _ => {
-            lines.push(same_channels(s));
-            lines.extend(kept("an element-wise or per-channel layer"));
-        }
+        Layer::GlobalAvgPool => flat("the mean over H x W per channel"),
+        Layer::Flatten | Layer::Dense(_) | Layer::Rbf(_) => flat("a vector"),
+        Layer::Concat => kept("the inputs share H x W"),
+        Layer::Add => kept("the inputs share one shape"),
+        _ => kept("an element-wise or per-channel layer"),
     }
+}
+
+/// The lines giving `out_c`, `out_h` and `out_w` of `layer` on inputs `ins`; `input` is
+/// the network input (for the input node).
+pub(super) fn output_lines(layer: &Layer, ins: &[Shape], input: Shape) -> Vec<Line> {
+    let s = ins.first().copied().unwrap_or(input);
+    let mut lines = vec![channel_line(layer, ins, input)];
+    lines.extend(size_lines(layer, s, input));
     lines
 }
