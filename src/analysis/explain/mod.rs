@@ -175,11 +175,7 @@ pub fn explain(net: &Network, analysis: &Analysis, id: NodeId) -> Explanation {
     Explanation {
         node: node.name.clone(),
         kind: node.layer.kind(),
-        inputs: node
-            .inputs
-            .iter()
-            .map(|&i| net.nodes[i].name.clone())
-            .collect(),
+        inputs: analysis.nodes[id].inputs.clone(),
         lines,
     }
 }
