@@ -6,7 +6,7 @@
 // Usage: node tests/page/teach.mjs http://127.0.0.1:PORT/
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { SLOW, assert, finish, launch, openPage, screenshotOf, test } from './harness.mjs';
+import { SLOW, assert, finish, launch, openPage, screenshot, screenshotOf, test } from './harness.mjs';
 
 const BASE = process.argv[2] ?? process.env.PAGE_URL ?? 'http://127.0.0.1:8000/';
 const CONVSCOPE = process.env.CONVSCOPE ?? resolve('target/release/convscope');
@@ -165,6 +165,16 @@ await test('resnet152 starts folded into its stages; every control of the new pa
   const snapshot = await page.locator('section.diagram-panel').ariaSnapshot();
   assert(/button "unfold layer2"/.test(snapshot) && /button "fold layer3"/.test(snapshot), `aria snapshot: ${snapshot.slice(0, 400)}`);
   await screenshotOf(page, 'section.diagram-panel', 'diagram-resnet152');
+  await page.click('[data-testid="architecture"] tr[data-node="layer3.4.conv2"]');
+  await waitSelected(page, 'layer3.4.conv2');
+  await screenshot(page, 'teach-1280');
+  // A narrow window: the panels stack and the diagram scrolls inside its own box.
+  await page.setViewportSize({ width: 480, height: 900 });
+  const [panel, scroller] = await page.$$eval('section.diagram-panel, [data-testid="diagram"]', (s) => s.map((e) => e.getBoundingClientRect().right));
+  assert(panel <= 480 && scroller <= 480, `the diagram panel reaches x = ${panel}, ${scroller} in a 480 px window`);
+  await screenshotOf(page, 'section.explain-panel', 'explain-480');
+  await screenshotOf(page, 'section.diagram-panel', 'diagram-480');
+  await page.setViewportSize({ width: 1280, height: 1100 });
   assert(page.errors.length === 0, `errors: ${page.errors.join('; ')}`);
 });
 
