@@ -152,38 +152,32 @@ impl Layers {
         for (id, &u) in self.unit_of.iter().enumerate() {
             first_node[u] = first_node[u].min(id);
         }
-        let mut position = vec![Vec::new(); self.ranks.len()];
         for r in 0..self.ranks.len() {
-            let mut items = std::mem::take(&mut self.ranks[r]);
-            let keyed: Vec<(f64, (usize, usize, usize), Item)> = items
-                .drain(..)
-                .map(|item| {
-                    let above = if r == 0 {
-                        Vec::new()
-                    } else {
-                        self.above_in(item, r)
-                    };
-                    let at: Vec<f64> = above
-                        .iter()
-                        .filter_map(|a| {
-                            position[r - 1]
-                                .iter()
-                                .position(|p| p == a)
-                                .map(|p| p as f64)
-                        })
-                        .collect();
-                    let mean = if at.is_empty() {
-                        0.0
-                    } else {
-                        at.iter().sum::<f64>() / at.len() as f64
-                    };
-                    (mean, self.key(item, &first_node), item)
-                })
+            let items = std::mem::take(&mut self.ranks[r]);
+            let mut keyed: Vec<(f64, (usize, usize, usize), Item)> = items
+                .into_iter()
+                .map(|item| (self.mean_above(item, r), self.key(item, &first_node), item))
                 .collect();
-            let mut keyed = keyed;
             keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             self.ranks[r] = keyed.into_iter().map(|k| k.2).collect();
-            position[r] = self.ranks[r].clone();
+        }
+    }
+
+    /// The mean position, in rank `r - 1` (already ordered), of the items feeding `item`.
+    fn mean_above(&self, item: Item, r: usize) -> f64 {
+        if r == 0 {
+            return 0.0;
+        }
+        let at: Vec<f64> = self
+            .above_in(item, r)
+            .iter()
+            .filter_map(|a| self.ranks[r - 1].iter().position(|p| p == a))
+            .map(|p| p as f64)
+            .collect();
+        if at.is_empty() {
+            0.0
+        } else {
+            at.iter().sum::<f64>() / at.len() as f64
         }
     }
 
