@@ -5,7 +5,7 @@
 
 use convscope::analysis::analyze;
 use convscope::analysis::diagram::{default_folded, diagram, groups, Diagram, DiagramBox};
-use convscope::model::Network;
+use convscope::model::{Activation, Layer, Network};
 use convscope::zoo::{self, ZOO};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -212,4 +212,25 @@ fn big_networks_start_folded_into_their_stages_and_a_stage_unfolds_into_blocks()
     assert!(d.frames.iter().any(|f| f.name == "layer3"));
     // Small networks start unfolded.
     assert!(default_folded(&zoo::build("lenet5").unwrap()).is_empty());
+}
+
+#[test]
+fn a_module_that_a_path_leaves_and_reenters_does_not_fold() {
+    let relu = || Layer::Activation(Activation::Relu);
+    let mut net = Network::new("loop", 3, (8, 8));
+    net.then("m.a", relu());
+    net.then("outside", relu());
+    net.then("m.b", relu());
+    net.then("n.a", relu());
+    net.then("n.b", relu());
+    let names: Vec<String> = groups(&net).into_iter().map(|g| g.name).collect();
+    assert_eq!(
+        names,
+        ["n"],
+        "m.a -> outside -> m.b: folding m would make a loop"
+    );
+    let a = analyze(&net, 8, 8).unwrap();
+    let d = diagram(&net, &a, &["m".to_string(), "n".to_string()]);
+    check(&net, &d, "loop");
+    assert_eq!(d.folded, ["n"]);
 }
