@@ -76,5 +76,5 @@ export const DIAGRAM = {
   zoomStep: 1.25,
   zoomMin: 0.2,
   zoomMax: 2,
-  nameChars: 26,
+  nameChars: 28,
 };

@@ -5,7 +5,7 @@
 use super::layers::{Item, Layers};
 
 /// A box's width and height, and the spacing between items of a rank.
-pub const BOX_W: f64 = 180.0;
+pub const BOX_W: f64 = 196.0;
 pub const BOX_H: f64 = 40.0;
 const GAP_BOXES: f64 = 24.0;
 const GAP_BEND: f64 = 14.0;
