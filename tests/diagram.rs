@@ -234,3 +234,20 @@ fn a_module_that_a_path_leaves_and_reenters_does_not_fold() {
     check(&net, &d, "loop");
     assert_eq!(d.folded, ["n"]);
 }
+
+#[test]
+fn the_engine_explains_and_draws_the_loaded_model_and_names_an_unknown_node() {
+    use convscope::engine::{Backend, Engine, Quiet};
+    let engine = pollster::block_on(Engine::new(Backend::Cpu));
+    assert!(engine.diagram(None).is_err(), "a diagram before any model");
+    pollster::block_on(engine.load_model("lenet5", None, &mut Quiet)).unwrap();
+    let net = zoo::build("lenet5").unwrap();
+    let a = analyze(&net, 32, 32).unwrap();
+    let e = engine.explain("c3").unwrap();
+    assert_eq!(e.value("params"), Some(a.node("c3").unwrap().params as i64));
+    let message = engine.explain("c9").unwrap_err().to_string();
+    assert!(message.contains("c9"), "{message}");
+    let d = engine.diagram(None).unwrap();
+    assert!(d.folded.is_empty(), "a small network starts unfolded");
+    check(&net, &d, "lenet5 from the engine");
+}
