@@ -155,6 +155,14 @@ await test('resnet152 starts folded into its stages; every control of the new pa
   await loadModel(page, 'resnet152');
   const { boxes } = await drawn(page);
   assert(boxes.join(' ') === 'input conv1 bn1 relu maxpool layer1 layer2 layer3 layer4 avgpool flatten fc', `boxes: ${boxes.join(' ')}`);
+  // The shading switch: MACs and parameters shade the boxes differently.
+  const fill = (box) => page.$eval(`[data-testid="diagram"] .box[data-box="${box}"] rect`, (r) => r.getAttribute('fill'));
+  const byMacs = [await fill('conv1'), await fill('fc')];
+  await page.check('[data-testid="diagram-shade-params"]');
+  await page.waitForFunction(() => /Shade: parameters/.test(document.querySelector('[data-testid="diagram-caption"]').textContent));
+  const byParams = [await fill('conv1'), await fill('fc')];
+  assert(byMacs.join() !== byParams.join(), `the same fills by MACs and by parameters: ${byMacs}`);
+  await page.check('[data-testid="diagram-shade-macs"]');
   await page.click('[data-testid="diagram"] [data-toggle="layer3"]');
   await page.waitForSelector('[data-testid="diagram"] .box[data-box="layer3.35"]');
   const unnamed = await page.evaluate(() => [...document.querySelectorAll('section.diagram-panel, section.explain-panel')]
