@@ -139,6 +139,18 @@ impl Session {
         Ok(b.iter().map(|&v| v as u32).collect())
     }
 
+    /// How each of node `node`'s numbers is computed: `{node, kind, inputs, lines: [{keys,
+    /// quantity, rule, formula, filled, value}]}`, every value equal to the summary's.
+    pub fn derivation(&self, node: &str) -> Result<JsValue, JsError> {
+        to_js(&self.engine.derivation(node).map_err(js_error)?)
+    }
+
+    /// The network's diagram (boxes, edges as polylines, frames of unfolded modules) with the
+    /// modules named in `folded` folded; without a list, as first shown.
+    pub fn diagram(&self, folded: Option<Vec<String>>) -> Result<JsValue, JsError> {
+        to_js(&self.engine.diagram(folded.as_deref()).map_err(js_error)?)
+    }
+
     /// The last input as the network saw it (resized, cropped, normalisation undone), as
     /// RGBA bytes of the network's input size.
     pub fn input_rgba(&self) -> Result<Vec<u8>, JsError> {

@@ -64,3 +64,17 @@ export const COLORMAP = [
 
 /** Receptive-field box drawn over the input. */
 export const RF_COLOR = '#ff3b30';
+
+/**
+ * The network diagram: box fills run from `low` to the MACs or parameters colour as a box's
+ * share of the largest visible box grows; zoom steps and limits.
+ */
+export const DIAGRAM = {
+  low: [255, 255, 255],
+  macs: [225, 137, 47],
+  params: [47, 125, 225],
+  zoomStep: 1.25,
+  zoomMin: 0.2,
+  zoomMax: 2,
+  nameChars: 28,
+};

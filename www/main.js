@@ -2,7 +2,7 @@
 // one engine call at a time, and keeps the model, node and input choice in the URL's hash.
 import init, { Session } from './pkg/convscope.js';
 import { DEFAULT_MODEL, DEVICE_CHECK_MS, GPU_DRAW_CHECK_MS, PATHS } from './config.js';
-import { ArchitectureView } from './architecture.js';
+import { NodeViews } from './nodeviews.js';
 import { FeatureMapView } from './featuremaps.js';
 import { LabView } from './lab.js';
 import { showFashionSamples } from './fashion.js';
@@ -21,7 +21,7 @@ const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 const status = new StatusView(byTestId('status'));
 const top5 = new Top5View(byTestId('top5'), document.getElementById('top5-caption'));
 const inputView = new InputView(document.getElementById('input-view'));
-const architecture = new ArchitectureView(document.getElementById('architecture'), (node) => pickNode(node));
+const architecture = new NodeViews(document.getElementById('architecture'), (node) => pickNode(node), () => state.session);
 const maps = new FeatureMapView(document.getElementById('feature-maps'), {
   select: byTestId('node-select'),
   onPickNode: (node) => pickNode(node),

@@ -5,10 +5,13 @@
 
 mod compare;
 mod cost;
+mod derivation;
+pub mod diagram;
 mod receptive;
 
 pub use compare::*;
 pub use cost::*;
+pub use derivation::{derivation, group_digits, Derivation, Line};
 pub use receptive::*;
 
 use crate::model::{ModelError, Network, Shape};

@@ -123,21 +123,8 @@ pub fn propagate(layer: &Layer, inputs: &[(ReceptiveField, Shape)]) -> Receptive
             window(p.kernel, p.stride, (1, 1), pad)
         }
         Layer::AdaptiveAvgPool2d(a) => {
-            // Exact when the input divides evenly into bins (window = stride = n / out, and
-            // the identity when n == out); otherwise the widest bin and the smallest step
-            // bound every cell's field.
-            let axis = |n: usize, out: usize| {
-                let widest = (0..out)
-                    .map(|i| {
-                        let (a, b) = crate::model::AdaptiveAvgPool2d::bin(i, n, out);
-                        b - a
-                    })
-                    .max()
-                    .unwrap_or(1);
-                (widest.max(1), (n / out).max(1))
-            };
-            let (kh, sh) = axis(s.h, a.output.0);
-            let (kw, sw) = axis(s.w, a.output.1);
+            let (kh, sh) = adaptive_window(s.h, a.output.0);
+            let (kw, sw) = adaptive_window(s.w, a.output.1);
             window((kh, kw), (sh, sw), (1, 1), [0; 4])
         }
         Layer::Flatten | Layer::GlobalAvgPool => ReceptiveField {
@@ -152,4 +139,19 @@ pub fn propagate(layer: &Layer, inputs: &[(ReceptiveField, Shape)]) -> Receptive
         // element-wise and channel-wise layers keep the field.
         _ => f,
     }
+}
+
+/// The window `(k, s)` adaptive average pooling from `n` cells to `out` counts as, along one
+/// axis. Exact when the input divides evenly into bins (window = stride = n / out, and the
+/// identity when n == out); otherwise the widest bin and the smallest step bound every
+/// cell's field.
+pub fn adaptive_window(n: usize, out: usize) -> (usize, usize) {
+    let widest = (0..out)
+        .map(|i| {
+            let (a, b) = crate::model::AdaptiveAvgPool2d::bin(i, n, out);
+            b - a
+        })
+        .max()
+        .unwrap_or(1);
+    (widest.max(1), (n / out).max(1))
 }

@@ -53,6 +53,8 @@ pub fn si(n: u64) -> String {
 struct JsonNode<'a> {
     name: &'a str,
     kind: &'a str,
+    /// The nodes it reads.
+    inputs: &'a [String],
     output_shape: [usize; 3],
     params: u64,
     macs: u64,
@@ -95,6 +97,7 @@ fn to_json(a: &Analysis) -> JsonSummary<'_> {
                 JsonNode {
                     name: &n.name,
                     kind: n.kind,
+                    inputs: &n.inputs,
                     output_shape: [n.output_shape.c, n.output_shape.h, n.output_shape.w],
                     params: n.params,
                     macs: n.macs,

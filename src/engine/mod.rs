@@ -13,6 +13,7 @@ pub mod families_report;
 mod load;
 mod nodes;
 mod pace;
+mod picture;
 pub mod report;
 mod run;
 
