@@ -3,6 +3,7 @@
 import init, { Session } from './pkg/convscope.js';
 import { DEFAULT_MODEL, DEVICE_CHECK_MS, GPU_DRAW_CHECK_MS, PATHS } from './config.js';
 import { ArchitectureView } from './architecture.js';
+import { ExplainViews } from './explain.js';
 import { FeatureMapView } from './featuremaps.js';
 import { LabView } from './lab.js';
 import { fashionFrame, fashionThumbnail, loadFashionSamples, onePerClass } from './fashion.js';
@@ -328,6 +329,7 @@ function showFashionSamples(show) {
   });
 }
 
+new ExplainViews(document.getElementById('explain'), { session: () => state.session, serial, node: () => state.node, summary: () => state.summary });
 const lab = new LabView(document.getElementById('lab'), { session: () => state.session, serial, status });
 
 /** Show the explorer or the lab; the lab is built the first time it opens. */

@@ -7,11 +7,13 @@
 
 mod error;
 pub mod explain;
+pub mod gallery;
 mod load;
 mod nodes;
 mod pace;
 pub mod report;
 mod run;
+pub mod views;
 
 pub use error::EngineError;
 pub use load::{decode_weights, model_weights, random_weights, ModelWeights, RANDOM_SEED};
@@ -105,6 +107,8 @@ pub struct Engine {
     imagenet: RefCell<Option<Vec<String>>>,
     /// Draws and measures feature maps from GPU buffers; made on first use.
     drawer: RefCell<Option<Rc<FeatureMapDrawer>>>,
+    /// The inputs seen since the model was loaded, for the top-9 gallery.
+    dataset: RefCell<gallery::Dataset>,
 }
 
 impl Engine {
@@ -176,6 +180,7 @@ impl Engine {
             run: RefCell::new(Run::default()),
             imagenet: RefCell::new(None),
             drawer: RefCell::new(None),
+            dataset: RefCell::default(),
         }
     }
 
@@ -321,6 +326,7 @@ impl Engine {
         };
         *self.model.borrow_mut() = Some(Rc::new(model));
         *self.run.borrow_mut() = Run::default();
+        *self.dataset.borrow_mut() = gallery::Dataset::default();
         Ok(report)
     }
 
