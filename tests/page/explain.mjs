@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SLOW, assert, finish, launch, openPage, screenshotOf, test } from './harness.mjs';
+import { SLOW, assert, finish, launch, openPage, recordLongTasks, screenshotOf, test } from './harness.mjs';
 
 const BASE = process.argv[2] ?? process.env.PAGE_URL ?? 'http://127.0.0.1:8000/';
 const CONVSCOPE = process.env.CONVSCOPE ?? resolve('target/release/convscope');
@@ -134,6 +134,11 @@ async function views(backend) {
     await screenshotOf(page, '[data-testid="explain"]', `explain-unit-${backend}`);
   });
   await test(`${tag}: occlusion shows ZF's three maps with the tool's probabilities, and a progress bar while it runs`, () => page, async () => {
+    await page.evaluate(() => {
+      const bar = document.querySelector('[data-testid="occlusion-progress"]');
+      window.occlusionBarShown = false;
+      new MutationObserver(() => { window.occlusionBarShown ||= !bar.hidden; }).observe(bar, { attributes: true, attributeFilter: ['hidden'] });
+    });
     await page.click('[data-testid="occlusion-run"]');
     await done(page, 'occlusion-caption');
     const expected = cli('occlusion', ['--method', 'occlusion']);
@@ -146,6 +151,7 @@ async function views(backend) {
     await assertPicture(page, '[data-testid="occlusion-top-class"]', 1, 'most probable class map');
     await assertPicture(page, '[data-testid="occlusion-activation"]', 3, 'activation map');
     assert(await page.$$eval('[data-testid="occlusion-legend"] li', (l) => l.length) >= 1, 'no class legend');
+    assert(await page.evaluate(() => window.occlusionBarShown), 'no progress bar while occluding');
     assert(await page.isHidden('[data-testid="occlusion-progress"]'), 'the progress bar stayed');
     await screenshotOf(page, '[data-testid="explain"]', `explain-occlusion-${backend}`);
   });
@@ -179,6 +185,32 @@ async function views(backend) {
   await browser.close();
 }
 
+/** An ImageNet network's backward pass runs in steps: no block of the page over a third of it (as run.mjs asks of loading). */
+async function noFreeze() {
+  const browser = await launch({ webgpu: false });
+  let page = null;
+  await test('no WebGPU: guided backprop of efficientnet_lite0 on coffee.png runs in steps, the page never frozen', () => page, async () => {
+    page = await openPage(browser, `${BASE}#model=efficientnet_lite0&input=sample:coffee`);
+    await page.waitForFunction(() => Number(document.body.dataset.classifications ?? 0) > 0 && document.body.dataset.busy === 'false',
+      null, { timeout: SLOW });
+    await page.selectOption('[data-testid="heatmap-method"]', 'guided');
+    await recordLongTasks(page);
+    const started = Date.now();
+    await page.click('[data-testid="heatmap-run"]');
+    await done(page, 'heatmap-caption', "c.dataset.method === 'guided'");
+    const total = Date.now() - started;
+    const blocks = await page.evaluate(() => window.longTasks);
+    const longest = Math.max(0, ...blocks);
+    console.log(`     ${blocks.length} long tasks, longest ${longest} ms of ${total} ms`);
+    assert(longest <= 0.34 * total, `the page was blocked for ${longest} ms of ${total} ms`);
+    assert(/class 967 \(espresso\)/.test(await page.textContent('[data-testid="heatmap-caption"]')), 'not the espresso class');
+    await assertPicture(page, '[data-testid="heatmap"]', 50, 'efficientnet_lite0 guided backprop');
+    await screenshotOf(page, '[data-testid="explain"]', 'explain-efficientnet-guided-cpu');
+  });
+  await browser.close();
+}
+
 await views('cpu');
 await views('webgpu');
+await noFreeze();
 finish();
