@@ -19,9 +19,10 @@ export class ExplainViews {
     this.context = context;
     this.method = el('select', { 'data-testid': 'heatmap-method', 'aria-label': 'heat map' },
       ...METHODS.map(([value, label]) => el('option', { value }, label)));
+    this.classInput = el('input', { type: 'number', min: 0, placeholder: 'top-1', 'data-testid': 'heatmap-class', 'aria-label': 'class' });
     this.camNode = el('select', { 'data-testid': 'heatmap-node', 'aria-label': 'Grad-CAM node' });
     this.heatCanvas = el('canvas', { class: 'explain-map', 'data-testid': 'heatmap' });
-    this.heatCaption = el('p', { class: 'caption', 'data-testid': 'heatmap-caption' }, 'Classify an image, then show a heat map of the top class over it.');
+    this.heatCaption = el('p', { class: 'caption', 'data-testid': 'heatmap-caption' }, 'Classify an image, then show a heat map of a class (default the top-1) over it.');
     this.patchCanvas = el('canvas', { class: 'explain-map', 'data-testid': 'unit-patch' });
     this.projectionCanvas = el('canvas', { class: 'explain-map', 'data-testid': 'unit-projection' });
     this.unitCaption = el('p', { class: 'caption', 'data-testid': 'unit-caption' },
@@ -31,7 +32,7 @@ export class ExplainViews {
       el('figure', {}, this.projectionCanvas, el('figcaption', {}, 'deconvnet projection')));
     root.append(
       el('h3', {}, 'Heat map over the input'),
-      el('div', { class: 'controls' }, this.method, el('label', {}, 'Grad-CAM at ', this.camNode),
+      el('div', { class: 'controls' }, this.method, el('label', {}, 'class ', this.classInput), el('label', {}, 'Grad-CAM at ', this.camNode),
         el('button', { type: 'button', 'data-testid': 'heatmap-run', onclick: () => this.showHeatmap() }, 'Show')),
       this.heatCanvas, this.heatCaption,
       el('h3', {}, 'A unit, projected back to the pixels'),
@@ -85,7 +86,8 @@ export class ExplainViews {
       fail: (message) => { this.heatCaption.textContent = `The heat map failed: ${message}`; },
     };
     this.heatCaption.textContent = `computing the ${method} map…`;
-    const done = await runTimed(this.context, view, (onProgress) => this.context.session().explain_heatmap(method, undefined, node, onProgress));
+    const cls = this.classInput.value === '' ? undefined : Number(this.classInput.value);
+    const done = await runTimed(this.context, view, (onProgress) => this.context.session().explain_heatmap(method, cls, node, onProgress));
     if (!done) return;
     const { result: m, ms } = done;
     paintRgba(this.heatCanvas, m.rgba, m.width, m.height, EXPLAIN.heatPx);

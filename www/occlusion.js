@@ -1,7 +1,8 @@
 // Occlusion sensitivity (Zeiler & Fergus Fig. 7): a grey square slides over the input and the
 // network runs at each position. Three maps, painted from the engine's pixels: the class's
 // probability, the most probable class (a colour per class, with a legend) and the total
-// activation of the watched node's strongest channel; a progress bar follows the positions.
+// activation of the strongest channel of the node the feature maps show; a progress bar
+// follows the positions.
 import { EXPLAIN } from './config.js';
 import { el } from './dom.js';
 import { backendWords, num, paintRgba, rangeText, runTimed } from './explainkit.js';
@@ -20,7 +21,7 @@ export class OcclusionView {
       label: el('figcaption', {}),
     }));
     this.legend = el('ul', { class: 'class-legend', 'data-testid': 'occlusion-legend' });
-    this.figures = el('div', { class: 'explain-pair', hidden: true },
+    this.figures = el('div', { class: 'explain-pair', hidden: true, 'data-testid': 'occlusion-figures' },
       ...this.maps.map((m) => el('figure', {}, m.canvas, m.label)));
     root.append(
       el('h3', {}, 'Occlusion'),
@@ -55,7 +56,7 @@ export class OcclusionView {
     };
     c.textContent = 'occluding…';
     const done = await runTimed(this.context, view,
-      (onProgress) => this.context.session().occlusion(undefined, undefined, number(this.patch), number(this.stride), onProgress));
+      (onProgress) => this.context.session().occlusion(undefined, this.context.node() ?? undefined, number(this.patch), number(this.stride), onProgress));
     if (!done) return;
     const { result: o, ms } = done;
     const size = 4 * o.rows * o.cols;

@@ -15,26 +15,48 @@ use serde::Serialize;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-/// How many inputs the gallery remembers; the oldest goes first.
-pub const DATASET_LIMIT: usize = 160;
+/// How much input the gallery remembers (bytes of preprocessed f32 values: about 80 inputs
+/// of 224x224, thousands of 28x28); the oldest goes first.
+pub const DATASET_BYTES: usize = 48 << 20;
 
-/// The inputs seen since the model was loaded (preprocessed), each with its number.
+/// The inputs seen since the model was loaded (preprocessed), each with its number and a
+/// hash of its values (to skip repeats without comparing every value).
 #[derive(Default)]
 pub(crate) struct Dataset {
     inputs: VecDeque<(usize, Rc<Tensor>)>,
+    hashes: VecDeque<u64>,
+    bytes: usize,
     seen: usize,
+}
+
+/// FNV-1a over the values' bits.
+fn fingerprint(t: &Tensor) -> u64 {
+    t.data.iter().fold(0xcbf2_9ce4_8422_2325, |h, v| {
+        (h ^ v.to_bits() as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl Dataset {
     /// Remember `input` unless it is already there (the same photo classified again).
     pub fn add(&mut self, input: &Tensor) {
-        if self.inputs.iter().any(|(_, t)| t.data == input.data) {
+        let hash = fingerprint(input);
+        let repeat = self
+            .hashes
+            .iter()
+            .zip(&self.inputs)
+            .any(|(&h, (_, t))| h == hash && t.data == input.data);
+        if repeat {
             return;
         }
-        if self.inputs.len() == DATASET_LIMIT {
-            self.inputs.pop_front();
+        let size = 4 * input.data.len();
+        while !self.inputs.is_empty() && self.bytes + size > DATASET_BYTES {
+            let (_, old) = self.inputs.pop_front().expect("not empty");
+            self.hashes.pop_front();
+            self.bytes -= 4 * old.data.len();
         }
         self.inputs.push_back((self.seen, Rc::new(input.clone())));
+        self.hashes.push_back(hash);
+        self.bytes += size;
         self.seen += 1;
     }
 }
@@ -171,5 +193,29 @@ impl Engine {
             patches,
             projections,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Dataset, DATASET_BYTES};
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn the_dataset_skips_repeats_and_forgets_the_oldest_past_its_budget() {
+        let side = 512; // 1 MiB of f32 per input
+        let input = |k: usize| Tensor::new(vec![1, side, side], vec![k as f32; side * side]);
+        let mut d = Dataset::default();
+        let fits = DATASET_BYTES / (4 * side * side);
+        for k in 0..fits + 3 {
+            d.add(&input(k));
+            d.add(&input(k)); // a repeat
+        }
+        assert_eq!(d.inputs.len(), fits);
+        assert_eq!(d.bytes, fits * 4 * side * side);
+        // The first three went; numbers keep counting.
+        assert_eq!(d.inputs.front().unwrap().0, 3);
+        assert_eq!(d.inputs.back().unwrap().0, fits + 2);
+        assert_eq!(d.inputs.front().unwrap().1.data[0], 3.0);
     }
 }

@@ -107,6 +107,13 @@ async function views(backend) {
       await assertPicture(page, '[data-testid="heatmap"]', 20, method);
       console.log(`     ${method}: [${shown.min}, ${shown.max}] in ${shown.ms} ms`);
     }
+    // Another class than the top-1.
+    await page.selectOption('[data-testid="heatmap-method"]', 'gradient');
+    await page.fill('[data-testid="heatmap-class"]', '3');
+    await page.click('[data-testid="heatmap-run"]');
+    await done(page, 'heatmap-caption', "c.dataset.method === 'gradient' && c.dataset.class === '3'");
+    assertRange(await dataset(page, 'heatmap-caption'), cli('gradient-3', ['--method', 'gradient', '--class', '3']), 'gradient of class 3');
+    await page.fill('[data-testid="heatmap-class"]', '');
     await screenshotOf(page, '[data-testid="explain"]', `explain-heatmap-${backend}`);
   });
   await test(`${tag}: clicking a unit of an enlarged map shows its projection beside the input patch, as the tool computes it`, () => page, async () => {
@@ -151,6 +158,8 @@ async function views(backend) {
     await assertPicture(page, '[data-testid="occlusion-top-class"]', 1, 'most probable class map');
     await assertPicture(page, '[data-testid="occlusion-activation"]', 3, 'activation map');
     assert(await page.$$eval('[data-testid="occlusion-legend"] li', (l) => l.length) >= 1, 'no class legend');
+    const activation = await page.textContent('[data-testid="occlusion-figures"]');
+    assert(activation.includes(`${NODE} channel`), `the activation map does not watch the feature maps' node: ${activation}`);
     assert(await page.evaluate(() => window.occlusionBarShown), 'no progress bar while occluding');
     assert(await page.isHidden('[data-testid="occlusion-progress"]'), 'the progress bar stayed');
     await screenshotOf(page, '[data-testid="explain"]', `explain-occlusion-${backend}`);
