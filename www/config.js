@@ -78,3 +78,10 @@ export const DIAGRAM = {
   zoomMax: 2,
   nameChars: 28,
 };
+
+/**
+ * Explanation views: on-screen sizes (longer side, pixels) of the heat map, the unit's patch
+ * and projection, occlusion's maps and the gallery's pictures; how many classes occlusion's
+ * legend lists; how often (ms) a shown gallery refreshes while frames come in.
+ */
+export const EXPLAIN = { heatPx: 320, unitPx: 160, occlusionPx: 200, galleryPx: 72, legendClasses: 8, galleryRefreshMs: 3000 };

@@ -270,9 +270,11 @@ export class FeatureMapView {
       const scale = ENLARGED_PX / Math.max(h, w);
       this.bigSize = { h, w, tileH: h * scale, tileW: w * scale };
     }
+    // Named for the explanation views: a click on a unit projects it (explain.js).
+    Object.assign(canvas.dataset, { node, channel: ch, h, w });
     canvas.style.width = `${this.bigSize.tileW}px`;
     canvas.style.height = `${this.bigSize.tileH}px`;
-    this.bigCaption.textContent = `${node}, channel ${ch} (${h}×${w}; min ${fmt(stats[ch].lo)}, max ${fmt(stats[ch].hi)}): hover a unit to outline its receptive field on the input.`;
+    this.bigCaption.textContent = `${node}, channel ${ch} (${h}×${w}; min ${fmt(stats[ch].lo)}, max ${fmt(stats[ch].hi)}): hover a unit to outline its receptive field on the input, click it to project it back.`;
     this.big.hidden = false;
     for (const t of this.grid.querySelectorAll('.tile.selected')) t.classList.remove('selected');
     this.grid.querySelector(`.tile[data-channel="${ch}"]`)?.classList.add('selected');

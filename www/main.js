@@ -3,6 +3,7 @@
 import init, { Session } from './pkg/convscope.js';
 import { DEFAULT_MODEL, DEVICE_CHECK_MS, GPU_DRAW_CHECK_MS, PATHS } from './config.js';
 import { NodeViews } from './nodeviews.js';
+import { ExplainViews } from './explain.js';
 import { FeatureMapView } from './featuremaps.js';
 import { LabView } from './lab.js';
 import { showFashionSamples } from './fashion.js';
@@ -318,6 +319,7 @@ const showFashion = (show) => showFashionSamples(fashionRow, show, {
   onMissing: (e) => status.notice('fashion', `Fashion-MNIST samples are missing (${e.message}); run ./scripts/setup.sh`, 'warn'),
 });
 
+new ExplainViews(document.getElementById('explain'), { session: () => state.session, serial, node: () => state.node, summary: () => state.summary });
 const lab = new LabView(document.getElementById('lab'), { session: () => state.session, serial, status });
 
 /** Show the explorer or the lab; the lab is built the first time it opens. */

@@ -2,12 +2,13 @@
 //! asks for them: gradient, guided backprop, deconvnet, Grad-CAM, occlusion. Today every
 //! method runs on the CPU (`crate::explain`: backward passes on the f64 reference, occlusion's
 //! forward passes on the fast CPU engine); a GPU path plugs in at [`Engine::explain`], trying
-//! the GPU first with this as its fallback, as classification does.
+//! the GPU first with this as its fallback, as classification does, and at
+//! [`Engine::occlusion_maps`] for occlusion's batched passes.
 
 use super::run::cpu_pass;
 use super::{Engine, EngineError, Model, Pace};
 use crate::cpu::backward::Mode;
-use crate::explain::{ExplainError, Explainer, Occlusion, OcclusionSettings, Unit};
+use crate::explain::{ExplainError, Explainer, Occlusion, OcclusionMaps, OcclusionSettings, Unit};
 use crate::model::NodeId;
 use crate::tensor::Tensor;
 use serde::Serialize;
@@ -99,7 +100,19 @@ impl Engine {
             return Err(EngineError::EmptyImage);
         }
         let input = model.entry.preprocess.apply(image);
-        // The GPU path goes here, with the CPU below as its fallback.
+        self.explain_input(input, method, request, pace).await
+    }
+
+    /// Explain a preprocessed input (`[C, H, W]`, as the model was trained), e.g. the page's
+    /// last classified frame. The GPU path goes here, with the CPU below as its fallback.
+    pub async fn explain_input(
+        &self,
+        input: Tensor,
+        method: Method,
+        request: &ExplainRequest,
+        pace: &mut impl Pace,
+    ) -> Result<Explanation, EngineError> {
+        let model = self.model()?;
         self.explain_cpu(&model, input, method, request, pace).await
     }
 
@@ -181,18 +194,9 @@ impl Engine {
         request: &ExplainRequest,
         pace: &mut impl Pace,
     ) -> Result<Explanation, EngineError> {
-        let settings = OcclusionSettings {
-            patch: request.patch,
-            stride: request.stride,
-            class: request.class,
-            node,
-            channel: request.channel,
-        };
-        let mut occ = Occlusion::new(&model.net, &model.weights, &input, &settings)?;
-        while occ.step()? {
-            pace.tick("occluding", occ.progress()).await;
-        }
-        let maps = occ.run()?;
+        let maps = self
+            .occlusion_maps(input.clone(), node, request, pace)
+            .await?;
         Ok(Explanation {
             method: Method::Occlusion,
             backend: "cpu",
@@ -204,5 +208,30 @@ impl Engine {
             values: maps.probability,
             input,
         })
+    }
+
+    /// The three maps of occlusion sensitivity (ZF Fig. 7) of a preprocessed input, a
+    /// position a step; their forward passes run on the fast CPU engine (the GPU's batched
+    /// path plugs in here).
+    pub async fn occlusion_maps(
+        &self,
+        input: Tensor,
+        node: Option<NodeId>,
+        request: &ExplainRequest,
+        pace: &mut impl Pace,
+    ) -> Result<OcclusionMaps, EngineError> {
+        let model = self.model()?;
+        let settings = OcclusionSettings {
+            patch: request.patch,
+            stride: request.stride,
+            class: request.class,
+            node,
+            channel: request.channel,
+        };
+        let mut occ = Occlusion::new(&model.net, &model.weights, &input, &settings)?;
+        while occ.step()? {
+            pace.tick("occluding", occ.progress()).await;
+        }
+        Ok(occ.run()?)
     }
 }

@@ -10,12 +10,14 @@ pub mod explain;
 pub mod families;
 pub mod families_alexnet;
 pub mod families_report;
+pub mod gallery;
 mod load;
 mod nodes;
 mod pace;
 mod picture;
 pub mod report;
 mod run;
+pub mod views;
 
 pub use error::EngineError;
 pub use load::{decode_weights, model_weights, random_weights, ModelWeights, RANDOM_SEED};
@@ -109,6 +111,8 @@ pub struct Engine {
     imagenet: RefCell<Option<Vec<String>>>,
     /// Draws and measures feature maps from GPU buffers; made on first use.
     drawer: RefCell<Option<Rc<FeatureMapDrawer>>>,
+    /// The inputs seen since the model was loaded, for the top-9 gallery.
+    dataset: RefCell<gallery::Dataset>,
 }
 
 impl Engine {
@@ -180,6 +184,7 @@ impl Engine {
             run: RefCell::new(Run::default()),
             imagenet: RefCell::new(None),
             drawer: RefCell::new(None),
+            dataset: RefCell::default(),
         }
     }
 
@@ -325,6 +330,7 @@ impl Engine {
         };
         *self.model.borrow_mut() = Some(Rc::new(model));
         *self.run.borrow_mut() = Run::default();
+        *self.dataset.borrow_mut() = gallery::Dataset::default();
         Ok(report)
     }
 

@@ -168,8 +168,8 @@ impl Engine {
     }
 }
 
-/// The network input shown as an image: the crop the network sees, normalisation undone.
-fn input_to_rgba(preprocess: &Preprocess, input: &Tensor) -> Vec<u8> {
+/// A network input (or a box of one, `[C, h, w]`) shown as an image: normalisation undone.
+pub(crate) fn input_to_rgba(preprocess: &Preprocess, input: &Tensor) -> Vec<u8> {
     let (c, n) = (input.shape[0], input.shape[1] * input.shape[2]);
     let value = |ch: usize, i: usize| -> f32 {
         let v = input.data[ch.min(c - 1) * n + i];

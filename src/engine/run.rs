@@ -142,6 +142,7 @@ impl Engine {
                 logit,
             })
             .collect();
+        self.remember(&input);
         *self.run.borrow_mut() = Run {
             input: Some(input),
             ran: Some(ran),
@@ -163,18 +164,8 @@ impl Engine {
         rgba: Vec<u8>,
         pace: &mut impl Pace,
     ) -> Result<Classification, EngineError> {
-        if width == 0 || height == 0 {
-            return Err(EngineError::EmptyImage);
-        }
-        let found = rgba.len();
-        let image =
-            image::RgbaImage::from_raw(width, height, rgba).ok_or(EngineError::RgbaLength {
-                width,
-                height,
-                found,
-            })?;
-        self.classify(&image::DynamicImage::ImageRgba8(image), pace)
-            .await
+        let image = rgba_image(width, height, rgba)?;
+        self.classify(&image, pace).await
     }
 
     /// `"webgpu"`, `"cpu"` or `"reference"`: what runs `model` now.
@@ -185,4 +176,22 @@ impl Engine {
             self.cpu.name()
         }
     }
+}
+
+/// An RGBA image (`width x height`, 4 bytes a pixel, as from a canvas), checked.
+pub(crate) fn rgba_image(
+    width: u32,
+    height: u32,
+    rgba: Vec<u8>,
+) -> Result<image::DynamicImage, EngineError> {
+    if width == 0 || height == 0 {
+        return Err(EngineError::EmptyImage);
+    }
+    let found = rgba.len();
+    let image = image::RgbaImage::from_raw(width, height, rgba).ok_or(EngineError::RgbaLength {
+        width,
+        height,
+        found,
+    })?;
+    Ok(image::DynamicImage::ImageRgba8(image))
 }

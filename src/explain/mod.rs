@@ -11,12 +11,13 @@
 mod error;
 mod gradcam;
 mod occlusion;
+pub mod picture;
 mod top9;
 
 pub use error::ExplainError;
 pub use gradcam::{upsample_bilinear, GradCam};
 pub use occlusion::{Occlusion, OcclusionMaps, OcclusionSettings};
-pub use top9::{Top9, Top9Entry};
+pub use top9::{crop, Top9, Top9Entry};
 
 use crate::cpu::backward::{Backward, Mode};
 use crate::cpu::{forward, top_k};
