@@ -234,7 +234,7 @@ fn canvas_pixels(canvas: &web_sys::HtmlCanvasElement) -> Vec<u8> {
 }
 
 #[wasm_bindgen_test]
-async fn a_node_is_drawn_into_a_canvas_from_its_gpu_buffer_without_reading_it_back() {
+async fn a_node_is_drawn_from_its_gpu_buffer_without_reading_it_back_or_painted_after_a_cpu_pass() {
     use convscope::gpu::draw::{draw_tiles, Norm};
     use convscope::model::Shape;
     use convscope::tensor::Tensor;
@@ -259,8 +259,13 @@ async fn a_node_is_drawn_into_a_canvas_from_its_gpu_buffer_without_reading_it_ba
     }
     let flat = gpu.node_ranges("output".into()).await.map_err(message);
     assert!(flat.unwrap().is_none(), "a flat node is read back");
-    let cpu_ranges = cpu.node_ranges("c3".into()).await.map_err(message);
-    assert!(cpu_ranges.unwrap().is_none(), "a CPU pass kept its values");
+    let cpu_ranges = cpu.node_ranges("c3".into()).await.map_err(message).unwrap();
+    let cpu_ranges = cpu_ranges.expect("after a CPU pass the engine paints c3 too");
+    let from_values: Vec<f32> = expected.iter().flatten().copied().collect();
+    assert_eq!(
+        cpu_ranges, from_values,
+        "a CPU pass's ranges are its values'"
+    );
 
     // A colormap one unit apart per entry: a value at an index boundary, where the GPU's
     // and the CPU's sums differ in the last bits, moves its colour by one unit.
@@ -305,6 +310,48 @@ async fn a_node_is_drawn_into_a_canvas_from_its_gpu_buffer_without_reading_it_ba
             "{norm}: nothing drawn"
         );
     }
+    // After a CPU pass the engine paints the tiles (the twin itself) into a 2D canvas.
+    let canvas = new_canvas();
+    let layout = cpu
+        .draw_node(
+            "c3".into(),
+            canvas.clone(),
+            "layer".into(),
+            order.clone(),
+            24,
+            200,
+            colormap.clone(),
+        )
+        .map_err(message)
+        .expect("painting c3 after a CPU pass");
+    let layout: TileLayout = parse(layout);
+    assert_eq!((layout.tiles, layout.cols, layout.rows), (16, 7, 3));
+    let twin_layout = convscope::gpu::draw::TileLayout::new(Shape::new(16, 10, 10), 16, 24, 200);
+    let want = draw_tiles(&on_cpu, &twin_layout, Norm::Layer, &order, &triples);
+    assert!(
+        canvas_pixels(&canvas) == want,
+        "the painted tiles are not the twin's"
+    );
+    let flat = cpu.draw_node(
+        "output".into(),
+        new_canvas(),
+        "layer".into(),
+        vec![0],
+        24,
+        200,
+        colormap.clone(),
+    );
+    assert!(message(flat.unwrap_err()).contains("not a map"));
+    let outside = cpu.draw_node(
+        "c3".into(),
+        new_canvas(),
+        "layer".into(),
+        vec![16],
+        24,
+        200,
+        colormap.clone(),
+    );
+    assert!(message(outside.unwrap_err()).contains("channels of `c3` (0..16)"));
     assert_eq!(gpu.gpu_reads(), ["output", "c3 (channel ranges)"]);
     let bad = gpu.draw_node(
         "c3".into(),

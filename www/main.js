@@ -11,6 +11,7 @@ import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } 
 import { ModelPicker, availableWeights, fetchWithProgress, readWithProgress } from './models.js';
 import { StatusView } from './status.js';
 import { megabytes } from './dom.js';
+import { Meter } from './meter.js';
 import { Top5View } from './top5.js';
 import * as hash from './hash.js';
 
@@ -28,7 +29,7 @@ const maps = new FeatureMapView(document.getElementById('feature-maps'), {
 });
 
 const state = { gpuDraw: true, session: null, picker: null, model: null, node: null, input: null, frame: null, summary: null, ran: false, labels: null };
-let classifications = 0;
+const meter = new Meter(document.body);
 let recoveries = 0;
 
 // One engine call at a time: each task starts when the previous one has settled.
@@ -184,8 +185,8 @@ async function showNode(node) {
   saveHash();
   if (!state.ran) return;
   const n = state.summary.nodes.find((x) => x.name === node);
-  // After a WebGPU pass the engine draws the maps from the node's GPU buffer and only the
-  // channels' ranges come back; otherwise (CPU pass, flat node, drawing failed) the values do.
+  // The engine draws the maps: after a WebGPU pass from the node's GPU buffer (only the
+  // channels' ranges come back), after a CPU pass painted in Rust; flat nodes come back as values.
   const session = state.session;
   const ranges = state.gpuDraw ? await session.node_ranges(node) : null;
   const draw = (canvas, ...args) => session.draw_node(node, canvas, ...args);
@@ -205,7 +206,7 @@ async function showNode(node) {
  */
 const checkedSessions = new WeakSet();
 async function checkFirstGpuDraw(session) {
-  if (checkedSessions.has(session)) return;
+  if (checkedSessions.has(session) || session.backend() !== 'webgpu') return;
   checkedSessions.add(session);
   await new Promise((resolve) => setTimeout(resolve, GPU_DRAW_CHECK_MS));
   if (!session.device_lost()) return;
@@ -228,15 +229,7 @@ function classify(frame) {
   return serial(() => classifyTask(frame));
 }
 
-/** Camera frames per second, smoothed over the last few frames; null for other inputs. */
-let camera = { at: null, fps: null };
 let architectureShownAt = 0;
-function frameRate(source, now) {
-  const rate = source === 'camera' && camera.at !== null ? 1000 / (now - camera.at) : null;
-  const fps = rate === null ? null : camera.fps === null ? rate : 0.7 * camera.fps + 0.3 * rate;
-  camera = source === 'camera' ? { at: now, fps } : { at: null, fps: null };
-  return fps;
-}
 
 /** Classify `frame`; if the GPU device is lost meanwhile, recover and try once more. */
 async function classifyTask(frame, retry = true) {
@@ -253,7 +246,7 @@ async function classifyTask(frame, retry = true) {
       return classifyTask(frame, false);
     }
     const ms = performance.now() - started;
-    const fps = frameRate(frame.source, performance.now());
+    const fps = meter.frameRate(frame.source, performance.now());
     const predictions = result.top5;
     if (result.gpu_problem) status.notice('gpu', result.gpu_problem, 'warn');
     state.frame = frame;
@@ -271,13 +264,7 @@ async function classifyTask(frame, retry = true) {
       architectureShownAt = performance.now();
     }
     await showNode(state.node);
-    classifications += 1;
-    // For the page benchmark (scripts/bench-page.sh): the last pass, the first result's time
-    // since the page started loading, the camera's rate.
-    document.body.dataset.lastMs = ms.toFixed(1);
-    if (classifications === 1) document.body.dataset.firstResultMs = performance.now().toFixed(0);
-    document.body.dataset.fps = fps === null ? '' : fps.toFixed(2);
-    document.body.dataset.classifications = String(classifications);
+    meter.record(ms, fps);
     status.info(`${frame.source}: ${predictions[0]?.name ?? '?'} (${ms.toFixed(0)} ms on ${result.backend})${frame.note ? `; ${frame.note}` : ''}.`);
   }
 }
@@ -342,7 +329,7 @@ function showView(view) {
 
 async function boot() {
   status.busy('loading the engine (WebAssembly)…');
-  await init();
+  meter.memory = (await init()).memory;
   const wanted = hash.read();
   state.session = await Session.create(wanted.backend);
   showBackend();

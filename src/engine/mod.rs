@@ -88,6 +88,8 @@ pub(crate) struct Run {
     pub gpu_ms: Option<Vec<f64>>,
     /// The nodes read back from the GPU since this pass, in order.
     pub gpu_reads: Vec<String>,
+    /// The last node read for painting after a fast CPU pass (its ranges, then its tiles).
+    pub painted: Option<(NodeId, Tensor)>,
 }
 
 /// The engine: a GPU (or none), which CPU engine runs what the GPU does not, the loaded

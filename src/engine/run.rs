@@ -147,6 +147,7 @@ impl Engine {
             ran: Some(ran),
             gpu_ms,
             gpu_reads,
+            painted: None,
         };
         Ok(Classification {
             top5,
