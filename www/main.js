@@ -112,6 +112,14 @@ function showBackend() {
   status.notice('backend', s.backend_reason(), backend === 'webgpu' ? 'info' : 'warn', action);
 }
 
+async function chooseFaster() {
+  if (state.session.backend() !== 'webgpu') return;
+  status.busy(`timing one pass of ${state.model} on WebGPU and on the CPU engine…`);
+  await state.session.choose_faster();
+  showBackend();
+  status.info(`${state.model} is ready (${state.session.backend()}). Pick a sample, upload or drop a photo, or start the camera.`);
+}
+
 function defaultNode(summary) {
   return (summary.nodes.find((n) => n.kind === 'conv') ?? summary.nodes[0]).name;
 }
@@ -373,6 +381,8 @@ async function boot() {
   for (const b of document.querySelectorAll('nav.views button')) b.addEventListener('click', () => showView(b.dataset.view));
   if (wanted.view === 'lab') showView('lab');
   await loadModel(state.picker.has(wanted.model) ? wanted.model : DEFAULT_MODEL, { node: wanted.node });
+  // On a real adapter (or with backend=timed) one timed pass on each engine picks the faster.
+  if (!wanted.backend || wanted.backend === 'timed') await serial(chooseFaster).catch(report);
   setInterval(checkDevice, DEVICE_CHECK_MS);
   document.body.dataset.ready = 'true';
   if (wanted.input?.startsWith('sample:')) await useSample(wanted.input.slice('sample:'.length));

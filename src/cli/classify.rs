@@ -96,9 +96,10 @@ pub fn classify(
         })?;
     let result = block_on(engine.classify(&picture, &mut Quiet))?;
     if json {
+        let reason = engine.backend_reason();
         let report = ClassifyReport {
             load: &load,
-            engine: engine.backend_reason(),
+            engine: &reason,
             result: &result,
         };
         let text = serde_json::to_string_pretty(&report).expect("plain data serialises");

@@ -331,6 +331,16 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assert(/backend=webgpu/.test(auto.url()), `the hash does not keep the choice: ${auto.url()}`);
     await auto.close();
   });
+  await test('with the software-adapter rule off (backend=timed), a timed pass on each engine picks the CPU engine and says it was faster', () => page, async () => {
+    const timed = await openPage(browser, `${BASE}#backend=timed`);
+    assert(await timed.evaluate(() => document.body.dataset.backend) === 'cpu', 'the timed choice kept WebGPU');
+    const notice = await timed.textContent('[data-testid="status"] [data-key="backend"]');
+    const [, cpuMs, gpuMs] = notice.match(/one pass of efficientnet_lite0 took (\d+) ms on it against (\d+) ms on WebGPU/) ?? [];
+    assert(cpuMs && Number(cpuMs) < Number(gpuMs), `backend notice: ${notice}`);
+    assert(/Use WebGPU/.test(await timed.textContent('[data-testid="backend-switch"]')), 'no switch to WebGPU');
+    assert(timed.errors.length === 0, `errors: ${timed.errors.join('; ')}`);
+    await timed.close();
+  });
   await test('the page loads on WebGPU (forced) with no console errors', () => page, async () => {
     page = await openPage(browser, `${BASE}#backend=webgpu`, { init: keepDevices });
     assert(await page.evaluate(() => document.body.dataset.backend) === 'webgpu', 'backend is not webgpu');
