@@ -1,7 +1,7 @@
 // The page's speed, per engine (the fast CPU engine, WebGPU): the time from opening the page
 // to the first top-5, the median time per image over repeated classifications of a sample,
 // and the webcam's frames per second with Chromium's fake camera. Not a test: it prints a
-// table for BENCHMARKS.md. Run by scripts/bench-page.sh; BENCH_ENGINES=cpu,webgpu picks rows.
+// table for BENCHMARKS.md. Run by scripts/bench-page.sh; BENCH_ENGINES=cpu,cpu-vulkan,webgpu picks rows.
 import { resolve } from 'node:path';
 import { ARTIFACTS, SLOW, launch, openPage, writeY4m } from './harness.mjs';
 
@@ -72,11 +72,11 @@ const camera = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-s
  * The CPU engine runs in Chromium's own headless set-up; WebGPU needs SwiftShader's Vulkan
  * for its canvases (harness.mjs, WEBGPU_CANVAS), and with it every read of a camera frame
  * waits on the GPU process (~40 ms a frame on these machines), so the CPU engine is also
- * measured there (`cpu, vulkan`) to show it.
+ * measured there (`cpu-vulkan`) to show it.
  */
 const runs = [
   { backend: 'cpu', label: 'cpu', canvas: false },
-  { backend: 'cpu', label: 'cpu, vulkan', canvas: true },
+  { backend: 'cpu', label: 'cpu-vulkan', canvas: true },
   { backend: 'webgpu', label: 'webgpu', canvas: true },
 ];
 console.log(`${MODEL}, headless Chromium, ${IMAGES} images, camera for ${CAMERA_MS / 1000} s`);
