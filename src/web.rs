@@ -56,7 +56,7 @@ impl Session {
 
     /// Which adapter runs the engine, or why the CPU reference does.
     pub fn backend_reason(&self) -> String {
-        self.engine.backend_reason().into()
+        self.engine.backend_reason()
     }
 
     /// On WebGPU (a real adapter, or any with `backend=timed`): time one pass of the loaded
