@@ -36,11 +36,13 @@ impl Session {
     /// Open WebGPU unless its adapter is a software one (then the fast CPU engine, which is
     /// faster there), or fall back to the fast CPU engine when there is no usable adapter.
     /// `backend` (the URL hash's `backend=`) forces `"webgpu"`, `"cpu"` (the fast CPU engine)
-    /// or `"reference"` (the f64 CPU reference).
+    /// or `"reference"` (the f64 CPU reference); `"timed"` opens WebGPU on any adapter and
+    /// leaves the choice to [`Session::choose_faster`].
     pub async fn create(backend: Option<String>) -> Session {
         console_error_panic_hook::set_once();
         let engine = match backend.as_deref() {
-            Some("webgpu") => Engine::new(Backend::Gpu).await,
+            // `timed`: WebGPU on any adapter, software ones too, for the page's timed choice.
+            Some("webgpu") | Some("timed") => Engine::new(Backend::Gpu).await,
             Some("cpu") => Engine::new(Backend::Cpu).await,
             Some("reference") => Engine::new(Backend::Reference).await,
             _ => Engine::auto().await,
@@ -56,7 +58,20 @@ impl Session {
 
     /// Which adapter runs the engine, or why the CPU reference does.
     pub fn backend_reason(&self) -> String {
-        self.engine.backend_reason().into()
+        self.engine.backend_reason()
+    }
+
+    /// On WebGPU (a real adapter, or any with `backend=timed`): time one pass of the loaded
+    /// model on WebGPU and one on the fast CPU engine, and run on the CPU engine from now on if
+    /// it was faster (`backend_reason` then says so). Returns `{gpu_ms, cpu_ms, chose_cpu}`,
+    /// or `undefined` when there is no GPU to compare.
+    pub async fn choose_faster(&self) -> Result<JsValue, JsError> {
+        let timing = self
+            .engine
+            .choose_faster(js_sys::Date::now)
+            .await
+            .map_err(js_error)?;
+        to_js(&timing)
     }
 
     /// Whether the GPU device was lost (the page then makes a new session).

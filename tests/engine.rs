@@ -299,3 +299,31 @@ fn bad_calls_get_errors_and_lose_nothing() {
     let e = engine.set_imagenet_labels("a\nb\nc").unwrap_err();
     assert!(e.to_string().contains("3 lines, not 1000"), "{e}");
 }
+
+/// The timed rule of the automatic choice: one pass on each engine; the faster one runs the
+/// models from then on, and the reason says what was measured. Lavapipe and the CPU engine
+/// may come out either way, so the test checks that the engine does what its timing says.
+#[test]
+fn a_timed_pass_on_each_engine_picks_the_faster_and_says_so() {
+    let clock = std::time::Instant::now();
+    let now = || clock.elapsed().as_secs_f64() * 1e3;
+    let cpu = cpu_engine();
+    pollster::block_on(cpu.load_model("lenet5", None, &mut Quiet)).unwrap();
+    let none = pollster::block_on(cpu.choose_faster(now)).unwrap();
+    assert!(none.is_none(), "a CPU engine has no GPU to time");
+
+    let Some(gpu) = gpu_engine() else { return };
+    pollster::block_on(gpu.load_model("lenet5", None, &mut Quiet)).unwrap();
+    let timing = pollster::block_on(gpu.choose_faster(now)).unwrap().unwrap();
+    assert!(timing.gpu_ms > 0.0 && timing.cpu_ms > 0.0, "{timing:?}");
+    assert_eq!(timing.chose_cpu, timing.cpu_ms < timing.gpu_ms);
+    let reason = gpu.backend_reason();
+    assert!(reason.contains("one pass of lenet5 took"), "{reason}");
+    let want = if timing.chose_cpu { "cpu" } else { "webgpu" };
+    assert_eq!(gpu.backend().name(), want, "{reason}");
+    let result = pollster::block_on(gpu.classify(&trousers(), &mut Quiet)).unwrap();
+    assert_eq!(result.backend, want);
+    // A later model runs where the timing said, too.
+    let next = classify(&gpu, "lenet5_modern", &trousers());
+    assert_eq!(next.backend, want);
+}

@@ -259,8 +259,6 @@ async fn a_node_is_drawn_into_a_canvas_from_its_gpu_buffer_without_reading_it_ba
     }
     let flat = gpu.node_ranges("output".into()).await.map_err(message);
     assert!(flat.unwrap().is_none(), "a flat node is read back");
-    let cpu_ranges = cpu.node_ranges("c3".into()).await.map_err(message);
-    assert!(cpu_ranges.unwrap().is_none(), "a CPU pass kept its values");
 
     // A colormap one unit apart per entry: a value at an index boundary, where the GPU's
     // and the CPU's sums differ in the last bits, moves its colour by one unit.
@@ -316,6 +314,61 @@ async fn a_node_is_drawn_into_a_canvas_from_its_gpu_buffer_without_reading_it_ba
         colormap,
     );
     assert!(message(bad.unwrap_err()).contains("neither `channel` nor `layer`"));
+}
+
+/// After a CPU pass the engine paints a node's tiles (the GPU drawing's CPU twin itself) into
+/// a 2D canvas, with the ranges taken from the node's values.
+#[wasm_bindgen_test]
+async fn after_a_cpu_pass_the_engine_paints_a_nodes_tiles_into_a_2d_canvas() {
+    use convscope::gpu::draw::{draw_tiles, Norm};
+    use convscope::model::Shape;
+    use convscope::tensor::Tensor;
+    let cpu = Session::create(Some("cpu".into())).await;
+    load(&cpu, "lenet5", LENET5).await;
+    classify(&cpu).await;
+    let on_cpu = cpu.node_output("c3".into()).await.map_err(message).unwrap();
+    let on_cpu = Tensor::new(vec![16, 10, 10], on_cpu);
+    let ranges = cpu.node_ranges("c3".into()).await.map_err(message).unwrap();
+    let ranges = ranges.expect("after a CPU pass the engine paints c3");
+    let from_values: Vec<f32> = convscope::gpu::draw::ranges(&on_cpu)
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(ranges, from_values, "a CPU pass's ranges are its values'");
+
+    let colormap: Vec<u8> = (0..256u32)
+        .flat_map(|i| [i as u8, 255 - i as u8, (i / 2) as u8])
+        .collect();
+    let triples: [[u8; 3]; 256] =
+        std::array::from_fn(|i| [colormap[3 * i], colormap[3 * i + 1], colormap[3 * i + 2]]);
+    let order: Vec<u32> = (0..16).rev().collect();
+    let canvas = new_canvas();
+    let draw = |node: &str, canvas, order: Vec<u32>| {
+        cpu.draw_node(
+            node.into(),
+            canvas,
+            "layer".into(),
+            order,
+            24,
+            200,
+            colormap.clone(),
+        )
+    };
+    let layout = draw("c3", canvas.clone(), order.clone())
+        .map_err(message)
+        .expect("painting c3 after a CPU pass");
+    let layout: TileLayout = parse(layout);
+    assert_eq!((layout.tiles, layout.cols, layout.rows), (16, 7, 3));
+    let twin_layout = convscope::gpu::draw::TileLayout::new(Shape::new(16, 10, 10), 16, 24, 200);
+    let want = draw_tiles(&on_cpu, &twin_layout, Norm::Layer, &order, &triples);
+    assert!(
+        canvas_pixels(&canvas) == want,
+        "the painted tiles are not the twin's"
+    );
+    let flat = draw("output", new_canvas(), vec![0]);
+    assert!(message(flat.unwrap_err()).contains("not a map"));
+    let outside = draw("c3", new_canvas(), vec![16]);
+    assert!(message(outside.unwrap_err()).contains("channels of `c3` (0..16)"));
 }
 
 #[wasm_bindgen_test]

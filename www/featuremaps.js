@@ -1,8 +1,9 @@
 // Feature maps: every channel of the picked node as a colormapped tile, normalised per
 // channel or per layer (the legend says which); click a tile to enlarge it, hover a unit
-// of the enlarged map to see its receptive field on the input. After a WebGPU pass the
-// engine draws the tiles from the node's GPU buffer into one canvas (`showGpu`); after a
-// CPU pass, or for flat nodes, this module paints values it was given (`show`).
+// of the enlarged map to see its receptive field on the input. The engine draws the tiles
+// into one canvas (`showGpu`): from the node's GPU buffer after a WebGPU pass, painted in
+// Rust after a CPU pass. For flat nodes, or where a WebGPU canvas cannot be drawn, this
+// module paints values it was given (`show`).
 import { COLORMAP, ENLARGED_PX, MANY_CHANNELS, SMALL_TILE_PX, TILE_PX } from './config.js';
 import { el, shapeText } from './dom.js';
 
@@ -75,6 +76,11 @@ export class FeatureMapView {
       this.legend, this.big, this.grid,
     );
     this.norm = 'channel';
+    // The grid's width, kept by an observer: reading it while drawing would force a layout every frame.
+    this.gridWidth = 960;
+    new ResizeObserver(([entry]) => {
+      this.gridWidth = Math.floor(entry.contentRect.width) || 960;
+    }).observe(this.grid);
     this.data = null;
     this.enlarged = null;
   }
@@ -131,7 +137,7 @@ export class FeatureMapView {
   }
 
   /**
-   * Show `node` drawn by the engine from its GPU buffer: `ranges` holds each channel's
+   * Show `node` drawn by the engine (from its GPU buffer, or painted on the CPU): `ranges` holds each channel's
    * `[min, max, mean]`; `draw(canvas, norm, order, tilePx, maxWidth, colormap)` draws tiles
    * on a canvas and returns their layout. Returns false (showing nothing) if drawing failed,
    * so the caller can read the values back instead.
@@ -195,7 +201,7 @@ export class FeatureMapView {
   renderGpu(order, side) {
     const { node, stats, draw } = this.data;
     const canvas = el('canvas', { class: 'tile-grid', 'data-testid': 'feature-grid' });
-    const maxWidth = Math.max(side, Math.floor(this.grid.clientWidth || 960) - 4);
+    const maxWidth = Math.max(side, this.gridWidth - 4);
     const layout = draw(canvas, this.norm, Uint32Array.from(order), side, maxWidth, LUT);
     Object.assign(canvas.dataset, {
       channels: layout.tiles, cols: layout.cols, tileW: layout.tile_w, tileH: layout.tile_h, gap: layout.gap,

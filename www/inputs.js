@@ -93,7 +93,13 @@ export function wireImageInputs({ fileInput, dropZone, samples }, { onFile, onSa
   );
 }
 
-/** The webcam: frames are grabbed one after another, each once the last one is classified. */
+/** Longest wait (ms) for the camera's next frame before the current one is taken again. */
+const FRAME_WAIT_MS = 100;
+
+/**
+ * The webcam: frames are classified back to back, the next one taken as soon as the last one
+ * is shown (and the camera has a new one), each drawn into one reused canvas.
+ */
 export class Camera {
   constructor(video, button, onFrame, onProblem) {
     this.video = video;
@@ -101,6 +107,10 @@ export class Camera {
     this.onFrame = onFrame;
     this.onProblem = onProblem;
     this.stream = null;
+    this.grab = null;
+    this.presented = 0;
+    this.taken = -1;
+    this.wake = null;
     button.addEventListener('click', () => (this.stream ? this.stop() : this.start()));
   }
 
@@ -121,6 +131,7 @@ export class Camera {
     this.video.hidden = false;
     await this.video.play();
     this.button.textContent = 'Stop camera';
+    this.countFrames(this.stream);
     this.loop();
   }
 
@@ -129,15 +140,55 @@ export class Camera {
     this.stream = null;
     this.video.srcObject = null;
     this.video.hidden = true;
+    this.grab = null;
     this.button.textContent = 'Start camera';
+  }
+
+  /** Count the frames the video presents (where the browser says), waking a waiting loop. */
+  countFrames(stream) {
+    if (!('requestVideoFrameCallback' in this.video)) return;
+    const tick = () => {
+      if (this.stream !== stream) return;
+      this.presented += 1;
+      this.wake?.();
+      this.video.requestVideoFrameCallback(tick);
+    };
+    this.video.requestVideoFrameCallback(tick);
+  }
+
+  /** Resolves when the camera has a frame not taken yet, or after `FRAME_WAIT_MS` (or a paint where frames are not counted). */
+  nextFrame() {
+    if (!('requestVideoFrameCallback' in this.video)) return new Promise((resolve) => requestAnimationFrame(resolve));
+    if (this.presented > this.taken) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, FRAME_WAIT_MS);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /** The video's current frame as RGBA bytes, drawn into a canvas kept while the size stays. */
+  frame(w, h) {
+    if (this.grab?.canvas.width !== w || this.grab.canvas.height !== h) {
+      this.grab = new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true });
+    }
+    this.grab.drawImage(this.video, 0, 0, w, h);
+    return { width: w, height: h, data: this.grab.getImageData(0, 0, w, h).data, source: 'camera' };
   }
 
   async loop() {
     while (this.stream) {
-      await new Promise((resolve) => requestAnimationFrame(resolve));
+      await this.nextFrame();
       const { videoWidth: w, videoHeight: h } = this.video;
-      if (!this.stream || this.video.readyState < 2 || !w || !h) continue;
-      const ok = await this.onFrame(frameFrom('camera', this.video, w, h));
+      if (!this.stream || this.video.readyState < 2 || !w || !h) {
+        await new Promise((resolve) => setTimeout(resolve, FRAME_WAIT_MS));
+        continue;
+      }
+      this.taken = this.presented;
+      const ok = await this.onFrame(this.frame(w, h));
       if (!ok) this.stop();
     }
   }

@@ -16,8 +16,7 @@ export class InputView {
   /** Draw the network input: `rgba` bytes of an `h x w` image. */
   show(rgba, h, w) {
     this.size = [h, w];
-    this.canvas.width = w;
-    this.canvas.height = h;
+    if (this.canvas.width !== w || this.canvas.height !== h) Object.assign(this.canvas, { width: w, height: h });
     this.canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba), w, h), 0, 0);
     const scale = INPUT_VIEW_PX / Math.max(h, w);
     this.scale = scale;

@@ -14,6 +14,7 @@ import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } 
 import { ModelPicker, availableWeights, fetchWithProgress, readWithProgress } from './models.js';
 import { StatusView } from './status.js';
 import { megabytes } from './dom.js';
+import { Meter } from './meter.js';
 import { Top5View } from './top5.js';
 import * as hash from './hash.js';
 
@@ -32,7 +33,7 @@ const maps = new FeatureMapView(document.getElementById('feature-maps'), {
 
 const families = new FamilyViews(document.getElementById('explore'), { session: () => state.session, serial, report: (e) => report(e), ran: () => state.ran, onChange: () => saveHash() });
 const state = { gpuDraw: true, session: null, picker: null, model: null, node: null, input: null, frame: null, summary: null, ran: false, labels: null };
-let classifications = 0;
+const meter = new Meter(document.body);
 let recoveries = 0;
 
 // One engine call at a time: each task starts when the previous one has settled.
@@ -115,6 +116,14 @@ function showBackend() {
   status.notice('backend', s.backend_reason(), backend === 'webgpu' ? 'info' : 'warn', action);
 }
 
+async function chooseFaster() {
+  if (state.session.backend() !== 'webgpu') return;
+  status.busy(`timing one pass of ${state.model} on WebGPU and on the CPU engine…`);
+  await state.session.choose_faster();
+  showBackend();
+  status.info(`${state.model} is ready (${state.session.backend()}). Pick a sample, upload or drop a photo, or start the camera.`);
+}
+
 function defaultNode(summary) {
   return (summary.nodes.find((n) => n.kind === 'conv') ?? summary.nodes[0]).name;
 }
@@ -189,8 +198,8 @@ async function showNode(node) {
   saveHash();
   if (!state.ran) return;
   const n = state.summary.nodes.find((x) => x.name === node);
-  // After a WebGPU pass the engine draws the maps from the node's GPU buffer and only the
-  // channels' ranges come back; otherwise (CPU pass, flat node, drawing failed) the values do.
+  // The engine draws the maps: after a WebGPU pass from the node's GPU buffer (only the
+  // channels' ranges come back), after a CPU pass painted in Rust; flat nodes come back as values.
   const session = state.session;
   const ranges = state.gpuDraw ? await session.node_ranges(node) : null;
   const draw = (canvas, ...args) => session.draw_node(node, canvas, ...args);
@@ -211,7 +220,7 @@ async function showNode(node) {
  */
 const checkedSessions = new WeakSet();
 async function checkFirstGpuDraw(session) {
-  if (checkedSessions.has(session)) return;
+  if (checkedSessions.has(session) || session.backend() !== 'webgpu') return;
   checkedSessions.add(session);
   await new Promise((resolve) => setTimeout(resolve, GPU_DRAW_CHECK_MS));
   if (!session.device_lost()) return;
@@ -234,15 +243,7 @@ function classify(frame) {
   return serial(() => classifyTask(frame));
 }
 
-/** Camera frames per second, smoothed over the last few frames; null for other inputs. */
-let camera = { at: null, fps: null };
 let architectureShownAt = 0;
-function frameRate(source, now) {
-  const rate = source === 'camera' && camera.at !== null ? 1000 / (now - camera.at) : null;
-  const fps = rate === null ? null : camera.fps === null ? rate : 0.7 * camera.fps + 0.3 * rate;
-  camera = source === 'camera' ? { at: now, fps } : { at: null, fps: null };
-  return fps;
-}
 
 /** Classify `frame`; if the GPU device is lost meanwhile, recover and try once more. */
 async function classifyTask(frame, retry = true) {
@@ -259,7 +260,7 @@ async function classifyTask(frame, retry = true) {
       return classifyTask(frame, false);
     }
     const ms = performance.now() - started;
-    const fps = frameRate(frame.source, performance.now());
+    const fps = meter.frameRate(frame.source, performance.now());
     const predictions = result.top5;
     if (result.gpu_problem) status.notice('gpu', result.gpu_problem, 'warn');
     state.frame = frame;
@@ -277,13 +278,7 @@ async function classifyTask(frame, retry = true) {
       architectureShownAt = performance.now();
     }
     await showNode(state.node);
-    classifications += 1;
-    // For the page benchmark (scripts/bench-page.sh): the last pass, the first result's time
-    // since the page started loading, the camera's rate.
-    document.body.dataset.lastMs = ms.toFixed(1);
-    if (classifications === 1) document.body.dataset.firstResultMs = performance.now().toFixed(0);
-    document.body.dataset.fps = fps === null ? '' : fps.toFixed(2);
-    document.body.dataset.classifications = String(classifications);
+    meter.record(ms, fps);
     status.info(`${frame.source}: ${predictions[0]?.name ?? '?'} (${ms.toFixed(0)} ms on ${result.backend})${frame.note ? `; ${frame.note}` : ''}.`);
   }
 }
@@ -334,7 +329,7 @@ function showView(view) {
 
 async function boot() {
   status.busy('loading the engine (WebAssembly)…');
-  await init();
+  meter.memory = (await init()).memory;
   const wanted = hash.read();
   showGuide(document.getElementById('explore'));
   families.restore(wanted.panels);
@@ -380,6 +375,8 @@ async function boot() {
   for (const b of document.querySelectorAll('nav.views button')) b.addEventListener('click', () => showView(b.dataset.view));
   if (wanted.view === 'lab') showView('lab');
   await loadModel(state.picker.has(wanted.model) ? wanted.model : DEFAULT_MODEL, { node: wanted.node });
+  // On a real adapter (or with backend=timed) one timed pass on each engine picks the faster.
+  if (!wanted.backend || wanted.backend === 'timed') await serial(chooseFaster).catch(report);
   setInterval(checkDevice, DEVICE_CHECK_MS);
   document.body.dataset.ready = 'true';
   if (wanted.input?.startsWith('sample:')) await useSample(wanted.input.slice('sample:'.length));

@@ -113,9 +113,10 @@ pub fn classify(
     let (load, path) = load_model(&engine, name, weights_file)?;
     let result = block_on(engine.classify(&picture, &mut Quiet))?;
     if json {
+        let reason = engine.backend_reason();
         let report = ClassifyReport {
             load: &load,
-            engine: engine.backend_reason(),
+            engine: &reason,
             result: &result,
             families: match families {
                 true => Some(block_on(engine.family_report())?),

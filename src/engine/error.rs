@@ -49,6 +49,10 @@ pub enum EngineError {
         "the ImageNet label file has {found} lines, not 1000: run ./scripts/setup.sh to make it"
     )]
     Labels { found: usize },
+    #[error("timing the engines failed: {problem}")]
+    Timing { problem: String },
+    #[error("the tile order must list channels of `{node}` (0..{channels})")]
+    TileOrder { node: String, channels: usize },
     #[error("unit ({y}, {x}) is outside `{node}`'s {h}x{w} map")]
     OutsideMap {
         node: String,

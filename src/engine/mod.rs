@@ -5,6 +5,7 @@
 //!
 //! Long work takes a [`Pace`], which reports progress and on the page yields to the browser.
 
+mod choose;
 mod error;
 pub mod explain;
 pub mod families;
@@ -19,6 +20,7 @@ pub mod report;
 mod run;
 pub mod views;
 
+pub use choose::EngineTiming;
 pub use error::EngineError;
 pub use load::{decode_weights, model_weights, random_weights, ModelWeights, RANDOM_SEED};
 pub use nodes::GpuNode;
@@ -35,7 +37,7 @@ use crate::tensor::Tensor;
 use crate::weights::Weights;
 use crate::zoo::{self, ZooEntry};
 use report::LoadReport;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -95,6 +97,8 @@ pub(crate) struct Run {
     pub gpu_ms: Option<Vec<f64>>,
     /// The nodes read back from the GPU since this pass, in order.
     pub gpu_reads: Vec<String>,
+    /// The last node read for painting after a fast CPU pass (its ranges, then its tiles).
+    pub painted: Option<(NodeId, Tensor)>,
 }
 
 /// The engine: a GPU (or none), which CPU engine runs what the GPU does not, the loaded
@@ -105,6 +109,10 @@ pub struct Engine {
     /// `Backend::Cpu` or `Backend::Reference`: what runs a model the GPU does not.
     cpu: Backend,
     reason: String,
+    /// Set when a timed pass found the CPU engine faster than the GPU (`choose_faster`).
+    cpu_preferred: Cell<bool>,
+    /// What the timed passes found, said in place of `reason` once they ran.
+    timed: RefCell<Option<String>>,
     lost: Arc<AtomicBool>,
     model: RefCell<Option<Rc<Model>>>,
     run: RefCell<Run>,
@@ -179,6 +187,8 @@ impl Engine {
             gpu: ctx.map(Rc::new),
             cpu,
             reason,
+            cpu_preferred: Cell::new(false),
+            timed: RefCell::new(None),
             lost,
             model: RefCell::new(None),
             run: RefCell::new(Run::default()),
@@ -193,9 +203,10 @@ impl Engine {
         self.gpu.as_ref()
     }
 
-    /// What runs models: `Backend::Gpu` when a device is open, else the CPU engine chosen.
+    /// What runs models: `Backend::Gpu` when a device is open (and no timed pass found the
+    /// CPU engine faster), else the CPU engine chosen.
     pub fn backend(&self) -> Backend {
-        if self.gpu.is_some() {
+        if self.gpu.is_some() && !self.cpu_preferred.get() {
             Backend::Gpu
         } else {
             self.cpu
@@ -207,9 +218,12 @@ impl Engine {
         self.cpu
     }
 
-    /// Which adapter runs the engine, or why the CPU reference does.
-    pub fn backend_reason(&self) -> &str {
-        &self.reason
+    /// Which adapter runs the engine, or why a CPU engine does.
+    pub fn backend_reason(&self) -> String {
+        self.timed
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| self.reason.clone())
     }
 
     /// Whether the GPU device was lost.
@@ -282,7 +296,9 @@ impl Engine {
 
     /// The GPU, if it runs `model`.
     pub(crate) fn gpu_for(&self, model: &Model) -> Option<Rc<GpuContext>> {
-        let usable = model.plan.is_some() && model.gpu_failure.borrow().is_none();
+        let usable = model.plan.is_some()
+            && model.gpu_failure.borrow().is_none()
+            && !self.cpu_preferred.get();
         usable.then(|| self.gpu.clone()).flatten()
     }
 
@@ -300,7 +316,7 @@ impl Engine {
             zoo::entry(name).ok_or_else(|| EngineError::UnknownModel { name: name.into() })?;
         let net = (entry.build)();
         let loaded = model_weights(entry, &net, weights, pace).await?;
-        if self.gpu.is_some() {
+        if self.backend() == Backend::Gpu {
             pace.report("uploading the weights to the GPU", 1.0);
         }
         let (h, w) = entry.preprocess.output_size();
@@ -342,7 +358,7 @@ impl Engine {
         h: usize,
         w: usize,
     ) -> (Option<Plan>, Option<String>) {
-        let Some(ctx) = &self.gpu else {
+        let Some(ctx) = self.gpu.as_ref().filter(|_| !self.cpu_preferred.get()) else {
             return (None, None);
         };
         let memory = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);

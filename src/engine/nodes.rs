@@ -1,11 +1,12 @@
 //! Reading the loaded model after a pass: the per-node summary, any node's output (only that
-//! node is read back from the GPU), each channel's range computed on the GPU, a unit's
-//! receptive field, and the input as the network saw it.
+//! node is read back from the GPU), each channel's range (computed on the GPU after a GPU
+//! pass), a node's feature maps painted as RGBA tiles after a CPU pass, a unit's receptive
+//! field, and the input as the network saw it.
 
 use super::report::{node_summaries, Summary};
 use super::{Engine, EngineError, Model, Ran};
 use crate::analysis::FLOPS_PER_MAC;
-use crate::gpu::draw::FeatureMapDrawer;
+use crate::gpu::draw::{self, FeatureMapDrawer, Norm, TileLayout};
 use crate::gpu::GpuContext;
 use crate::model::{NodeId, Shape};
 use crate::preprocess::Preprocess;
@@ -114,11 +115,12 @@ impl Engine {
         }))
     }
 
-    /// Each channel's `[min, max, mean]` of `node` after the last pass, computed on the GPU
-    /// (the only values read back), or `None` when the GPU cannot draw this node.
+    /// Each channel's `[min, max, mean]` of `node` after the last pass, or `None` for a flat
+    /// node (or one the GPU cannot draw): after a GPU pass computed on the GPU (the only
+    /// values read back), after a CPU pass from the node's values.
     pub async fn node_ranges(&self, node: &str) -> Result<Option<Vec<[f32; 3]>>, EngineError> {
         let Some(view) = self.gpu_node(node)? else {
-            return Ok(None);
+            return self.with_cpu_map(node, |t, _| draw::ranges(t));
         };
         let ranges = view
             .drawer
@@ -129,6 +131,61 @@ impl Engine {
             .gpu_reads
             .push(format!("{node} (channel ranges)"));
         Ok(Some(ranges))
+    }
+
+    /// After a CPU pass, `node`'s tiles painted on the CPU (`gpu::draw::draw_tiles`, the GPU
+    /// drawing's twin): the layout and its RGBA pixels, tile `i` showing channel `order[i]`,
+    /// the longer side of a tile `tile_px` pixels, as many columns as fit in `max_width`.
+    /// `None` after a GPU pass (the GPU draws) or for a flat node.
+    pub fn paint_node(
+        &self,
+        node: &str,
+        norm: Norm,
+        order: &[u32],
+        tile_px: u32,
+        max_width: u32,
+        colormap: &[[u8; 3]; 256],
+    ) -> Result<Option<(TileLayout, Vec<u8>)>, EngineError> {
+        let painted = self.with_cpu_map(node, |t, shape| {
+            if order.is_empty() || order.iter().any(|&ch| ch as usize >= shape.c) {
+                return Err(EngineError::TileOrder {
+                    node: node.into(),
+                    channels: shape.c,
+                });
+            }
+            let layout = TileLayout::new(shape, order.len(), tile_px, max_width);
+            Ok((layout, draw::draw_tiles(t, &layout, norm, order, colormap)))
+        })?;
+        painted.transpose()
+    }
+
+    /// `f` of `node`'s output (and its shape) after a CPU pass (fast engine or reference), when the node is
+    /// a map; `None` after a GPU pass or for a flat node.
+    fn with_cpu_map<T>(
+        &self,
+        node: &str,
+        f: impl FnOnce(&Tensor, Shape) -> T,
+    ) -> Result<Option<T>, EngineError> {
+        let model = self.model()?;
+        let id = Self::node_id(&model, node)?;
+        let shape = model.analysis.nodes[id].output_shape;
+        let mut run = self.run.borrow_mut();
+        let run = &mut *run;
+        let tensor = match &run.ran {
+            None => return Err(EngineError::NothingRun),
+            Some(Ran::Gpu) => return Ok(None),
+            _ if shape.h * shape.w <= 1 => return Ok(None),
+            Some(Ran::Reference(outputs)) => &outputs[id],
+            Some(Ran::Fast) => {
+                if !matches!(run.painted, Some((read, _)) if read == id) {
+                    let fast = model.fast.borrow();
+                    let plan = fast.as_ref().ok_or(EngineError::NothingRun)?;
+                    run.painted = Some((id, plan.read(id)?));
+                }
+                &run.painted.as_ref().expect("read above").1
+            }
+        };
+        Ok(Some(f(tensor, shape)))
     }
 
     /// The input pixels `[y0, x0, y1, x1]` (inclusive, clipped to the input) that unit

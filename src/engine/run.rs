@@ -16,7 +16,7 @@ use crate::weights::Weights;
 /// One forward pass on the GPU inside an error scope, so an invalid pipeline or command
 /// buffer is an error here rather than a silent page of zeros. Returns the output node's
 /// values and the per-node times.
-async fn gpu_pass(
+pub(super) async fn gpu_pass(
     ctx: &GpuContext,
     model: &Model,
     input: &Tensor,
@@ -56,7 +56,7 @@ pub async fn cpu_pass(
 
 /// The output node's values on the fast CPU engine (its plan made on the first pass), a node
 /// at a time with a tick between nodes. Every node's output stays in the plan.
-async fn fast_pass(
+pub(super) async fn fast_pass(
     model: &Model,
     input: &Tensor,
     pace: &mut impl Pace,
@@ -148,6 +148,7 @@ impl Engine {
             ran: Some(ran),
             gpu_ms,
             gpu_reads,
+            painted: None,
         };
         Ok(Classification {
             top5,

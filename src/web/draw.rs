@@ -5,23 +5,25 @@
 use super::{js_error, to_js, Session};
 use crate::gpu::draw::{DrawSpec, Norm, TileLayout, TARGET_FORMAT};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::Clamped;
 
 #[wasm_bindgen]
 impl Session {
-    /// Each channel's `[min, max, mean]` of `node` after the last pass, computed on the GPU
-    /// (`3 c` numbers, the only values read back), or `undefined` when the GPU cannot draw
-    /// this node (a CPU pass, or a flat node): then the page reads it with `node_output`.
+    /// Each channel's `[min, max, mean]` of `node` after the last pass (`3 c` numbers; after
+    /// a WebGPU pass computed on the GPU, the only values read back), or `undefined` for a
+    /// flat node (or one the GPU cannot draw): then the page reads it with `node_output`.
     pub async fn node_ranges(&self, node: String) -> Result<Option<Vec<f32>>, JsError> {
         let ranges = self.engine.node_ranges(&node).await.map_err(js_error)?;
         Ok(ranges.map(|r| r.into_iter().flatten().collect()))
     }
 
-    /// Draw `node`'s tiles on `canvas` (WebGPU) from its GPU buffer: tile `i` shows channel
-    /// `order[i]`, the longer side of a tile `tile_px` pixels, as many columns as fit in
-    /// `max_width`; `norm` is `"channel"` or `"layer"`; `colormap` is 256 RGB triples, low
-    /// to high. Sizes the canvas and returns the layout `{c, h, w, tiles, cols, rows, tile_w,
-    /// tile_h, gap, width, height}` (see `gpu::draw::TileLayout`), from which the page maps a
-    /// pointer to a channel and unit.
+    /// Draw `node`'s tiles on `canvas`: after a WebGPU pass from its GPU buffer (a WebGPU
+    /// canvas), after a CPU pass painted by the engine into a 2D canvas (one `putImageData`).
+    /// Tile `i` shows channel `order[i]`, the longer side of a tile `tile_px` pixels, as many
+    /// columns as fit in `max_width`; `norm` is `"channel"` or `"layer"`; `colormap` is 256 RGB
+    /// triples, low to high. Sizes the canvas and returns the layout `{c, h, w, tiles, cols,
+    /// rows, tile_w, tile_h, gap, width, height}` (see `gpu::draw::TileLayout`), from which the
+    /// page maps a pointer to a channel and unit.
     #[allow(clippy::too_many_arguments)]
     pub fn draw_node(
         &self,
@@ -33,12 +35,6 @@ impl Session {
         max_width: u32,
         colormap: Vec<u8>,
     ) -> Result<JsValue, JsError> {
-        let Some(node_view) = self.engine.gpu_node(&node).map_err(js_error)? else {
-            return Err(JsError::new(&format!(
-                "`{node}` cannot be drawn on the GPU: read it with node_output"
-            )));
-        };
-        let (ctx, shape) = (&node_view.ctx, node_view.shape);
         let norm = match norm.as_str() {
             "channel" => Norm::Channel,
             "layer" => Norm::Layer,
@@ -59,6 +55,10 @@ impl Session {
                     colormap.len()
                 ))
             })?;
+        let Some(node_view) = self.engine.gpu_node(&node).map_err(js_error)? else {
+            return self.paint_node(&node, canvas, norm, &order, tile_px, max_width, &colormap);
+        };
+        let (ctx, shape) = (&node_view.ctx, node_view.shape);
         if order.is_empty() || order.iter().any(|&ch| ch as usize >= shape.c) {
             return Err(JsError::new(&format!(
                 "the tile order must list channels of `{node}` (0..{})",
@@ -112,6 +112,47 @@ impl Session {
             .drawer
             .draw(ctx, node_view.buffer(), shape, &view, &spec);
         ctx.queue.present(frame);
+        to_js(&layout)
+    }
+
+    /// `draw_node` after a CPU pass: the engine paints the tiles, the page's 2D canvas shows them.
+    #[allow(clippy::too_many_arguments)]
+    fn paint_node(
+        &self,
+        node: &str,
+        canvas: web_sys::HtmlCanvasElement,
+        norm: Norm,
+        order: &[u32],
+        tile_px: u32,
+        max_width: u32,
+        colormap: &[[u8; 3]; 256],
+    ) -> Result<JsValue, JsError> {
+        let painted = self
+            .engine
+            .paint_node(node, norm, order, tile_px, max_width, colormap)
+            .map_err(js_error)?;
+        let Some((layout, rgba)) = painted else {
+            return Err(JsError::new(&format!(
+                "`{node}` is not a map: read it with node_output"
+            )));
+        };
+        canvas.set_width(layout.width);
+        canvas.set_height(layout.height);
+        let context: web_sys::CanvasRenderingContext2d = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .ok_or_else(|| JsError::new("the canvas gave no 2D context to paint on"))?
+            .unchecked_into();
+        let image = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+            Clamped(&rgba),
+            layout.width,
+            layout.height,
+        )
+        .map_err(|_| JsError::new("the painted tiles did not fit an ImageData"))?;
+        context
+            .put_image_data(&image, 0.0, 0.0)
+            .map_err(|_| JsError::new("the canvas refused the painted tiles"))?;
         to_js(&layout)
     }
 }

@@ -215,7 +215,8 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     const shared = await openPage(browser, BASE + hash);
     await waitForClassification(shared, 0);
     const channels = expected[CONV_NODE].output_shape[0];
-    await shared.waitForFunction((n) => document.querySelectorAll('[data-testid="feature-map"]').length === n, channels, { timeout: SLOW });
+    // After a CPU pass the engine paints the node's tiles into one canvas.
+    await shared.waitForFunction((n) => Number(document.querySelector('[data-testid="feature-grid"]')?.dataset.channels) === n, channels, { timeout: SLOW });
     assert(await shared.inputValue('[data-testid="node-select"]') === CONV_NODE, 'the node was not restored');
     const names = await top5(shared);
     assert(names[0] === 'espresso', `restored view gives ${names.join(', ')}`);
@@ -329,6 +330,16 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
     assert(await auto.evaluate(() => document.body.dataset.backend) === 'webgpu', 'the switch did not start WebGPU');
     assert(/backend=webgpu/.test(auto.url()), `the hash does not keep the choice: ${auto.url()}`);
     await auto.close();
+  });
+  await test('with the software-adapter rule off (backend=timed), a timed pass on each engine picks the CPU engine and says it was faster', () => page, async () => {
+    const timed = await openPage(browser, `${BASE}#backend=timed`);
+    assert(await timed.evaluate(() => document.body.dataset.backend) === 'cpu', 'the timed choice kept WebGPU');
+    const notice = await timed.textContent('[data-testid="status"] [data-key="backend"]');
+    const [, cpuMs, gpuMs] = notice.match(/one pass of efficientnet_lite0 took (\d+) ms on it against (\d+) ms on WebGPU/) ?? [];
+    assert(cpuMs && Number(cpuMs) < Number(gpuMs), `backend notice: ${notice}`);
+    assert(/Use WebGPU/.test(await timed.textContent('[data-testid="backend-switch"]')), 'no switch to WebGPU');
+    assert(timed.errors.length === 0, `errors: ${timed.errors.join('; ')}`);
+    await timed.close();
   });
   await test('the page loads on WebGPU (forced) with no console errors', () => page, async () => {
     page = await openPage(browser, `${BASE}#backend=webgpu`, { init: keepDevices });
