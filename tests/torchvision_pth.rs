@@ -135,7 +135,7 @@ fn a_wrapped_training_checkpoint_classifies_like_the_safetensors_file_in_the_eng
     };
     // {"model": {"module." + name: tensor}, "optimizer": {... momentum buffers ...}, "epoch": 90}
     let (note, wrapped) = classify(&read(dir.join("resnet18_wrapped.pth")));
-    assert_eq!(note, "trained weights from a PyTorch checkpoint (zip format); the state dict under `model`; the `module.` prefix (DataParallel) removed from its 122 tensor names");
+    assert_eq!(note, "trained weights (a PyTorch checkpoint, zip format; the state dict under `model`; the `module.` prefix (DataParallel) removed from its 122 tensor names)");
     let (note, plain) = classify(&read(dir.join("resnet18.safetensors")));
     assert_eq!(note, "trained weights");
     let top = |c: &convscope::engine::report::Classification| {

@@ -163,7 +163,7 @@ fn a_pth_where_safetensors_is_expected_is_named_not_a_bad_header() {
     );
     assert!(err
         .to_string()
-        .contains("PyTorch checkpoint (zip format), not a safetensors file"));
+        .contains("PyTorch checkpoint, zip format, not a safetensors file"));
     let legacy = include_bytes!("fixtures/legacy_tiny.pth");
     assert_eq!(TorchFormat::sniff(legacy), Some(TorchFormat::Legacy));
     // and where any format is taken, both kinds of .pth load

@@ -125,11 +125,9 @@ async fn decode_torch(
         pace.tick(STAGE, done as f64 / total as f64).await;
     }
     pace.report(STAGE, 1.0);
-    let mut note = format!("trained weights from {}", format.describe());
-    for n in &fit.notes {
-        note.push_str("; ");
-        note.push_str(n);
-    }
+    let mut parts = vec![format.describe().to_string()];
+    parts.extend(fit.notes);
+    let note = format!("trained weights ({})", parts.join("; "));
     Ok((Weights { tensors }, note))
 }
 

@@ -45,8 +45,8 @@ impl TorchFormat {
     /// How the format is named in messages.
     pub fn describe(self) -> &'static str {
         match self {
-            TorchFormat::Zip => "a PyTorch checkpoint (zip format)",
-            TorchFormat::Legacy => "a PyTorch checkpoint (legacy format)",
+            TorchFormat::Zip => "a PyTorch checkpoint, zip format",
+            TorchFormat::Legacy => "a PyTorch checkpoint, legacy format",
         }
     }
 }

@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use std::io::{Cursor, Read};
 
 type Archive<'a> = ZipArchive<Cursor<&'a [u8]>>;
+/// A record's bytes, and its CRC-32 when it is still to be checked.
+type Record<'a> = (Cow<'a, [u8]>, Option<u32>);
 
 fn zip_error(e: ZipError) -> E {
     E::Zip {
@@ -75,7 +77,7 @@ fn record<'a>(
     bytes: &'a [u8],
     name: &str,
     expected: Option<u128>,
-) -> Result<Option<(Cow<'a, [u8]>, Option<u32>)>, E> {
+) -> Result<Option<Record<'a>>, E> {
     let Some(index) = archive.index_for_name(name) else {
         return Ok(None);
     };
