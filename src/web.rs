@@ -14,6 +14,22 @@ use pace::WebPace;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+/// `array` copied into WebAssembly memory once, or a message if that memory cannot grow
+/// enough (instead of an abort that would kill the session).
+fn copy_in(array: &js_sys::Uint8Array) -> Result<Vec<u8>, JsError> {
+    let len = array.length() as usize;
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| {
+        JsError::new(&format!(
+            "there is not enough WebAssembly memory for the {:.1} MB file: close other tabs, or use the command-line tool",
+            len as f64 / 1e6
+        ))
+    })?;
+    bytes.resize(len, 0);
+    array.copy_to(&mut bytes);
+    Ok(bytes)
+}
+
 /// The page's handle on the engine.
 #[wasm_bindgen]
 pub struct Session {
@@ -95,8 +111,8 @@ impl Session {
         to_js(&zoo_list(&available_weights))
     }
 
-    /// Load model `name` with safetensors `weights` (validated; every mismatch named by
-    /// tensor), or with seeded random weights when `weights` is absent. If this fails the
+    /// Load model `name` with safetensors or PyTorch checkpoint `weights` (validated; every
+    /// mismatch named by tensor), or with seeded random weights when `weights` is absent. If this fails the
     /// previous model stays loaded. Long work runs in small steps that let the page paint;
     /// `on_progress(stage, fraction)` is called between them.
     pub async fn load_model(
@@ -105,7 +121,7 @@ impl Session {
         weights: Option<js_sys::Uint8Array>,
         on_progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
-        let bytes = weights.map(|b| b.to_vec());
+        let bytes = weights.as_ref().map(copy_in).transpose()?;
         let mut pace = WebPace::new(on_progress);
         let report = self
             .engine

@@ -28,6 +28,10 @@ export const DEFAULT_MODEL = 'efficientnet_lite0';
  */
 export const LIMITS = {
   maxFileBytes: 50 * 1024 * 1024,
+  // A weights file (.safetensors or .pth) is held in WebAssembly memory (4 GiB at most) with
+  // its decoded weights and the CPU engine's copy: 1 GiB leaves room. The zoo's largest
+  // model, VGG-19 with BatchNorm, is 575 MB of float32.
+  maxWeightsBytes: 1024 * 1024 * 1024,
   maxPixels: 40e6,
   maxFramePixels: 4e6,
 };

@@ -1,7 +1,7 @@
 // The page's controller: loads the engine, makes the Session, wires the views together, runs
 // one engine call at a time, and keeps the model, node and input choice in the URL's hash.
 import init, { Session } from './pkg/convscope.js';
-import { DEFAULT_MODEL, DEVICE_CHECK_MS, GPU_DRAW_CHECK_MS, PATHS } from './config.js';
+import { DEFAULT_MODEL, DEVICE_CHECK_MS, GPU_DRAW_CHECK_MS, LIMITS, PATHS } from './config.js';
 import { NodeViews } from './nodeviews.js';
 import { ExplainViews } from './explain.js';
 import { FeatureMapView } from './featuremaps.js';
@@ -11,7 +11,8 @@ import { FamilyViews } from './families.js';
 import { showGuide } from './guide.js';
 import { InputView } from './inputview.js';
 import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } from './inputs.js';
-import { ModelPicker, availableWeights, fetchWithProgress, readWithProgress } from './models.js';
+import { ModelPicker, availableWeights, fetchWithProgress } from './models.js';
+import { readFileInChunks } from './filereader.js';
 import { StatusView } from './status.js';
 import { megabytes } from './dom.js';
 import { Meter } from './meter.js';
@@ -140,9 +141,9 @@ async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
     let bytes = null;
     let source = '';
     if (weightsFile) {
-      if (weightsFile.size === 0) throw new InputError(`"${weightsFile.name}" is empty (0 bytes): choose a .safetensors file saved for ${name}`);
+      if (weightsFile.size === 0) throw new InputError(`"${weightsFile.name}" is empty (0 bytes): choose a .safetensors or .pth file saved for ${name}`);
       status.busy(`reading ${weightsFile.name}…`);
-      bytes = await readWithProgress(weightsFile, (f) => status.setProgress(f));
+      bytes = await readFileInChunks(weightsFile, { onProgress: (f) => status.setProgress(f), maxBytes: LIMITS.maxWeightsBytes });
       status.setProgress(null);
       source = `your file ${weightsFile.name}`;
     } else if (info.has_trained_weights) {
@@ -169,8 +170,8 @@ async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
     }
     state.model = name;
     state.picker.set(name);
-    status.notice('weights', report.trained ? `${name}: trained weights from ${source} (${megabytes(bytes.length)}), checked tensor by tensor.`
-      : `${name} runs with ${report.weights}. Its predictions mean nothing; drop a matching .safetensors file to use trained weights.`,
+    status.notice('weights', report.trained ? `${name}: ${report.weights} from ${source} (${megabytes(bytes.length)}), checked tensor by tensor.`
+      : `${name} runs with ${report.weights}. Its predictions mean nothing; drop a matching .safetensors or .pth file to use trained weights.`,
     report.trained ? 'info' : 'warn');
     status.notice('gpu', report.gpu_problem, 'warn');
     state.summary = state.session.summary();
@@ -285,7 +286,7 @@ async function classifyTask(frame, retry = true) {
 
 async function useFile(file) {
   try {
-    if (file.name.toLowerCase().endsWith('.safetensors')) {
+    if (/\.(safetensors|pth|pt)$/i.test(file.name)) {
       await loadModel(state.model, { weightsFile: file, node: state.node });
       return;
     }

@@ -35,23 +35,6 @@ export async function fetchWithProgress(url, onProgress) {
   return bytes;
 }
 
-/** The bytes of a chosen `file`, calling `onProgress(fraction)` as they are read. */
-export async function readWithProgress(file, onProgress) {
-  const bytes = new Uint8Array(file.size);
-  const reader = file.stream().getReader();
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (received + value.length > bytes.length) throw new Error(`${file.name} grew while it was being read`);
-    bytes.set(value, received);
-    received += value.length;
-    onProgress(received / bytes.length);
-  }
-  if (received !== bytes.length) throw new Error(`${file.name}: read ${received} of ${bytes.length} bytes`);
-  return bytes;
-}
-
 /** The `<select>` of the whole zoo; models without trained weights say so. */
 export class ModelPicker {
   constructor(select, models, onPick) {

@@ -1,5 +1,6 @@
-//! Writes the seed corpus for the `load` target into `fuzz/corpus/load/`: the legacy torch
-//! fixtures, a complete lenet5 safetensors file, and a small one that fails validation.
+//! Writes the seed corpora: for the `load` target into `fuzz/corpus/load/` the legacy torch
+//! fixtures, a complete lenet5 safetensors file, and a small one that fails validation; for
+//! `torch_zip` into `fuzz/corpus/torch_zip/` the zip checkpoints of `tests/fixtures/pth/`.
 //! Run from the repository root: `cargo run --manifest-path fuzz/Cargo.toml --example seed`.
 
 use convscope::weights::{save_safetensors, Weights};
@@ -22,6 +23,14 @@ fn main() -> std::io::Result<()> {
     let few = w.tensors.iter().filter(|(n, _)| n.ends_with("bias"));
     let small = save_safetensors(few).expect("biases serialise");
     fs::write(out.join("lenet5_biases.safetensors"), small)?;
-    println!("seeds written to {}", out.display());
+    let zips = Path::new("fuzz/corpus/torch_zip");
+    fs::create_dir_all(zips)?;
+    for entry in fs::read_dir("tests/fixtures/pth")? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "pth") {
+            fs::copy(&path, zips.join(path.file_name().unwrap()))?;
+        }
+    }
+    println!("seeds written to {} and {}", out.display(), zips.display());
     Ok(())
 }

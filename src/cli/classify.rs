@@ -128,7 +128,7 @@ pub fn classify(
         return Ok(());
     }
     match &path {
-        Some(p) => println!("weights: {}", p.display()),
+        Some(p) => println!("weights: {}: {}", p.display(), load.weights),
         None => println!("{}", load.weights),
     }
     println!("engine: {}", engine.backend_reason());

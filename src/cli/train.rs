@@ -5,7 +5,7 @@ use super::{model, CliError};
 use convscope::train::{
     evaluate, load_fashion_mnist, save_weights, train, RunRecord, TrainConfig, FASHION_MNIST_DIR,
 };
-use convscope::weights::load_safetensors;
+use convscope::weights::load_weights;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -102,8 +102,8 @@ pub fn eval_command(name: &str, weights: Option<&Path>) -> Result<(), CliError> 
     let path = weights.map_or_else(|| shipped_weights(name), Path::to_path_buf);
     let bytes = std::fs::read(&path)
         .map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;
-    let weights = load_safetensors(&bytes, &net)
-        .map_err(|e| CliError::Weights(path.display().to_string(), e))?;
+    let (weights, _) =
+        load_weights(&bytes, &net).map_err(|e| CliError::Weights(path.display().to_string(), e))?;
     let (_, test_set) = data()?;
     let start = Instant::now();
     let accuracy =

@@ -1,6 +1,7 @@
 //! A model's weights, the same way for the page and the tool: trained weights from
-//! safetensors bytes (checked against the network at once, decoded a few MB a step), or
-//! seeded random weights with BatchNorm statistics calibrated on a synthetic image.
+//! safetensors bytes or a PyTorch checkpoint (checked against the network at once, decoded a
+//! few MB or a tensor a step), or seeded random weights with BatchNorm statistics calibrated
+//! on a synthetic image.
 
 use super::pace::Pace;
 use super::EngineError;
@@ -8,7 +9,10 @@ use crate::cpu::{calibrate_node, calibrate_output, Stepper, CALIBRATED_LOGIT_STD
 use crate::model::{Layer, Network};
 use crate::preprocess::Preprocess;
 use crate::tensor::Tensor;
-use crate::weights::{check_safetensors, decode_f32, RandomWeights, Weights, WeightsError};
+use crate::weights::{
+    check_safetensors, check_torch, decode_f32, RandomWeights, TorchCheckpoint, TorchFormat,
+    Weights, WeightsError,
+};
 use crate::zoo::ZooEntry;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -34,8 +38,8 @@ pub struct ModelWeights {
     pub note: String,
 }
 
-/// The weights of `entry`'s network `net`: from safetensors `bytes`, or seeded random
-/// weights (calibrated) when there are none.
+/// The weights of `entry`'s network `net`: from safetensors or PyTorch checkpoint `bytes`,
+/// or seeded random weights (calibrated) when there are none.
 pub async fn model_weights(
     entry: &ZooEntry,
     net: &Network,
@@ -44,7 +48,7 @@ pub async fn model_weights(
 ) -> Result<ModelWeights, EngineError> {
     match bytes {
         Some(bytes) => {
-            let weights =
+            let (weights, note) =
                 decode_weights(bytes, net, pace)
                     .await
                     .map_err(|source| EngineError::Weights {
@@ -54,7 +58,7 @@ pub async fn model_weights(
             Ok(ModelWeights {
                 weights,
                 trained: true,
-                note: "trained weights".into(),
+                note,
             })
         }
         None => {
@@ -68,14 +72,19 @@ pub async fn model_weights(
     }
 }
 
-/// The weights of `net` from safetensors `bytes`: checked at once against the network (every
-/// problem named by tensor), then decoded a few MB at a time.
+/// The weights of `net` from safetensors or PyTorch checkpoint `bytes` (told apart by their
+/// first bytes): checked at once against the network (every problem named by tensor), then
+/// decoded a few MB (safetensors) or a tensor (checkpoints) at a time; and where they came
+/// from, said plainly.
 pub async fn decode_weights(
     bytes: &[u8],
     net: &Network,
     pace: &mut impl Pace,
-) -> Result<Weights, WeightsError> {
+) -> Result<(Weights, String), WeightsError> {
     const STAGE: &str = "decoding the weights";
+    if let Some(format) = TorchFormat::sniff(bytes) {
+        return decode_torch(bytes, format, net, pace).await;
+    }
     let layouts = check_safetensors(bytes, net)?;
     let total: usize = layouts.iter().map(|t| t.bytes.len()).sum::<usize>().max(1);
     let mut done = 0;
@@ -91,7 +100,35 @@ pub async fn decode_weights(
         tensors.insert(t.name, Tensor::new(t.shape, data));
     }
     pace.report(STAGE, 1.0);
-    Ok(Weights { tensors })
+    Ok((Weights { tensors }, "trained weights".into()))
+}
+
+/// [`decode_weights`] of a PyTorch checkpoint, a tensor between ticks.
+async fn decode_torch(
+    bytes: &[u8],
+    format: TorchFormat,
+    net: &Network,
+    pace: &mut impl Pace,
+) -> Result<(Weights, String), WeightsError> {
+    const STAGE: &str = "decoding the checkpoint";
+    let checkpoint = TorchCheckpoint::read(bytes)?;
+    let fit = check_torch(&checkpoint, net)?;
+    let size = |i: &usize| checkpoint.tensors[*i].file_bytes;
+    let total = fit.keep.iter().map(size).sum::<usize>().max(1);
+    let mut done = 0;
+    let mut tensors = BTreeMap::new();
+    pace.report(STAGE, 0.0);
+    for i in &fit.keep {
+        let t = checkpoint.decode(*i)?;
+        tensors.insert(checkpoint.tensors[*i].name.clone(), t);
+        done += size(i);
+        pace.tick(STAGE, done as f64 / total as f64).await;
+    }
+    pace.report(STAGE, 1.0);
+    let mut parts = vec![format.describe().to_string()];
+    parts.extend(fit.notes);
+    let note = format!("trained weights ({})", parts.join("; "));
+    Ok((Weights { tensors }, note))
 }
 
 /// A synthetic photo for calibration: seeded fractal noise whose amplitude falls as 1/f, the

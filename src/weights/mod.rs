@@ -1,21 +1,24 @@
 //! Parameter tensors of a network, keyed `node.tensor` (`features.0.weight`).
 //!
 //! Files: `init` draws seeded starting values; `safetensors_io` reads and writes safetensors,
-//! checked against the network by `validate`; `torch_legacy` reads old-format PyTorch `.pth`
-//! files and converts them.
+//! checked against the network by `validate`; `torch` reads PyTorch `.pth` checkpoints (the
+//! zip format and the legacy one) and converts legacy files; `load` tells the formats apart
+//! by their first bytes and loads either.
 
 mod init;
+mod load;
 mod safetensors_io;
-mod torch_legacy;
+mod torch;
 mod validate;
 
 pub use init::{Init, RandomWeights};
+pub use load::{check_torch, load_weights, TorchFit};
 pub use safetensors_io::{
     check_safetensors, decode_f32, load_safetensors, save_safetensors, TensorLayout,
 };
-pub use torch_legacy::{
-    convert_legacy_torch, read_legacy_torch, LegacyTorchError, TorchGlobal,
-    EFFICIENTNET_LITE0_PTH_SHA256,
+pub use torch::{
+    convert_legacy_torch, read_legacy_torch, LegacyTorchError, TorchCheckpoint, TorchError,
+    TorchFormat, TorchGlobal, TorchTensor, EFFICIENTNET_LITE0_PTH_SHA256,
 };
 pub use validate::{check_layer_weights, check_weights, expected_tensors, TensorProblem};
 
@@ -59,8 +62,11 @@ pub enum WeightsError {
     /// One tensor given twice, or whose values do not fill its shape.
     #[error(transparent)]
     Tensor(#[from] TensorProblem),
-    #[error("legacy torch file: {0}")]
-    Legacy(#[from] LegacyTorchError),
+    #[error("PyTorch checkpoint: {0}")]
+    Torch(#[from] TorchError),
+    /// A `.pth` where only safetensors is read (the engine and `load_weights` read both).
+    #[error("this is {}, not a safetensors file: give it where .pth files are taken (`classify --weights`, `eval --weights`, the page), or convert it", .format.describe())]
+    NotSafetensors { format: TorchFormat },
 }
 
 /// All parameter and buffer tensors of one network, by full name.

@@ -3,7 +3,7 @@
 //! file; its errors become [`WeightsError`] variants that name the tensor at fault.
 
 use super::validate::{check_tensors, expected_tensors, length_problem, FoundTensor};
-use super::{TensorProblem, Weights, WeightsError};
+use super::{TensorProblem, TorchFormat, Weights, WeightsError};
 use crate::model::Network;
 use crate::tensor::Tensor;
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, TensorView};
@@ -69,6 +69,9 @@ pub struct TensorLayout {
 /// owns lies in `bytes`, sorted by name. Decoding each range with [`decode_f32`] gives
 /// the weights, so a caller can do that part a piece at a time.
 pub fn check_safetensors(bytes: &[u8], net: &Network) -> Result<Vec<TensorLayout>, WeightsError> {
+    if let Some(format) = TorchFormat::sniff(bytes) {
+        return Err(WeightsError::NotSafetensors { format });
+    }
     let file = SafeTensors::deserialize(bytes).map_err(|e| map_error(e, bytes))?;
     let mut views = file.tensors();
     views.sort_by(|a, b| a.0.cmp(&b.0));

@@ -1,5 +1,6 @@
-//! A small symbolic pickle reader for torch's legacy `.pth` files: it interprets only the
-//! opcodes those files use into a plain value tree, and never imports or calls anything.
+//! A small symbolic pickle reader for torch's `.pth` files (legacy and zip): it interprets
+//! only the opcodes those files use into a plain value tree, and never imports or calls
+//! anything.
 //!
 //! GLOBAL names are checked against an allow-list ([`TorchGlobal`]); REDUCE is interpreted for
 //! those names only (`OrderedDict()` becomes an empty dict, `_rebuild_tensor_v2(...)` a
@@ -11,7 +12,7 @@
 //! Copy-on-write keeps the tree acyclic; its depth is capped so dropping it cannot overflow.
 
 use super::symbols::{global, reduce, Seq, Storages, Value};
-use super::LegacyTorchError as E;
+use super::TorchError as E;
 use std::collections::HashMap;
 use std::rc::Rc;
 

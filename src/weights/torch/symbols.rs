@@ -2,7 +2,7 @@
 //! globals, torch storage types and persistent ids, and REDUCE of `OrderedDict()`,
 //! `_rebuild_tensor_v2(...)` and `_rebuild_parameter(...)`. Nothing is imported or called.
 
-use super::LegacyTorchError as E;
+use super::TorchError as E;
 use std::collections::HashMap;
 use std::rc::Rc;
 
