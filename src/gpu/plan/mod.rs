@@ -13,7 +13,7 @@
 mod buffers;
 mod fusion;
 mod record;
-mod timer;
+pub mod timer;
 
 use super::context::GpuContext;
 use super::dispatch::{encode, Dispatch};
