@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod cpu;
 pub mod engine;
+pub mod explain;
 pub mod fastcpu;
 pub mod gpu;
 pub mod lab;

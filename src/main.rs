@@ -60,6 +60,9 @@ enum Command {
         /// With --cpu: skip the f64 reference's pass.
         #[arg(long, requires = "cpu")]
         no_reference: bool,
+        /// Time the backward pass (CPU reference) beside the forward pass, and occlusion.
+        #[arg(long, conflicts_with_all = ["json", "cpu"])]
+        explain: bool,
     },
     /// Classify an image: top-5 with class names, on the GPU, or with --cpu on the fast CPU
     /// engine, or with --reference on the f64 CPU reference.
@@ -80,6 +83,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Explain an image: gradient, guided backprop, deconvnet projection of a unit, Grad-CAM or
+    /// occlusion; writes a float32 .npy and a PNG of the map over the input beside it.
+    Explain(cli::ExplainArgs),
+    /// The nine inputs of a dataset that excite each channel of a node most, with their
+    /// receptive-field patches and deconvnet projections (PNGs and index.json).
+    Top9(cli::Top9Args),
     /// Train a small network on Fashion-MNIST (the model's recipe; options override it).
     Train {
         model: String,
@@ -163,9 +172,11 @@ fn main() -> ExitCode {
             json,
             cpu,
             no_reference,
-        } => match cpu {
-            true => cli::bench_cpu(&model, input.as_deref(), runs, no_reference),
-            false => cli::bench(&model, input.as_deref(), runs, json),
+            explain,
+        } => match (cpu, explain) {
+            (_, true) => cli::bench_explain(&model, input.as_deref()),
+            (true, _) => cli::bench_cpu(&model, input.as_deref(), runs, no_reference),
+            _ => cli::bench(&model, input.as_deref(), runs, json),
         },
         Command::Classify {
             image,
@@ -224,7 +235,15 @@ fn main() -> ExitCode {
             json,
         } => cli::compare_kernels(in_channels, out_channels, &size, kernel, time, json),
         Command::Lab { json } => cli::lab_command(json),
+        Command::Explain(args) => cli::explain(args),
+        Command::Top9(args) => cli::top9(args),
     };
+    exit_code(result)
+}
+
+/// Success, or the error on stderr and a failure status.
+#[cfg(not(target_arch = "wasm32"))]
+fn exit_code(result: Result<(), cli::CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

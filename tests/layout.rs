@@ -370,6 +370,17 @@ const RULES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "src/explain",
+        &[
+            "crate::gpu",
+            "crate::engine",
+            "crate::web",
+            "crate::train",
+            "wgpu",
+            "wasm_bindgen",
+        ],
+    ),
+    (
         "src/gpu",
         &[
             "crate::engine",

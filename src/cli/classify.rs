@@ -63,6 +63,30 @@ pub fn read_image(path: &Path) -> Result<image::DynamicImage, CliError> {
         .map_err(|e| CliError::Image(path.display().to_string(), e.to_string()))
 }
 
+/// Load zoo model `name` into `engine` with `file`'s weights (else the shipped ones, else
+/// seeded random ones), and the ImageNet class names if present; the load report and the
+/// weights file used.
+pub fn load_model(
+    engine: &Engine,
+    name: &str,
+    file: Option<&Path>,
+) -> Result<(LoadReport, Option<PathBuf>), CliError> {
+    let (bytes, path) = weight_bytes(name, file)?;
+    if let Some(names) = class_names(Labels::ImageNet) {
+        engine.set_imagenet_labels(&names.join("\n"))?;
+    }
+    let load =
+        block_on(engine.load_model(name, bytes.as_deref(), &mut Quiet)).map_err(|e| {
+            match (e, &path) {
+                (EngineError::Weights { source, .. }, Some(p)) => {
+                    CliError::Weights(p.display().to_string(), *source)
+                }
+                (e, _) => e.into(),
+            }
+        })?;
+    Ok((load, path))
+}
+
 /// What `classify --json` prints.
 #[derive(Serialize)]
 struct ClassifyReport<'a> {
@@ -80,20 +104,8 @@ pub fn classify(
 ) -> Result<(), CliError> {
     let picture = read_image(image)?;
     let entry = zoo::entry(name).ok_or_else(|| CliError::UnknownModel(name.into()))?;
-    let (bytes, path) = weight_bytes(name, weights_file)?;
     let engine = block_on(Engine::new(backend));
-    if let Some(names) = class_names(Labels::ImageNet) {
-        engine.set_imagenet_labels(&names.join("\n"))?;
-    }
-    let load =
-        block_on(engine.load_model(name, bytes.as_deref(), &mut Quiet)).map_err(|e| {
-            match (e, &path) {
-                (EngineError::Weights { source, .. }, Some(p)) => {
-                    CliError::Weights(p.display().to_string(), *source)
-                }
-                (e, _) => e.into(),
-            }
-        })?;
+    let (load, path) = load_model(&engine, name, weights_file)?;
     let result = block_on(engine.classify(&picture, &mut Quiet))?;
     if json {
         let report = ClassifyReport {

@@ -2,18 +2,26 @@
 
 mod bench;
 mod bench_cpu;
+mod bench_explain;
 mod classify;
+mod explain;
+mod heatmap;
 mod lab;
+mod npy;
 mod prepare;
 mod summary;
+mod top9;
 mod train;
 
 pub use bench::bench;
 pub use bench_cpu::bench_cpu;
+pub use bench_explain::bench_explain;
 pub use classify::classify;
+pub use explain::{explain, ExplainArgs};
 pub use lab::lab_command;
 pub use prepare::prepare;
 pub use summary::{compare_kernels, models, si, summary};
+pub use top9::{top9, Top9Args};
 pub use train::{eval_command, train_command, TrainOptions};
 
 use convscope::analysis::CompareError;
@@ -42,6 +50,10 @@ pub enum CliError {
     Engine(Box<convscope::engine::EngineError>),
     #[error("{0}: {1}")]
     Io(String, String),
+    #[error("{0}")]
+    BadArgument(String),
+    #[error("{0}")]
+    Explain(#[from] convscope::explain::ExplainError),
     #[error("training failed: {0}")]
     Train(String),
     #[error("{0} is not an image convscope can read: {1}")]

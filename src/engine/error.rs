@@ -27,6 +27,8 @@ pub enum EngineError {
     },
     #[error("the CPU reference failed: {0}")]
     Cpu(#[from] CpuError),
+    #[error("{0}")]
+    Explain(#[from] crate::explain::ExplainError),
     #[error("the CPU engine failed: {0}")]
     Fast(Box<FastError>),
     #[error("the analysis failed: {0}")]

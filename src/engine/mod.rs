@@ -6,6 +6,7 @@
 //! Long work takes a [`Pace`], which reports progress and on the page yields to the browser.
 
 mod error;
+pub mod explain;
 mod load;
 mod nodes;
 mod pace;

@@ -1,0 +1,82 @@
+//! Grad-CAM (Selvaraju et al. 2017): the class-discriminative localisation map at any node
+//! with spatial extent, `relu(sum_k alpha_k A_k)` with `alpha_k = mean_ij d score / d A_k`.
+
+use super::{score_node, ExplainError, Explainer};
+use crate::cpu::backward::{Backward, Mode};
+use crate::model::NodeId;
+use serde::Serialize;
+
+/// A Grad-CAM map at one node's resolution.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GradCam {
+    pub node: NodeId,
+    pub class: usize,
+    pub h: usize,
+    pub w: usize,
+    /// `alpha_k`, one per channel of the node.
+    pub alphas: Vec<f64>,
+    /// `sum_k alpha_k A_k` before the ReLU, row-major `h x w`.
+    pub raw: Vec<f64>,
+    /// `relu(raw)`: the map Grad-CAM shows.
+    pub map: Vec<f64>,
+}
+
+impl Explainer<'_> {
+    /// The backward pass Grad-CAM needs: from class `class`'s logit to `node`, where it stops.
+    /// Refuses a node without spatial extent or one after the class scores.
+    pub fn grad_cam_pass(&self, node: NodeId, class: usize) -> Result<Backward<'_>, ExplainError> {
+        let s = self.shape(node);
+        let name = &self.network().nodes[node].name;
+        let (scores, _) = score_node(self.network());
+        if node >= scores {
+            return Err(ExplainError::AfterScores {
+                node: name.clone(),
+                scores: self.network().nodes[scores].name.clone(),
+            });
+        }
+        if s.h * s.w <= 1 {
+            return Err(ExplainError::NoSpatialExtent {
+                node: name.clone(),
+                h: s.h,
+                w: s.w,
+            });
+        }
+        Ok(self.class_pass(class, Mode::Gradient)?.stop_at(node))
+    }
+
+    /// The map from a finished [`Explainer::grad_cam_pass`].
+    pub fn grad_cam_from(&self, pass: &Backward, node: NodeId, class: usize) -> GradCam {
+        let s = self.shape(node);
+        let plane = s.h * s.w;
+        let activations = &self.outputs()[node].data;
+        let zero = vec![0.0; s.len()];
+        // A node the class score does not read has a zero gradient.
+        let grad = pass.grad(node).unwrap_or(&zero);
+        let alphas: Vec<f64> = (0..s.c)
+            .map(|k| grad[k * plane..(k + 1) * plane].iter().sum::<f64>() / plane as f64)
+            .collect();
+        let mut raw = vec![0.0f64; plane];
+        for (k, &alpha) in alphas.iter().enumerate() {
+            for (r, &a) in raw.iter_mut().zip(&activations[k * plane..(k + 1) * plane]) {
+                *r += alpha * a as f64;
+            }
+        }
+        let map = raw.iter().map(|&v| v.max(0.0)).collect();
+        GradCam {
+            node,
+            class,
+            h: s.h,
+            w: s.w,
+            alphas,
+            raw,
+            map,
+        }
+    }
+
+    /// Grad-CAM of class `class` at `node`, in one go.
+    pub fn grad_cam(&self, node: NodeId, class: usize) -> Result<GradCam, ExplainError> {
+        let mut pass = self.grad_cam_pass(node, class)?;
+        while pass.step()?.is_some() {}
+        Ok(self.grad_cam_from(&pass, node, class))
+    }
+}
