@@ -36,13 +36,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let out_per_group = p.out_c / p.groups;
     let g = ic / in_per_group;
     let i = ic % in_per_group;
+    // Without dilation only every stride-th tap can land on an output: start at the first.
+    var ky0 = 0u;
+    var ky_step = 1u;
+    var kx0 = 0u;
+    var kx_step = 1u;
+    if (p.dh == 1u) {
+        ky0 = (iy + p.pad_t) % p.sh;
+        ky_step = p.sh;
+    }
+    if (p.dw == 1u) {
+        kx0 = (ix + p.pad_l) % p.sw;
+        kx_step = p.sw;
+    }
     var acc = 0.0;
-    for (var ky = 0u; ky < p.kh; ky++) {
+    for (var ky = ky0; ky < p.kh; ky += ky_step) {
         let oy = source(iy, ky * p.dh, p.pad_t, p.sh, p.out_h);
         if (oy < 0) {
             continue;
         }
-        for (var kx = 0u; kx < p.kw; kx++) {
+        for (var kx = kx0; kx < p.kw; kx += kx_step) {
             let ox = source(ix, kx * p.dw, p.pad_l, p.sw, p.out_w);
             if (ox < 0) {
                 continue;

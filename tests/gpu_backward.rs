@@ -1,7 +1,9 @@
 //! Every GPU backward kernel against its CPU twin (`cpu::backward`), on random inputs and
 //! awkward shapes (1x1 input, stride > kernel, groups, dilation, asymmetric padding, channels
 //! not divisible by 4, max-pooling ties), in the three modes; each graph is run with every
-//! node as its own kernel and with convolutions fused to their BatchNorm and activation.
+//! node as its own kernel and with convolutions fused to their BatchNorm and activation, and
+//! convolutions go back both on the forward pass's fast kernels (transposed weights) and on
+//! backward_conv.wgsl's gather.
 
 mod common;
 
@@ -29,7 +31,7 @@ fn check_input(net: &Network, input: &Tensor) {
         .collect();
     let seed64: Vec<f64> = seed_grad.iter().map(|&v| v as f64).collect();
     let (h, w) = (input.shape[1], input.shape[2]);
-    for separate_nodes in [false, true] {
+    for (separate_nodes, gathered) in [(false, false), (true, false), (false, true)] {
         let options = PlanOptions {
             separate_nodes,
             ..Default::default()
@@ -37,8 +39,12 @@ fn check_input(net: &Network, input: &Tensor) {
         let plan = pollster::block_on(Plan::new(ctx, net, &weights, h, w, options))
             .unwrap_or_else(|e| panic!("{}: plan: {e}", net.name));
         plan.forward(ctx, input).unwrap();
-        let mut back = pollster::block_on(BackwardPlan::new(ctx, &plan, &weights))
-            .unwrap_or_else(|e| panic!("{}: backward plan: {e}", net.name));
+        let back = if gathered {
+            pollster::block_on(BackwardPlan::gathered(ctx, &plan, &weights))
+        } else {
+            pollster::block_on(BackwardPlan::new(ctx, &plan, &weights))
+        };
+        let mut back = back.unwrap_or_else(|e| panic!("{}: backward plan: {e}", net.name));
         let ids: Vec<NodeId> = (0..net.nodes.len()).collect();
         for mode in MODES {
             back.run(ctx, &plan, seed, &seed_grad, mode, 0).unwrap();
@@ -46,7 +52,7 @@ fn check_input(net: &Network, input: &Tensor) {
             let want = backward(net, &weights, &outputs, seed, seed64.clone(), mode).unwrap();
             for (id, node) in net.nodes.iter().enumerate() {
                 let what = format!(
-                    "{} d/d {} ({mode:?}, separate nodes: {separate_nodes})",
+                    "{} d/d {} ({mode:?}, separate nodes: {separate_nodes}, gathered: {gathered})",
                     net.name, node.name
                 );
                 let want: Option<Vec<f32>> = want[id]
@@ -133,7 +139,15 @@ fn transposed_convolutions_match_on_awkward_shapes() {
         ),
     ];
     for (what, c, h, w) in cases {
-        check(&single(what, c.in_channels, Layer::Conv2d(c)), h, w);
+        check(&single(what, c.in_channels, Layer::Conv2d(c.clone())), h, w);
+        // Six times the input channels: a transposed convolution with few output channels
+        // stays on the gather, a wider one goes on the forward pass's kernels.
+        let wide = Conv2d {
+            in_channels: 6 * c.in_channels,
+            ..c
+        };
+        let what = format!("{what}, {} input channels", wide.in_channels);
+        check(&single(&what, wide.in_channels, Layer::Conv2d(wide)), h, w);
     }
 }
 

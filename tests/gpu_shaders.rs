@@ -105,6 +105,7 @@ fn backward_overrides(kernel: BackwardKernel) -> Vec<Vec<(&'static str, u32)>> {
             .flat_map(|a| (0..3).map(move |m| vec![("ACT", a), ("MODE", m)]))
             .collect(),
         BackwardKernel::Pool => vec![vec![("MAX", 0)], vec![("MAX", 1)]],
+        BackwardKernel::Upsample => return vec![vec![]],
         _ => vec![vec![]],
     };
     own.into_iter()

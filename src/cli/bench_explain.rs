@@ -85,6 +85,8 @@ pub fn bench_explain(name: &str, input: Option<&str>) -> Result<(), CliError> {
         b / f
     );
     println!("fast CPU engine forward (steady): {fast_ms:.1} ms");
+    let scale = sign as f32;
+    super::bench_explain_gpu::gpu_backward_times(&net, &weights, &image, scores, class, scale)?;
     let t = Instant::now();
     let occ = Occlusion::new(&net, &weights, &image, &OcclusionSettings::default())?;
     let maps = occ.run()?;

@@ -1,6 +1,6 @@
 //! The backward kernels (`shaders/backward_*.wgsl`): for each layer kind, the gradient with
 //! respect to its input from the gradient with respect to its output, each the twin of a
-//! function of `cpu::backward`. Every one takes the `ACCUMULATE` override (add to what its
+//! function of `cpu::backward`. Every one but `Upsample` takes the `ACCUMULATE` override (add to what its
 //! output holds, for a node read by several nodes); [`mode_code`] numbers the activation
 //! modes as the `MODE_*` constants of backward_activation.wgsl.
 
@@ -36,10 +36,13 @@ pub enum BackwardKernel {
     Subsample,
     Dense,
     Rbf,
+    /// A strided convolution's output gradient spread onto a stride-1 grid, zeros between
+    /// (no `ACCUMULATE`: it writes a scratch buffer).
+    Upsample,
 }
 
 impl BackwardKernel {
-    pub const ALL: [BackwardKernel; 12] = [
+    pub const ALL: [BackwardKernel; 13] = [
         BackwardKernel::Conv,
         BackwardKernel::ConvPartial,
         BackwardKernel::Pool,
@@ -52,6 +55,7 @@ impl BackwardKernel {
         BackwardKernel::Subsample,
         BackwardKernel::Dense,
         BackwardKernel::Rbf,
+        BackwardKernel::Upsample,
     ];
 
     /// The shader source: shaders/prelude.wgsl, then the kernel's file.
@@ -73,13 +77,14 @@ impl BackwardKernel {
             BackwardKernel::Subsample => joined!("backward_subsample.wgsl"),
             BackwardKernel::Dense => joined!("backward_dense.wgsl"),
             BackwardKernel::Rbf => joined!("backward_rbf.wgsl"),
+            BackwardKernel::Upsample => joined!("backward_upsample.wgsl"),
         }
     }
 
     /// Number of read-only storage bindings before the output binding.
     pub fn reads(self) -> u32 {
         match self {
-            BackwardKernel::AdaptivePool | BackwardKernel::Route => 1,
+            BackwardKernel::AdaptivePool | BackwardKernel::Route | BackwardKernel::Upsample => 1,
             BackwardKernel::Conv
             | BackwardKernel::Pool
             | BackwardKernel::Activation
@@ -105,6 +110,7 @@ impl BackwardKernel {
             BackwardKernel::Subsample => "backward_subsample",
             BackwardKernel::Dense => "backward_dense",
             BackwardKernel::Rbf => "backward_rbf",
+            BackwardKernel::Upsample => "backward_upsample",
         }
     }
 }

@@ -34,6 +34,11 @@ pub struct Edge {
 }
 
 impl Edge {
+    /// From `[overwrite, accumulate]` dispatches.
+    pub fn new(variants: Vec<Vec<Dispatch>>) -> Edge {
+        Edge { variants }
+    }
+
     /// The dispatches for `mode`, adding to the gradient when `accumulate`.
     pub fn pick(&self, mode: Mode, accumulate: bool) -> &[Dispatch] {
         let per_mode = if self.variants.len() > 2 {
@@ -321,6 +326,18 @@ fn dense(l: &Lowering, io: &BackIo, inputs: usize, outputs: usize) -> Result<Edg
     Ok(Edge {
         variants: vec![overwrite, accumulate],
     })
+}
+
+/// backward_route.wgsl adding `len` values of `from` to `dx`.
+pub fn accumulate(
+    l: &Lowering,
+    io: &BackIo,
+    from: &wgpu::Buffer,
+    dx: &wgpu::Buffer,
+    len: usize,
+) -> Dispatch {
+    let [_, add] = Job::new(BackwardKernel::Route, &[from], dx, len).both(l, io, &small(len, 0));
+    add
 }
 
 /// backward_route.wgsl: add copies the gradient to every input, concat gives each input its

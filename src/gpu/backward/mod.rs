@@ -18,11 +18,14 @@
 //! `readback` and the kernel tables; nothing imports it but `gpu/mod.rs`.
 
 mod lower;
+mod transposed;
 
 use super::context::GpuContext;
 use super::dispatch::encode;
 use super::error::GpuError;
 use super::lower::Lowering;
+use super::options::{choose_conv_kernel, Capabilities, Choice, ConvKernel, PlanOptions};
+use super::plan::buffers::Shared;
 use super::plan::timer::Timer;
 use super::plan::Plan;
 use super::readback::read_f32_many;
@@ -31,6 +34,7 @@ use crate::model::{Layer, NodeId};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 use lower::{BackIo, Edge};
+use transposed::Transposed;
 
 /// A plan's backward pass: gradient buffers and recorded dispatches, made once.
 pub struct BackwardPlan {
@@ -50,13 +54,34 @@ pub struct BackwardPlan {
 impl BackwardPlan {
     /// The backward pass of `plan` (whose network runs with `weights`). Shader and
     /// validation errors surface here.
+    /// Convolutions run back on the forward pass's fast kernels (`transposed.rs`) where
+    /// they fit.
     pub async fn new(
         ctx: &GpuContext,
         plan: &Plan,
         weights: &Weights,
     ) -> Result<BackwardPlan, GpuError> {
+        Self::with(ctx, plan, weights, true).await
+    }
+
+    /// Every convolution on backward_conv.wgsl, the one-invocation-per-input gather (tests
+    /// check it on the shapes the fast path takes from it).
+    pub async fn gathered(
+        ctx: &GpuContext,
+        plan: &Plan,
+        weights: &Weights,
+    ) -> Result<BackwardPlan, GpuError> {
+        Self::with(ctx, plan, weights, false).await
+    }
+
+    async fn with(
+        ctx: &GpuContext,
+        plan: &Plan,
+        weights: &Weights,
+        fast: bool,
+    ) -> Result<BackwardPlan, GpuError> {
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let result = Self::build(ctx, plan, weights);
+        let result = Self::build(ctx, plan, weights, fast);
         match (result, scope.pop().await) {
             (Ok(b), None) => Ok(b),
             (Err(e), _) => Err(e),
@@ -64,7 +89,12 @@ impl BackwardPlan {
         }
     }
 
-    fn build(ctx: &GpuContext, plan: &Plan, weights: &Weights) -> Result<BackwardPlan, GpuError> {
+    fn build(
+        ctx: &GpuContext,
+        plan: &Plan,
+        weights: &Weights,
+        fast: bool,
+    ) -> Result<BackwardPlan, GpuError> {
         let (net, shapes) = (&plan.net, &plan.shapes);
         let limit = ctx.max_binding_bytes();
         let empty = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -80,6 +110,15 @@ impl BackwardPlan {
             empty: &empty,
             scratch: None,
             x_texture: None,
+        };
+        let convs = FastConvs::new(ctx, plan, weights, fast);
+        let fast_l = Lowering {
+            ctx,
+            weights: &convs.weights,
+            limit,
+            empty: &empty,
+            scratch: convs.shared.scratch.as_ref(),
+            x_texture: convs.shared.x_texture.as_ref().map(|(t, v)| (t, v)),
         };
         let mut grads = Vec::with_capacity(net.nodes.len());
         for (node, shape) in net.nodes.iter().zip(shapes) {
@@ -115,7 +154,13 @@ impl BackwardPlan {
                 dy: &grads[id],
                 dx: &dx,
             };
-            edges.push(lower::node(&l, &node.layer, &io)?);
+            edges.push(match (&convs.specs[id], &node.layer) {
+                (Some((t, kernel)), Layer::Conv2d(c)) => {
+                    let (up, spill) = (&convs.up, &convs.spill);
+                    vec![t.edge(&fast_l, &l, &io, c, *kernel, up, spill)?]
+                }
+                _ => lower::node(&l, &node.layer, &io)?,
+            });
             match node.layer {
                 Layer::Activation(_) | Layer::Softmax => forward_reads.push(id),
                 Layer::MaxPool2d(_) | Layer::Lrn(_) | Layer::Rbf(_) => {
@@ -239,6 +284,75 @@ impl BackwardPlan {
         };
         let ran = |id: NodeId| self.ran[id];
         Ok(Some(t.node_ms(ctx, self.ran.len(), ran).await?))
+    }
+}
+
+/// The convolutions that run back on the forward pass's fast kernels: for each node, the
+/// transposed convolution and its kernel; their transposed weights under the nodes' names;
+/// the buffers those kernels share; the scratch buffers of the spread gradient and of the
+/// accumulating variant.
+struct FastConvs {
+    specs: Vec<Option<(Transposed, ConvKernel)>>,
+    weights: Weights,
+    shared: Shared,
+    up: wgpu::Buffer,
+    spill: wgpu::Buffer,
+}
+
+impl FastConvs {
+    fn new(ctx: &GpuContext, plan: &Plan, weights: &Weights, fast: bool) -> FastConvs {
+        let options = PlanOptions::default();
+        let caps = Capabilities::new(ctx, &options);
+        let specs: Vec<Option<(Transposed, ConvKernel)>> = (plan.net.nodes.iter().enumerate())
+            .map(|(id, node)| {
+                let Layer::Conv2d(c) = &node.layer else {
+                    return None;
+                };
+                let (s, o) = (plan.shapes[node.inputs[0]], plan.shapes[id]);
+                let t = Transposed::new(c, s, o).filter(|_| fast)?;
+                let kernel = choose_conv_kernel(&t.conv, t.input, s, &options, &caps);
+                // A transposed convolution with a few output channels (a stem's 3) would
+                // keep the matrix product's channel lanes idle over a large spread map: the
+                // gather is quicker there (BENCHMARKS.md).
+                // (A strided depthwise layer measured 5x slower gathered than spread.)
+                let narrow = s.c < 16 && c.groups == 1;
+                (kernel != ConvKernel::Naive && !narrow).then_some((t, kernel))
+            })
+            .collect();
+        let mut tensors = std::collections::BTreeMap::new();
+        let (mut kernels, mut up, mut spill) = (Vec::new(), 16u64, 16u64);
+        for (id, node) in plan.net.nodes.iter().enumerate() {
+            let (Some((t, kernel)), Layer::Conv2d(c)) = (&specs[id], &node.layer) else {
+                continue;
+            };
+            let s = plan.shapes[node.inputs[0]];
+            let w = &weights.get(&node.name, "weight").data;
+            let data = Transposed::weight(c, w);
+            let shape = vec![s.c, c.out_channels / c.groups, c.kernel.0, c.kernel.1];
+            tensors.insert(format!("{}.weight", node.name), Tensor::new(shape, data));
+            kernels.push((Choice::Conv(&t.conv, *kernel), t.input, s));
+            if t.upsampled.is_some() {
+                up = up.max(t.input.len() as u64 * 4);
+            }
+            spill = spill.max(s.len() as u64 * 4);
+        }
+        let shared = Shared::for_kernels(ctx, &kernels);
+        let scratch = |label: &str, bytes: u64| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes.div_ceil(16) * 16,
+                // Copied into the X texture by the matrix-product kernels.
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        FastConvs {
+            weights: Weights { tensors },
+            shared,
+            up: scratch("spread gradient", up),
+            spill: scratch("gradient to add", spill),
+            specs,
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //! The files below import lower modules of `gpu`, never this file or each other, but for
 //! `record` reading the roles `fusion` gives.
 
-mod buffers;
+pub mod buffers;
 mod fusion;
 mod record;
 pub mod timer;
