@@ -141,27 +141,25 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), BackwardKernel::ALL.len());
-        // A match with no wildcard: a new kernel does not compile until it is counted.
-        let counted = |k: BackwardKernel| match k {
-            BackwardKernel::Conv
-            | BackwardKernel::ConvPartial
-            | BackwardKernel::Pool
-            | BackwardKernel::AdaptivePool
-            | BackwardKernel::Activation
-            | BackwardKernel::BatchNorm
-            | BackwardKernel::Lrn
-            | BackwardKernel::Softmax
-            | BackwardKernel::Route
-            | BackwardKernel::Subsample
-            | BackwardKernel::Dense
-            | BackwardKernel::Rbf => 1,
+        // A match with no wildcard numbers every variant: a new kernel does not compile until
+        // it has a number, and ALL must then list that many.
+        let number = |k: BackwardKernel| match k {
+            BackwardKernel::Conv => 0,
+            BackwardKernel::ConvPartial => 1,
+            BackwardKernel::Pool => 2,
+            BackwardKernel::AdaptivePool => 3,
+            BackwardKernel::Activation => 4,
+            BackwardKernel::BatchNorm => 5,
+            BackwardKernel::Lrn => 6,
+            BackwardKernel::Softmax => 7,
+            BackwardKernel::Route => 8,
+            BackwardKernel::Subsample => 9,
+            BackwardKernel::Dense => 10,
+            BackwardKernel::Rbf => 11,
+            BackwardKernel::Upsample => 12,
         };
-        assert_eq!(
-            BackwardKernel::ALL
-                .iter()
-                .map(|&k| counted(k))
-                .sum::<usize>(),
-            12
-        );
+        let mut numbers: Vec<usize> = BackwardKernel::ALL.iter().map(|&k| number(k)).collect();
+        numbers.sort();
+        assert_eq!(numbers, (0..13).collect::<Vec<_>>());
     }
 }

@@ -120,25 +120,7 @@ impl BackwardPlan {
             scratch: convs.shared.scratch.as_ref(),
             x_texture: convs.shared.x_texture.as_ref().map(|(t, v)| (t, v)),
         };
-        let mut grads = Vec::with_capacity(net.nodes.len());
-        for (node, shape) in net.nodes.iter().zip(shapes) {
-            let bytes = (shape.len() as u64 * 4).max(4).div_ceil(16) * 16;
-            if bytes > limit {
-                return Err(GpuError::TooLarge {
-                    tensor: format!("gradient of `{}` ({shape})", node.name),
-                    bytes,
-                    limit,
-                });
-            }
-            grads.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&format!("d/d {}", node.name)),
-                size: bytes,
-                usage: wgpu::BufferUsages::STORAGE
-                    | wgpu::BufferUsages::COPY_SRC
-                    | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }));
-        }
+        let grads = gradient_buffers(ctx, plan, limit)?;
         let mut edges = Vec::with_capacity(net.nodes.len());
         let mut forward_reads = Vec::new();
         for (id, node) in net.nodes.iter().enumerate() {
@@ -285,6 +267,34 @@ impl BackwardPlan {
         let ran = |id: NodeId| self.ran[id];
         Ok(Some(t.node_ms(ctx, self.ran.len(), ran).await?))
     }
+}
+
+/// One gradient buffer per node, laid out as its output (a multiple of 16 bytes).
+fn gradient_buffers(
+    ctx: &GpuContext,
+    plan: &Plan,
+    limit: u64,
+) -> Result<Vec<wgpu::Buffer>, GpuError> {
+    let mut grads = Vec::with_capacity(plan.net.nodes.len());
+    for (node, shape) in plan.net.nodes.iter().zip(&plan.shapes) {
+        let bytes = (shape.len() as u64 * 4).max(4).div_ceil(16) * 16;
+        if bytes > limit {
+            return Err(GpuError::TooLarge {
+                tensor: format!("gradient of `{}` ({shape})", node.name),
+                bytes,
+                limit,
+            });
+        }
+        grads.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&format!("d/d {}", node.name)),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }));
+    }
+    Ok(grads)
 }
 
 /// The convolutions that run back on the forward pass's fast kernels: for each node, the
