@@ -1,10 +1,6 @@
 // Batch normalisation at inference: (x - mean) / sqrt(var + eps) * weight + bias, per channel.
 // Bindings: 0 input, 1 weight, 2 bias, 3 running_mean, 4 running_var, 5 output, 6 params.
 
-struct BatchNormParams {
-    c: u32, hw: u32, eps: f32, _pad: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;

@@ -3,11 +3,6 @@
 // table: for each output map, (first kernel index, count), then the input-map lists packed.
 // Bindings: 0 input, 1 weight [connections, k, k], 2 bias, 3 table, 4 output, 5 params.
 
-struct PartialConvParams {
-    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
-    out_h: u32, out_w: u32, k: u32, _pad: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;

@@ -3,11 +3,6 @@
 // c - size/2 to c + (size-1)/2, clipped at the ends; alpha is not divided by size.
 // Bindings: 0 input, 1 output, 2 params.
 
-struct LrnParams {
-    c: u32, hw: u32, size: u32, _pad: u32,
-    alpha: f32, beta: f32, k: f32, _pad1: f32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 @group(0) @binding(2) var<uniform> p: LrnParams;

@@ -4,13 +4,6 @@
 // count_include_pad, and only in-image positions otherwise).
 // Bindings: 0 input, 1 output, 2 params.
 
-struct PoolParams {
-    c: u32, in_h: u32, in_w: u32, out_h: u32,
-    out_w: u32, kh: u32, kw: u32, sh: u32,
-    sw: u32, pad_t: u32, pad_l: u32, pad_b: u32,
-    pad_r: u32, count_include_pad: u32, _pad0: u32, _pad1: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 @group(0) @binding(2) var<uniform> p: PoolParams;

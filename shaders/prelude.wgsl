@@ -66,3 +66,35 @@ struct DenseParams {
 struct LengthParams {
     len: u32, offset: u32, _pad0: u32, _pad1: u32,
 }
+
+// Read by a forward kernel and its backward twin (backward_*.wgsl).
+
+// pool, backward_pool.
+struct PoolParams {
+    c: u32, in_h: u32, in_w: u32, out_h: u32,
+    out_w: u32, kh: u32, kw: u32, sh: u32,
+    sw: u32, pad_t: u32, pad_l: u32, pad_b: u32,
+    pad_r: u32, count_include_pad: u32, _pad0: u32, _pad1: u32,
+}
+
+// conv_partial, backward_conv_partial.
+struct PartialConvParams {
+    in_c: u32, in_h: u32, in_w: u32, out_c: u32,
+    out_h: u32, out_w: u32, k: u32, _pad: u32,
+}
+
+// lrn, backward_lrn.
+struct LrnParams {
+    c: u32, hw: u32, size: u32, _pad: u32,
+    alpha: f32, beta: f32, k: f32, _pad1: f32,
+}
+
+// batchnorm, backward_batchnorm.
+struct BatchNormParams {
+    c: u32, hw: u32, eps: f32, _pad: u32,
+}
+
+// rbf, backward_rbf.
+struct RbfParams {
+    in_features: u32, outputs: u32, _pad0: u32, _pad1: u32,
+}

@@ -1,10 +1,6 @@
 // LeNet-5's Euclidean RBF output units: y_i = sum_j (x_j - w_ij)^2.
 // Bindings: 0 input, 1 weight [outputs, in_features], 2 output, 3 params.
 
-struct RbfParams {
-    in_features: u32, outputs: u32, _pad0: u32, _pad1: u32,
-}
-
 @group(0) @binding(0) var<storage, read> input: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;

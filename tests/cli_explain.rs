@@ -128,6 +128,8 @@ fn explain_writes_what_the_library_computes() {
         "lenet5_modern",
         "--method",
         "guided",
+        // The reference path, compared exactly (tests/explain_gpu.rs compares the GPU's).
+        "--cpu",
         "--out",
         &o,
     ]);
@@ -155,6 +157,7 @@ fn explain_writes_what_the_library_computes() {
         "conv2",
         "--class",
         "3",
+        "--cpu",
         "--out",
         &o,
     ]);
@@ -180,6 +183,7 @@ fn explain_deconvnet_projects_the_strongest_unit_or_the_one_asked_for() {
         "lenet5_modern",
         "--method",
         "deconvnet",
+        "--cpu",
         "--node",
         "conv2",
         "--channel",
@@ -200,6 +204,7 @@ fn explain_deconvnet_projects_the_strongest_unit_or_the_one_asked_for() {
         "lenet5_modern",
         "--method",
         "deconvnet",
+        "--cpu",
         "--node",
         "conv2",
         "--channel",

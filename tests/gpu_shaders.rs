@@ -6,6 +6,7 @@ mod common;
 
 use common::gpu;
 use convscope::gpu::kernels::{activation_code, Kernel, Variant};
+use convscope::gpu::kernels_backward::BackwardKernel;
 use convscope::model::Activation;
 
 /// Every `ACT` code.
@@ -91,7 +92,32 @@ fn overrides(kernel: Kernel, subgroup: Option<u32>) -> Vec<Vec<(&'static str, u3
         | Kernel::Add
         | Kernel::GlobalAvgPool
         | Kernel::Softmax => vec![vec![]],
+        Kernel::Backward(b) => backward_overrides(b),
     }
+}
+
+/// A backward kernel's override sets: each in both ACCUMULATE variants; activations in every
+/// mode with every function; pooling max and average.
+fn backward_overrides(kernel: BackwardKernel) -> Vec<Vec<(&'static str, u32)>> {
+    let own: Vec<Vec<(&'static str, u32)>> = match kernel {
+        BackwardKernel::Activation => activations()
+            .into_iter()
+            .flat_map(|a| (0..3).map(move |m| vec![("ACT", a), ("MODE", m)]))
+            .collect(),
+        BackwardKernel::Pool => vec![vec![("MAX", 0)], vec![("MAX", 1)]],
+        BackwardKernel::Upsample => return vec![vec![]],
+        _ => vec![vec![]],
+    };
+    own.into_iter()
+        .flat_map(|set| {
+            [0, 1].map(|acc| {
+                let mut set = set.clone();
+                set.push(("ACCUMULATE", acc));
+                set.sort();
+                set
+            })
+        })
+        .collect()
 }
 
 #[test]
@@ -99,7 +125,7 @@ fn every_kernel_builds_a_pipeline_with_its_overrides() {
     let Some(ctx) = gpu() else { return };
     let mut failures = Vec::new();
     let mut built = 0;
-    for kernel in Kernel::ALL {
+    for kernel in Kernel::every() {
         for overrides in overrides(kernel, ctx.subgroup) {
             let variant = Variant { kernel, overrides };
             let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);

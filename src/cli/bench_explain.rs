@@ -1,8 +1,10 @@
 //! `bench --explain`: the CPU backward pass beside the forward pass, per node and in total,
 //! and an occlusion batch. Today both run on the CPU: the f64 reference's forward and its
 //! backward (guided backprop of the top class), the fast CPU engine's forward, and the default
-//! occlusion grid on the fast engine; the GPU columns come with the GPU backward.
+//! occlusion grid on the fast engine; then, where an adapter is found, the GPU's backward
+//! beside its forward (`bench_explain_gpu.rs`).
 
+use super::bench_explain_gpu::gpu_backward_times;
 use super::{model, parse_size, CliError};
 use convscope::cpu::backward::{Backward, Mode};
 use convscope::cpu::Stepper;
@@ -98,5 +100,5 @@ pub fn bench_explain(name: &str, input: Option<&str>) -> Result<(), CliError> {
         maps.stride,
         total / positions as f64
     );
-    Ok(())
+    gpu_backward_times(&net, &weights, &image, scores, class, sign as f32).map(|_| ())
 }

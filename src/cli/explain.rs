@@ -74,8 +74,9 @@ pub fn explain(args: ExplainArgs) -> Result<(), CliError> {
         stride: args.stride,
     };
     let picture = read_image(&args.image)?;
-    // Every method runs on the CPU until the GPU backward exists; the engine chooses.
-    let engine = block_on(Engine::new(Backend::Cpu));
+    // The backward passes run GPU-first (the reference as fallback); --cpu: on the CPU.
+    let backend = if args.cpu { Backend::Cpu } else { Backend::Gpu };
+    let engine = block_on(Engine::new(backend));
     let (load, _) = load_model(&engine, &args.model, args.weights.as_deref())?;
     let result = block_on(engine.explain(&picture, method, &request, &mut Quiet))?;
     write_npy(&args.out, &result.shape, &result.values)?;
@@ -93,6 +94,7 @@ pub fn explain(args: ExplainArgs) -> Result<(), CliError> {
     println!("{}", load.weights);
     let backend = match result.backend {
         "cpu" => "fast CPU engine",
+        "webgpu" => "GPU",
         _ => "CPU reference",
     };
     println!("method: {} (on the {backend})", method.name());

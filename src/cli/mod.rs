@@ -3,6 +3,7 @@
 mod bench;
 mod bench_cpu;
 mod bench_explain;
+mod bench_explain_gpu;
 mod classify;
 mod explain;
 mod heatmap;

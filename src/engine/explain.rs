@@ -7,7 +7,7 @@
 
 use super::run::cpu_pass;
 use super::{Engine, EngineError, Model, Pace};
-use crate::cpu::backward::Mode;
+use crate::cpu::backward::{Backward, Mode};
 use crate::explain::{ExplainError, Explainer, Occlusion, OcclusionMaps, OcclusionSettings, Unit};
 use crate::model::NodeId;
 use crate::tensor::Tensor;
@@ -113,6 +113,9 @@ impl Engine {
         pace: &mut impl Pace,
     ) -> Result<Explanation, EngineError> {
         let model = self.model()?;
+        if let Some(done) = self.explain_gpu(&model, &input, method, request).await {
+            return done;
+        }
         self.explain_cpu(&model, input, method, request, pace).await
     }
 
@@ -139,26 +142,7 @@ impl Engine {
                 method: m.name(),
             }))
         };
-        let (mut pass, unit) = match method {
-            Method::Gradient | Method::Guided => {
-                let mode = if method == Method::Guided {
-                    Mode::Guided
-                } else {
-                    Mode::Gradient
-                };
-                (e.class_pass(class, mode)?, None)
-            }
-            Method::Deconvnet => {
-                let channel = request
-                    .channel
-                    .ok_or(EngineError::Explain(ExplainError::ChannelNeeded))?;
-                let unit = e.unit(needs_node(method)?, channel, request.at)?;
-                (e.unit_pass(unit, Mode::Deconvnet)?, Some(unit))
-            }
-            Method::GradCam | Method::Occlusion => {
-                (e.grad_cam_pass(needs_node(method)?, class)?, None)
-            }
-        };
+        let (mut pass, unit) = Self::backward_for(&e, method, request, node, class)?;
         while pass.step().map_err(ExplainError::from)?.is_some() {
             pace.tick("passing back through the network", pass.progress())
                 .await;
@@ -183,6 +167,42 @@ impl Engine {
             shape,
             values,
             input: e.outputs()[0].clone(),
+        })
+    }
+
+    /// The reference's backward pass `method` needs (checked: class, node, channel, unit),
+    /// and the unit of a deconvnet projection; the GPU runs the same pass from its setup.
+    pub(super) fn backward_for<'e>(
+        e: &'e Explainer,
+        method: Method,
+        request: &ExplainRequest,
+        node: Option<NodeId>,
+        class: usize,
+    ) -> Result<(Backward<'e>, Option<Unit>), EngineError> {
+        let needs_node = |m: Method| -> Result<NodeId, EngineError> {
+            node.ok_or(EngineError::Explain(ExplainError::NodeNeeded {
+                method: m.name(),
+            }))
+        };
+        Ok(match method {
+            Method::Gradient | Method::Guided => {
+                let mode = if method == Method::Guided {
+                    Mode::Guided
+                } else {
+                    Mode::Gradient
+                };
+                (e.class_pass(class, mode)?, None)
+            }
+            Method::Deconvnet => {
+                let channel = request
+                    .channel
+                    .ok_or(EngineError::Explain(ExplainError::ChannelNeeded))?;
+                let unit = e.unit(needs_node(method)?, channel, request.at)?;
+                (e.unit_pass(unit, Mode::Deconvnet)?, Some(unit))
+            }
+            Method::GradCam | Method::Occlusion => {
+                (e.grad_cam_pass(needs_node(method)?, class)?, None)
+            }
         })
     }
 

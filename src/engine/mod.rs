@@ -8,6 +8,7 @@
 mod choose;
 mod error;
 pub mod explain;
+mod explain_gpu;
 pub mod families;
 pub mod families_alexnet;
 pub mod families_report;
@@ -30,7 +31,7 @@ pub use run::cpu_pass;
 use crate::analysis::{analyze, Analysis};
 use crate::fastcpu::FastPlan;
 use crate::gpu::draw::FeatureMapDrawer;
-use crate::gpu::{GpuContext, GpuError, Plan, PlanOptions};
+use crate::gpu::{BackwardPlan, GpuContext, GpuError, Plan, PlanOptions};
 use crate::labels::{Labels, FASHION_MNIST};
 use crate::model::{Network, NodeId};
 use crate::tensor::Tensor;
@@ -77,6 +78,8 @@ pub(crate) struct Model {
     pub gpu_failure: RefCell<Option<String>>,
     /// The fast CPU engine's plan, made on its first pass.
     pub fast: RefCell<Option<FastPlan>>,
+    /// The GPU backward pass over `plan`, made on the first explanation that needs it.
+    pub backward: RefCell<Option<BackwardPlan>>,
 }
 
 /// Where the last pass ran, and so where its node outputs are.
@@ -343,6 +346,7 @@ impl Engine {
             plan,
             gpu_failure: RefCell::new(None),
             fast: RefCell::new(None),
+            backward: RefCell::new(None),
         };
         *self.model.borrow_mut() = Some(Rc::new(model));
         *self.run.borrow_mut() = Run::default();

@@ -47,12 +47,18 @@ impl Explainer<'_> {
 
     /// The map from a finished [`Explainer::grad_cam_pass`].
     pub fn grad_cam_from(&self, pass: &Backward, node: NodeId, class: usize) -> GradCam {
+        self.grad_cam_of(node, pass.grad(node), class)
+    }
+
+    /// The map from the gradient at `node` of class `class`'s score, however computed (the
+    /// GPU's backward pass runs the same pass); `None`: the score does not read the node.
+    pub fn grad_cam_of(&self, node: NodeId, grad: Option<&[f64]>, class: usize) -> GradCam {
         let s = self.shape(node);
         let plane = s.h * s.w;
         let activations = &self.outputs()[node].data;
         let zero = vec![0.0; s.len()];
         // A node the class score does not read has a zero gradient.
-        let grad = pass.grad(node).unwrap_or(&zero);
+        let grad = grad.unwrap_or(&zero);
         let alphas: Vec<f64> = (0..s.c)
             .map(|k| grad[k * plane..(k + 1) * plane].iter().sum::<f64>() / plane as f64)
             .collect();

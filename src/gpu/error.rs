@@ -16,6 +16,12 @@ pub enum GpuError {
     },
     #[error("node `{node}`: {reason}")]
     Unsupported { node: String, reason: String },
+    #[error("the gradient at node `{node}` must have {expected} values, got {found}")]
+    GradientLength {
+        node: String,
+        expected: usize,
+        found: usize,
+    },
     #[error("input must be {expected}, got {found}")]
     InputShape { expected: String, found: String },
     #[error("GPU validation error: {0}")]

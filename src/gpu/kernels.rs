@@ -2,18 +2,8 @@
 //! shared prelude, and the shape of its bind group (read-only inputs, then the output, then
 //! the uniform params); and the activation numbering the shaders share with Rust.
 
+use super::kernels_backward::BackwardKernel;
 use crate::model::Activation;
-
-/// shaders/prelude.wgsl (activation, X texture width, shared params structs) followed by the
-/// named files of shaders/, joined at build time.
-macro_rules! joined {
-    ($($file:literal),+) => {
-        concat!(
-            include_str!("../../shaders/prelude.wgsl"),
-            $(include_str!(concat!("../../shaders/", $file))),+
-        )
-    };
-}
 
 /// The `ACT` override of every kernel that applies an activation, numbered as the `ACT_*`
 /// constants of shaders/prelude.wgsl: `None` is `ACT_NONE`.
@@ -56,6 +46,8 @@ pub enum Kernel {
     Add,
     GlobalAvgPool,
     Softmax,
+    /// A backward kernel (`shaders/backward_*.wgsl`).
+    Backward(BackwardKernel),
 }
 
 impl Kernel {
@@ -89,6 +81,7 @@ impl Kernel {
             Kernel::Add => joined!("add.wgsl"),
             Kernel::GlobalAvgPool => joined!("global_avg_pool.wgsl"),
             Kernel::Softmax => joined!("softmax.wgsl"),
+            Kernel::Backward(b) => b.source(),
         }
     }
 
@@ -115,6 +108,7 @@ impl Kernel {
             | Kernel::Copy
             | Kernel::GlobalAvgPool
             | Kernel::Softmax => 1,
+            Kernel::Backward(b) => b.reads(),
         }
     }
 
@@ -157,9 +151,16 @@ impl Kernel {
             Kernel::Add => "add",
             Kernel::GlobalAvgPool => "global_avg_pool",
             Kernel::Softmax => "softmax",
+            Kernel::Backward(b) => b.name(),
         }
     }
 
+    /// Every forward kernel, then every backward one.
+    pub fn every() -> impl Iterator<Item = Kernel> {
+        (Kernel::ALL.into_iter()).chain(BackwardKernel::ALL.map(Kernel::Backward))
+    }
+
+    /// The forward kernels.
     pub const ALL: [Kernel; 21] = [
         Kernel::ConvNaive,
         Kernel::ConvGemm,
@@ -221,6 +222,7 @@ mod tests {
                 $(const $name: Kernel = Kernel::ALL[$i];)+
                 match k {
                     $($name)|+ => {}
+                    Kernel::Backward(_) => {}
                 }
             }};
         }

@@ -18,14 +18,29 @@
 //! - `lower/`: all of the above.
 //! - `plan/`: `lower/` and all of the above.
 //! - `draw`: `context`, `error`, `readback`.
+//! - `backward/`: `plan/`, `lower/` and all of the above but `draw`.
 //!
 //! This file only declares the modules and re-exports what the rest of the crate uses.
 
+/// shaders/prelude.wgsl (activation, X texture width, shared params structs) followed by the
+/// named files of shaders/, joined at build time.
+// Before the modules, so every one of them may use it.
+macro_rules! joined {
+    ($($file:literal),+) => {
+        concat!(
+            include_str!("../../shaders/prelude.wgsl"),
+            $(include_str!(concat!("../../shaders/", $file))),+
+        )
+    };
+}
+
+mod backward;
 mod context;
 mod dispatch;
 pub mod draw;
 mod error;
 pub mod kernels;
+pub mod kernels_backward;
 mod lower;
 mod options;
 pub mod params;
@@ -34,6 +49,7 @@ mod plan;
 mod readback;
 mod x_texture;
 
+pub use backward::BackwardPlan;
 pub use context::GpuContext;
 pub use error::GpuError;
 pub use options::{ConvPath, PlanOptions};

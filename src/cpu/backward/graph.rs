@@ -71,6 +71,12 @@ impl<'a> Backward<'a> {
         self
     }
 
+    /// The node the pass starts from and its gradient there, the mode, and the node it
+    /// stops at: what another engine needs to run the same pass (call before stepping).
+    pub fn setup(&self) -> (NodeId, Option<&[f64]>, Mode, NodeId) {
+        (self.seed, self.grad(self.seed), self.mode, self.stop)
+    }
+
     /// The node the next step passes back through, or `None` when the pass is done.
     pub fn next_node(&self) -> Option<NodeId> {
         self.next

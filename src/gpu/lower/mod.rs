@@ -16,7 +16,7 @@ mod lenet;
 mod pointwise;
 mod pool;
 
-pub use builder::{Lowering, NodeIo};
+pub use builder::{grid, Lowering, NodeIo};
 pub use conv_weights::Epilogue;
 
 use crate::gpu::dispatch::Dispatch;

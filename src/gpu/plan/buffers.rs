@@ -20,17 +20,24 @@ pub struct Shared {
 impl Shared {
     /// The shared buffers for nodes of `net` running on `choices`.
     pub fn new(ctx: &GpuContext, net: &Network, shapes: &[Shape], choices: &[Choice]) -> Shared {
+        // Every node that has inputs: its kernel, its (first) input's shape and its own.
+        let kernels: Vec<(Choice, Shape, Shape)> = (net.nodes.iter().enumerate().skip(1))
+            .map(|(id, node)| (choices[id], shapes[node.inputs[0]], shapes[id]))
+            .collect();
+        Self::for_kernels(ctx, &kernels)
+    }
+
+    /// The shared buffers for `kernels`, each a choice with its input and output shapes.
+    pub fn for_kernels(ctx: &GpuContext, kernels: &[(Choice, Shape, Shape)]) -> Shared {
         let empty = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("absent input"),
             size: 16,
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        // The most any node's kernel needs, over the nodes that have inputs.
+        // The most any kernel needs.
         let largest = |need: &dyn Fn(&Choice, Shape, Shape) -> Option<u64>| {
-            (net.nodes.iter().enumerate().skip(1))
-                .filter_map(|(id, node)| need(&choices[id], shapes[node.inputs[0]], shapes[id]))
-                .max()
+            kernels.iter().filter_map(|(c, s, o)| need(c, *s, *o)).max()
         };
         let scratch = largest(&|c, s, o| c.scratch_bytes(s, o)).map(|size| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor {

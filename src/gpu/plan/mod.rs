@@ -10,10 +10,10 @@
 //! The files below import lower modules of `gpu`, never this file or each other, but for
 //! `record` reading the roles `fusion` gives.
 
-mod buffers;
+pub mod buffers;
 mod fusion;
 mod record;
-mod timer;
+pub mod timer;
 
 use super::context::GpuContext;
 use super::dispatch::{encode, Dispatch};

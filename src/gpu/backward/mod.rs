@@ -1,0 +1,381 @@
+//! The backward pass on the GPU, the twin of `cpu::backward::Backward`: from a seed gradient
+//! at any node (one-hot at a logit, one unit of a feature map), back through the graph to
+//! the input or to a chosen node, in one of three modes (gradient, guided backprop,
+//! deconvnet). Made once per plan: a gradient buffer per node and every node's backward
+//! dispatches (`lower.rs`, one backward kernel per layer kind); a pass is a seed upload and
+//! the dispatches of the nodes the seed depends on, in reverse order.
+//!
+//! It reads the forward pass's buffers: an activation's (and softmax's) own output, and
+//! the input of max pooling, LRN and RBF. A convolution fused with its BatchNorm and
+//! activation stores only the activation's output, and every activation's derivative is a
+//! function of its output (backward_activation.wgsl), so nothing has to be recomputed.
+//!
+//! A node read by several nodes sums their gradients: the first to reach it (in reverse
+//! order) overwrites its buffer, the later ones add (each kernel's `ACCUMULATE` variant),
+//! which is why every backward dispatch is recorded in both variants.
+//!
+//! Imports `plan` (the forward buffers, the timer), `lower` (the builder), `dispatch`,
+//! `readback` and the kernel tables; nothing imports it but `gpu/mod.rs`.
+
+mod lower;
+mod transposed;
+
+use super::context::GpuContext;
+use super::dispatch::encode;
+use super::error::GpuError;
+use super::lower::Lowering;
+use super::options::{choose_conv_kernel, Capabilities, Choice, ConvKernel, PlanOptions};
+use super::plan::buffers::Shared;
+use super::plan::timer::Timer;
+use super::plan::Plan;
+use super::readback::read_f32_many;
+use crate::cpu::backward::Mode;
+use crate::model::{Layer, NodeId};
+use crate::tensor::Tensor;
+use crate::weights::Weights;
+use lower::{BackIo, Edge};
+use transposed::Transposed;
+
+/// A plan's backward pass: gradient buffers and recorded dispatches, made once.
+pub struct BackwardPlan {
+    /// d seed / d output of each node, laid out as that output.
+    grads: Vec<wgpu::Buffer>,
+    /// Each node's dispatches, one [`Edge`] per input.
+    edges: Vec<Vec<Edge>>,
+    /// Nodes whose forward output the backward kernels read.
+    forward_reads: Vec<NodeId>,
+    /// Which gradients the last pass wrote.
+    written: Vec<bool>,
+    /// Which nodes the last pass ran back through.
+    ran: Vec<bool>,
+    timer: Option<Timer>,
+}
+
+impl BackwardPlan {
+    /// The backward pass of `plan` (whose network runs with `weights`). Shader and
+    /// validation errors surface here.
+    /// Convolutions run back on the forward pass's fast kernels (`transposed.rs`) where
+    /// they fit.
+    pub async fn new(
+        ctx: &GpuContext,
+        plan: &Plan,
+        weights: &Weights,
+    ) -> Result<BackwardPlan, GpuError> {
+        Self::with(ctx, plan, weights, true).await
+    }
+
+    /// Every convolution on backward_conv.wgsl, the one-invocation-per-input gather (tests
+    /// check it on the shapes the fast path takes from it).
+    pub async fn gathered(
+        ctx: &GpuContext,
+        plan: &Plan,
+        weights: &Weights,
+    ) -> Result<BackwardPlan, GpuError> {
+        Self::with(ctx, plan, weights, false).await
+    }
+
+    async fn with(
+        ctx: &GpuContext,
+        plan: &Plan,
+        weights: &Weights,
+        fast: bool,
+    ) -> Result<BackwardPlan, GpuError> {
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = Self::build(ctx, plan, weights, fast);
+        match (result, scope.pop().await) {
+            (Ok(b), None) => Ok(b),
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(e)) => Err(GpuError::Validation(e.to_string())),
+        }
+    }
+
+    fn build(
+        ctx: &GpuContext,
+        plan: &Plan,
+        weights: &Weights,
+        fast: bool,
+    ) -> Result<BackwardPlan, GpuError> {
+        let (net, shapes) = (&plan.net, &plan.shapes);
+        let limit = ctx.max_binding_bytes();
+        let empty = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("absent input"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let l = Lowering {
+            ctx,
+            weights,
+            limit,
+            empty: &empty,
+            scratch: None,
+            x_texture: None,
+        };
+        let convs = FastConvs::new(ctx, plan, weights, fast);
+        let fast_l = Lowering {
+            ctx,
+            weights: &convs.weights,
+            limit,
+            empty: &empty,
+            scratch: convs.shared.scratch.as_ref(),
+            x_texture: convs.shared.x_texture.as_ref().map(|(t, v)| (t, v)),
+        };
+        let grads = gradient_buffers(ctx, plan, limit)?;
+        let mut edges = Vec::with_capacity(net.nodes.len());
+        let mut forward_reads = Vec::new();
+        for (id, node) in net.nodes.iter().enumerate() {
+            let inputs: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| plan.buffer(i)).collect();
+            let dx: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| &grads[i]).collect();
+            let in_shapes: Vec<_> = node.inputs.iter().map(|&i| shapes[i]).collect();
+            let io = BackIo {
+                name: &node.name,
+                inputs: &inputs,
+                in_shapes: &in_shapes,
+                output: plan.buffer(id),
+                out_shape: shapes[id],
+                dy: &grads[id],
+                dx: &dx,
+            };
+            edges.push(match (&convs.specs[id], &node.layer) {
+                (Some((t, kernel)), Layer::Conv2d(c)) => {
+                    let (up, spill) = (&convs.up, &convs.spill);
+                    vec![t.edge(&fast_l, &l, &io, c, *kernel, up, spill)?]
+                }
+                _ => lower::node(&l, &node.layer, &io)?,
+            });
+            match node.layer {
+                Layer::Activation(_) | Layer::Softmax => forward_reads.push(id),
+                Layer::MaxPool2d(_) | Layer::Lrn(_) | Layer::Rbf(_) => {
+                    forward_reads.push(node.inputs[0])
+                }
+                _ => {}
+            }
+        }
+        let n = net.nodes.len();
+        Ok(BackwardPlan {
+            grads,
+            edges,
+            forward_reads,
+            written: vec![false; n],
+            ran: vec![false; n],
+            timer: Timer::new(ctx, n),
+        })
+    }
+
+    /// Pass `seed_grad` (d/d output of node `seed`, laid out as that output: for a class
+    /// score, one-hot on the logits) back through the last forward pass of `plan`, in
+    /// `mode`, down to node `stop` (0: the input; a node's gradient is complete once the
+    /// pass is past it). Returns once the work is submitted; reads wait for it.
+    pub fn run(
+        &mut self,
+        ctx: &GpuContext,
+        plan: &Plan,
+        seed: NodeId,
+        seed_grad: &[f32],
+        mode: Mode,
+        stop: NodeId,
+    ) -> Result<(), GpuError> {
+        let net = &plan.net;
+        let Some(shape) = plan.shapes.get(seed) else {
+            return Err(GpuError::Unsupported {
+                node: format!("#{seed}"),
+                reason: format!("the network has {} nodes", net.nodes.len()),
+            });
+        };
+        if seed_grad.len() != shape.len() {
+            return Err(GpuError::GradientLength {
+                node: net.nodes[seed].name.clone(),
+                expected: shape.len(),
+                found: seed_grad.len(),
+            });
+        }
+        plan.materialize(ctx, &self.forward_reads);
+        ctx.queue
+            .write_buffer(&self.grads[seed], 0, bytemuck::cast_slice(seed_grad));
+        let reached = reached(plan, seed, stop);
+        self.written.fill(false);
+        self.ran.fill(false);
+        self.written[seed] = true;
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("backward"),
+            });
+        for id in (stop + 1..=seed).rev().filter(|&id| reached[id]) {
+            let node = &net.nodes[id];
+            let mut dispatches = Vec::new();
+            for (edge, &input) in self.edges[id].iter().zip(&node.inputs) {
+                dispatches.extend(edge.pick(mode, self.written[input]));
+                self.written[input] = true;
+            }
+            if dispatches.is_empty() {
+                continue;
+            }
+            self.ran[id] = true;
+            let timestamps = self.timer.as_ref().and_then(|t| t.slots(id));
+            encode(&mut encoder, &node.name, dispatches.into_iter(), timestamps);
+        }
+        if let Some(t) = &self.timer {
+            t.resolve(&mut encoder);
+        }
+        ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+
+    /// The gradients at `ids` after the last pass, shaped as the nodes' outputs, in one
+    /// copy and one map; `None` for a node the pass did not reach.
+    pub async fn read_many(
+        &self,
+        ctx: &GpuContext,
+        plan: &Plan,
+        ids: &[NodeId],
+    ) -> Result<Vec<Option<Tensor>>, GpuError> {
+        let wanted: Vec<NodeId> = ids.iter().copied().filter(|&id| self.written[id]).collect();
+        let parts: Vec<(&wgpu::Buffer, u64)> = wanted
+            .iter()
+            .map(|&id| (&self.grads[id], plan.shapes[id].len() as u64 * 4))
+            .collect();
+        let mut data = read_f32_many(ctx, &parts).await?.into_iter();
+        Ok(ids
+            .iter()
+            .map(|&id| {
+                let s = plan.shapes[id];
+                self.written[id].then(|| {
+                    let values = data.next().expect("one read per written gradient");
+                    Tensor::new(vec![s.c, s.h, s.w], values)
+                })
+            })
+            .collect())
+    }
+
+    /// The gradient at node `id` after the last pass (`None`: not reached).
+    pub async fn read(
+        &self,
+        ctx: &GpuContext,
+        plan: &Plan,
+        id: NodeId,
+    ) -> Result<Option<Tensor>, GpuError> {
+        Ok(self.read_many(ctx, plan, &[id]).await?.pop().flatten())
+    }
+
+    /// Milliseconds each node's backward took in the last pass (0 for nodes it did not run
+    /// back through), or `None` when the adapter has no timestamp queries.
+    pub async fn node_times_ms(&self, ctx: &GpuContext) -> Result<Option<Vec<f64>>, GpuError> {
+        let Some(t) = &self.timer else {
+            return Ok(None);
+        };
+        let ran = |id: NodeId| self.ran[id];
+        Ok(Some(t.node_ms(ctx, self.ran.len(), ran).await?))
+    }
+}
+
+/// One gradient buffer per node, laid out as its output (a multiple of 16 bytes).
+fn gradient_buffers(
+    ctx: &GpuContext,
+    plan: &Plan,
+    limit: u64,
+) -> Result<Vec<wgpu::Buffer>, GpuError> {
+    let mut grads = Vec::with_capacity(plan.net.nodes.len());
+    for (node, shape) in plan.net.nodes.iter().zip(&plan.shapes) {
+        let bytes = (shape.len() as u64 * 4).max(4).div_ceil(16) * 16;
+        if bytes > limit {
+            return Err(GpuError::TooLarge {
+                tensor: format!("gradient of `{}` ({shape})", node.name),
+                bytes,
+                limit,
+            });
+        }
+        grads.push(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(&format!("d/d {}", node.name)),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }));
+    }
+    Ok(grads)
+}
+
+/// The convolutions that run back on the forward pass's fast kernels: for each node, the
+/// transposed convolution and its kernel; their transposed weights under the nodes' names;
+/// the buffers those kernels share; the scratch buffers of the spread gradient and of the
+/// accumulating variant.
+struct FastConvs {
+    specs: Vec<Option<(Transposed, ConvKernel)>>,
+    weights: Weights,
+    shared: Shared,
+    up: wgpu::Buffer,
+    spill: wgpu::Buffer,
+}
+
+impl FastConvs {
+    fn new(ctx: &GpuContext, plan: &Plan, weights: &Weights, fast: bool) -> FastConvs {
+        let options = PlanOptions::default();
+        let caps = Capabilities::new(ctx, &options);
+        let specs: Vec<Option<(Transposed, ConvKernel)>> = (plan.net.nodes.iter().enumerate())
+            .map(|(id, node)| {
+                let Layer::Conv2d(c) = &node.layer else {
+                    return None;
+                };
+                let (s, o) = (plan.shapes[node.inputs[0]], plan.shapes[id]);
+                let t = Transposed::new(c, s, o).filter(|_| fast)?;
+                let kernel = choose_conv_kernel(&t.conv, t.input, s, &options, &caps);
+                // A transposed convolution with a few output channels (a stem's 3) would
+                // keep the matrix product's channel lanes idle over a large spread map: the
+                // gather is quicker there (BENCHMARKS.md).
+                // (A strided depthwise layer measured 5x slower gathered than spread.)
+                let narrow = s.c < 16 && c.groups == 1;
+                (kernel != ConvKernel::Naive && !narrow).then_some((t, kernel))
+            })
+            .collect();
+        let mut tensors = std::collections::BTreeMap::new();
+        let (mut kernels, mut up, mut spill) = (Vec::new(), 16u64, 16u64);
+        for (id, node) in plan.net.nodes.iter().enumerate() {
+            let (Some((t, kernel)), Layer::Conv2d(c)) = (&specs[id], &node.layer) else {
+                continue;
+            };
+            let s = plan.shapes[node.inputs[0]];
+            let w = &weights.get(&node.name, "weight").data;
+            let data = Transposed::weight(c, w);
+            let shape = vec![s.c, c.out_channels / c.groups, c.kernel.0, c.kernel.1];
+            tensors.insert(format!("{}.weight", node.name), Tensor::new(shape, data));
+            kernels.push((Choice::Conv(&t.conv, *kernel), t.input, s));
+            if t.upsampled.is_some() {
+                up = up.max(t.input.len() as u64 * 4);
+            }
+            spill = spill.max(s.len() as u64 * 4);
+        }
+        let shared = Shared::for_kernels(ctx, &kernels);
+        let scratch = |label: &str, bytes: u64| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes.div_ceil(16) * 16,
+                // Copied into the X texture by the matrix-product kernels.
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        FastConvs {
+            weights: Weights { tensors },
+            shared,
+            up: scratch("spread gradient", up),
+            spill: scratch("gradient to add", spill),
+            specs,
+        }
+    }
+}
+
+/// The nodes the seed depends on, down to `stop` (exclusive of what lies below it).
+fn reached(plan: &Plan, seed: NodeId, stop: NodeId) -> Vec<bool> {
+    let mut reached = vec![false; plan.net.nodes.len()];
+    reached[seed] = true;
+    for id in (stop + 1..=seed).rev() {
+        if reached[id] {
+            for &i in &plan.net.nodes[id].inputs {
+                reached[i] = true;
+            }
+        }
+    }
+    reached
+}
