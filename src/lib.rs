@@ -8,6 +8,7 @@ pub mod cpu;
 pub mod engine;
 pub mod fastcpu;
 pub mod gpu;
+pub mod import;
 pub mod lab;
 pub mod labels;
 pub mod model;

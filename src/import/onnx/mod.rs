@@ -1,0 +1,391 @@
+//! An ONNX file to a network and its weights: parse the protobuf, check the opset and the input,
+//! read the initializers, then walk the nodes in their (topological) order, each becoming a
+//! layer, an alias, or a fold into a layer already made (`ops.rs`, `fold.rs`).
+
+mod fold;
+mod ops;
+mod tensor;
+
+use super::{ImportError, DEFAULT_SIDE, MAX_IMPORT_BYTES, OPSETS};
+use crate::model::{output_shape, Layer, Network, NodeId, Shape};
+use crate::tensor::Tensor;
+use crate::weights::{check_weights, Weights};
+use onnx_protobuf::{GraphProto, Message, ModelProto, NodeProto, ValueInfoProto};
+use std::collections::{BTreeMap, HashMap};
+use tensor::{read_tensor, Const};
+
+/// An imported model: the network (named as the caller chose), its weights and what the
+/// import had to assume or change, said plainly.
+#[derive(Clone, Debug)]
+pub struct OnnxImport {
+    pub net: Network,
+    pub weights: Weights,
+    /// The default domain's opset the file declares.
+    pub opset: i64,
+    /// Assumptions and folds: a dynamic input size, a Pad absorbed by a convolution, ...
+    pub notes: Vec<String>,
+}
+
+/// A value flowing through the graph at run time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Runtime {
+    /// The node that computes it.
+    id: NodeId,
+    /// Its ONNX rank: 4 (`N x C x H x W`) or 2 (`N x F`, held as `F x 1 x 1`).
+    rank: usize,
+    /// Zero padding `[top, bottom, left, right]` of a Pad node not yet absorbed by the
+    /// window that reads it.
+    pad: [usize; 4],
+    /// The value is the output of node `id` itself (not an alias through Identity), so
+    /// a constant scale or shift may be folded into that node.
+    own: bool,
+}
+
+/// Where an operator is, for messages.
+#[derive(Clone, Debug)]
+struct Site {
+    op: String,
+    node: String,
+    opset: i64,
+}
+
+impl Site {
+    fn unsupported(&self, reason: impl Into<String>) -> ImportError {
+        ImportError::Unsupported {
+            op: self.op.clone(),
+            node: self.node.clone(),
+            opset: self.opset,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The network being built, and what each ONNX value name stands for.
+struct Builder {
+    net: Network,
+    shapes: Vec<Shape>,
+    weights: BTreeMap<String, Tensor>,
+    values: HashMap<String, Runtime>,
+    consts: HashMap<String, Const>,
+    /// How many node inputs and graph outputs read each value.
+    uses: HashMap<String, usize>,
+    opset: i64,
+    notes: Vec<String>,
+}
+
+/// Import the ONNX model in `bytes` as a network called `name`. The bytes are dropped as soon
+/// as they are parsed, and each initializer's raw bytes as soon as they are read, so the
+/// import holds about two copies of the weights at most.
+pub fn import_onnx(bytes: Vec<u8>, name: &str) -> Result<OnnxImport, ImportError> {
+    let model = parse(bytes)?;
+    let opset = model
+        .opset_import
+        .iter()
+        .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map(|o| o.version)
+        .max()
+        .ok_or(ImportError::Graph {
+            reason: "declares no opset of the ONNX domain".into(),
+        })?;
+    if !(OPSETS.0..=OPSETS.1).contains(&opset) {
+        return Err(ImportError::Opset { opset });
+    }
+    let mut graph = model.graph.0.map(|g| *g).ok_or(ImportError::Graph {
+        reason: "is missing: the file holds no graph".into(),
+    })?;
+    let mut b = Builder::new(name, opset, &mut graph)?;
+    for (index, node) in graph.node.iter().enumerate() {
+        let site = Site {
+            op: node.op_type.clone(),
+            node: if node.name.is_empty() {
+                format!("#{index} ({})", node.op_type)
+            } else {
+                node.name.clone()
+            },
+            opset,
+        };
+        if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+            let why = format!("it belongs to the `{}` domain, not ONNX's", node.domain);
+            return Err(site.unsupported(why));
+        }
+        b.node(node, index, &site)?;
+    }
+    b.finish(&graph)
+}
+
+fn parse(bytes: Vec<u8>) -> Result<ModelProto, ImportError> {
+    if bytes.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    if bytes.len() > MAX_IMPORT_BYTES {
+        return Err(ImportError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_IMPORT_BYTES,
+        });
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Err(ImportError::Zip);
+    }
+    let model = ModelProto::parse_from_bytes(&bytes).map_err(|e| ImportError::Malformed {
+        reason: e.to_string(),
+    })?;
+    if model.graph.is_none() && model.opset_import.is_empty() {
+        return Err(ImportError::Malformed {
+            reason: "it has neither a graph nor an opset".into(),
+        });
+    }
+    Ok(model)
+}
+
+/// The largest input channel count, height or width taken (as the tool's `--input`).
+const MAX_SIDE: usize = 1 << 16;
+
+/// The one real input of `graph` (not an initializer): its name, channels and size, and a
+/// note when the size was assumed.
+fn graph_input(
+    graph: &GraphProto,
+    consts: &HashMap<String, Const>,
+) -> Result<(String, usize, (usize, usize), Option<String>), ImportError> {
+    let inputs: Vec<&ValueInfoProto> = graph
+        .input
+        .iter()
+        .filter(|i| !consts.contains_key(&i.name))
+        .collect();
+    let [input] = inputs[..] else {
+        let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+        return Err(ImportError::Graph {
+            reason: format!(
+                "has {} inputs ({names:?}); convscope runs models with one image input",
+                inputs.len()
+            ),
+        });
+    };
+    let shape_error = |what: &str| ImportError::Graph {
+        reason: format!(
+            "input `{}` {what}; convscope needs N x C x H x W",
+            input.name
+        ),
+    };
+    let tensor_type = input
+        .type_
+        .0
+        .as_deref()
+        .filter(|t| t.has_tensor_type())
+        .map(|t| t.tensor_type())
+        .ok_or_else(|| shape_error("is not a tensor"))?;
+    if tensor_type.elem_type != 1 {
+        return Err(shape_error(&format!(
+            "has element type {}, not float",
+            tensor_type.elem_type
+        )));
+    }
+    let dims: Vec<Option<usize>> = tensor_type
+        .shape
+        .0
+        .as_deref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| usize::try_from(d.dim_value()).ok().filter(|&v| v > 0))
+                .collect()
+        })
+        .unwrap_or_default();
+    let [_, channels, h, w] = dims[..] else {
+        return Err(shape_error(&format!("has rank {}", dims.len())));
+    };
+    let channels = channels.ok_or_else(|| shape_error("has no fixed channel count"))?;
+    if [Some(channels), h, w]
+        .iter()
+        .flatten()
+        .any(|&d| d > MAX_SIDE)
+    {
+        return Err(shape_error(&format!(
+            "is larger than {MAX_SIDE} in some dimension"
+        )));
+    }
+    let note = (h.is_none() || w.is_none()).then(|| {
+        format!("the input's height or width is not fixed in the file: {DEFAULT_SIDE} assumed")
+    });
+    let size = (h.unwrap_or(DEFAULT_SIDE), w.unwrap_or(DEFAULT_SIDE));
+    Ok((input.name.clone(), channels, size, note))
+}
+
+impl Builder {
+    fn new(name: &str, opset: i64, graph: &mut GraphProto) -> Result<Builder, ImportError> {
+        if !graph.sparse_initializer.is_empty() {
+            return Err(ImportError::Graph {
+                reason: "has sparse initializers, which convscope does not read".into(),
+            });
+        }
+        let mut consts = HashMap::new();
+        for mut t in std::mem::take(&mut graph.initializer) {
+            let value = read_tensor(&mut t)?;
+            consts.insert(std::mem::take(&mut t.name), value);
+        }
+        let (input, channels, size, note) = graph_input(graph, &consts)?;
+        let mut uses: HashMap<String, usize> = HashMap::new();
+        let read = graph.node.iter().flat_map(|n| n.input.iter());
+        for name in read.chain(graph.output.iter().map(|o| &o.name)) {
+            *uses.entry(name.clone()).or_default() += 1;
+        }
+        let net = Network::new(name, channels, size);
+        let shapes = vec![Shape::new(channels, size.0, size.1)];
+        let mut values = HashMap::new();
+        values.insert(
+            input,
+            Runtime {
+                id: Network::INPUT,
+                rank: 4,
+                pad: [0; 4],
+                own: false,
+            },
+        );
+        Ok(Builder {
+            net,
+            shapes,
+            weights: BTreeMap::new(),
+            values,
+            consts,
+            uses,
+            opset,
+            notes: note.into_iter().collect(),
+        })
+    }
+
+    /// A unique node name: the prefix of its weight's name (`features.0` of
+    /// `features.0.weight`, as PyTorch exports name them), else the ONNX node's name, else
+    /// the operator and its index.
+    fn name_for(&self, node: &NodeProto, index: usize, weight: Option<&str>) -> String {
+        let candidates = [
+            weight
+                .and_then(|w| w.strip_suffix(".weight"))
+                .map(str::to_string),
+            Some(node.name.clone()),
+            Some(format!("{}_{index}", node.op_type.to_lowercase())),
+        ];
+        candidates
+            .into_iter()
+            .flatten()
+            .find(|c| !c.is_empty() && c != "input" && self.net.find(c).is_none())
+            .unwrap_or_else(|| format!("node_{index}_{}", self.net.nodes.len()))
+    }
+
+    /// Append `layer` reading `inputs`, with its shape inferred now so the next nodes know it.
+    fn add(
+        &mut self,
+        site: &Site,
+        name: String,
+        layer: Layer,
+        inputs: &[NodeId],
+    ) -> Result<NodeId, ImportError> {
+        let ins: Vec<Shape> = inputs.iter().map(|&i| self.shapes[i]).collect();
+        let shape = output_shape(&name, &layer, &ins).map_err(|source| ImportError::Shape {
+            op: site.op.clone(),
+            node: site.node.clone(),
+            opset: site.opset,
+            source,
+        })?;
+        let id = self.net.add(name, layer, inputs);
+        self.shapes.push(shape);
+        Ok(id)
+    }
+
+    /// Name output `output` of an ONNX node as runtime value `value`.
+    fn define(&mut self, output: &str, value: Runtime) {
+        self.values.insert(output.to_string(), value);
+    }
+
+    /// The runtime value called `name`, with no pending Pad.
+    fn runtime(&self, site: &Site, name: &str) -> Result<Runtime, ImportError> {
+        let v = self.padded(site, name)?;
+        if v.pad != [0; 4] {
+            return Err(site.unsupported(
+                "it reads a Pad output; convscope folds Pad only into the convolution or average pooling after it",
+            ));
+        }
+        Ok(v)
+    }
+
+    /// The runtime value called `name`, perhaps with a Pad not yet absorbed.
+    fn padded(&self, site: &Site, name: &str) -> Result<Runtime, ImportError> {
+        if let Some(v) = self.values.get(name) {
+            return Ok(*v);
+        }
+        if self.consts.contains_key(name) {
+            return Err(site.unsupported(format!(
+                "its input `{name}` is a constant where convscope expects an activation"
+            )));
+        }
+        Err(ImportError::Graph {
+            reason: format!(
+                "has node `{}` reading `{name}`, which no initializer or earlier node makes",
+                site.node
+            ),
+        })
+    }
+
+    /// The constant called `name`.
+    fn constant(&self, site: &Site, name: &str) -> Result<&Const, ImportError> {
+        self.consts.get(name).ok_or_else(|| {
+            if self.values.contains_key(name) {
+                site.unsupported(format!(
+                    "its input `{name}` is computed at run time; convscope needs a constant (an initializer) there"
+                ))
+            } else {
+                ImportError::Graph {
+                    reason: format!(
+                        "has node `{}` reading `{name}`, which no initializer or earlier node makes",
+                        site.node
+                    ),
+                }
+            }
+        })
+    }
+
+    /// Input `i` of `node` as a constant, or `None` where the input is left out.
+    fn optional_constant(
+        &self,
+        site: &Site,
+        node: &NodeProto,
+        i: usize,
+    ) -> Result<Option<&Const>, ImportError> {
+        match node.input.get(i).filter(|n| !n.is_empty()) {
+            Some(name) => self.constant(site, name).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn uses(&self, name: &str) -> usize {
+        self.uses.get(name).copied().unwrap_or(0)
+    }
+
+    fn finish(mut self, graph: &GraphProto) -> Result<OnnxImport, ImportError> {
+        let mut outputs = Vec::new();
+        for o in &graph.output {
+            let site = Site {
+                op: "output".into(),
+                node: o.name.clone(),
+                opset: self.opset,
+            };
+            outputs.push(self.runtime(&site, &o.name)?.id);
+        }
+        if outputs.is_empty() {
+            return Err(ImportError::Graph {
+                reason: "has no outputs".into(),
+            });
+        }
+        self.net.outputs = outputs;
+        let (h, w) = self.net.default_input;
+        self.net.infer_shapes(h, w)?;
+        let weights = Weights {
+            tensors: self.weights,
+        };
+        check_weights(&self.net, &weights)?;
+        Ok(OnnxImport {
+            net: self.net,
+            weights,
+            opset: self.opset,
+            notes: self.notes,
+        })
+    }
+}
