@@ -34,7 +34,7 @@ enum Command {
     Models,
     /// Per-node table: output shape, parameters, MACs, receptive field; and totals.
     Summary {
-        /// Model name (see `convscope models`).
+        /// Model name (see `convscope models`), or an ONNX file (FILE.onnx).
         model: String,
         /// Input size as HxW (or one number for a square), default: the model's own.
         #[arg(long)]
@@ -65,8 +65,17 @@ enum Command {
     /// engine, or with --reference on the f64 CPU reference.
     Classify {
         image: std::path::PathBuf,
+        /// A zoo model name, or an ONNX file (FILE.onnx).
         #[arg(long)]
         model: String,
+        /// For an ONNX file, which carries none: torchvision (the default: resize 256, crop
+        /// 224, ImageNet mean/std), caffe (BGR, 0..255, mean 104/117/123 subtracted),
+        /// efficientnet ((rgb - 127) / 128) or none (rgb in 0..1).
+        #[arg(long)]
+        preprocess: Option<String>,
+        /// For an ONNX file: class names, one a line (a 1000-way output names ImageNet's).
+        #[arg(long)]
+        labels: Option<std::path::PathBuf>,
         /// A safetensors file (default: the shipped weights, else random weights, said so).
         #[arg(long)]
         weights: Option<std::path::PathBuf>,
@@ -170,6 +179,8 @@ fn main() -> ExitCode {
         Command::Classify {
             image,
             model,
+            preprocess,
+            labels,
             weights,
             cpu,
             reference,
@@ -180,7 +191,11 @@ fn main() -> ExitCode {
                 (true, _) => Backend::Cpu,
                 _ => Backend::Gpu,
             };
-            cli::classify(&image, &model, weights.as_deref(), backend, json)
+            let import = cli::ImportArgs {
+                preprocess: preprocess.as_deref(),
+                labels: labels.as_deref(),
+            };
+            cli::classify(&image, &model, weights.as_deref(), backend, json, import)
         }
         Command::Train {
             model,

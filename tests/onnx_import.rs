@@ -229,3 +229,77 @@ fn an_oversized_file_is_refused_before_it_is_read() {
     assert!(matches!(e, ImportError::TooLarge { .. }), "{e}");
     assert!(e.to_string().contains("limit"));
 }
+
+/// The recipes the tool's `--preprocess` and the page's menu name (values from the recipes'
+/// definitions: Caffe's mean pixel 104/117/123 in BGR order, torchvision's ImageNet mean/std).
+#[test]
+fn the_preprocessing_recipes_prepare_a_red_pixel_as_their_frameworks_do() {
+    use convscope::preprocess::Recipe;
+    let red =
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(8, 8, image::Rgb([255, 0, 0])));
+    let first = |recipe: Recipe| -> Vec<f32> {
+        let t = recipe.for_side(4).apply(&red);
+        assert_eq!(t.shape, vec![3, 4, 4]);
+        (0..3).map(|c| t.data[c * 16]).collect()
+    };
+    assert_eq!(first(Recipe::Caffe), vec![-104.0, -117.0, 255.0 - 123.0]);
+    assert_eq!(first(Recipe::None), vec![1.0, 0.0, 0.0]);
+    assert_eq!(
+        first(Recipe::EfficientNet),
+        vec![1.0, -127.0 / 128.0, -127.0 / 128.0]
+    );
+    let tv = first(Recipe::Torchvision);
+    assert!((tv[0] - (1.0 - 0.485) / 0.229).abs() < 1e-5 && (tv[1] + 0.456 / 0.224).abs() < 1e-5);
+    assert_eq!(Recipe::parse("caffe"), Some(Recipe::Caffe));
+    assert_eq!(Recipe::Torchvision.for_side(224).output_size(), (224, 224));
+}
+
+/// The engine loads an imported file as the page and the tool do: names from a labels
+/// file, the preprocessing said in the notes, and the page's size limit enforced.
+#[test]
+fn the_engine_loads_an_onnx_file_with_its_options() {
+    use convscope::engine::{Backend, Engine, EngineError, ImportOptions, Quiet};
+    let engine = pollster::block_on(Engine::new(Backend::Cpu));
+    let bytes = std::fs::read(fixture("googlenet_like_op12.onnx")).unwrap();
+    let labels: Vec<String> = (0..10).map(|i| format!("label {i}")).collect();
+    let options = ImportOptions {
+        labels: Some(labels),
+        ..ImportOptions::default()
+    };
+    let report =
+        pollster::block_on(engine.load_onnx("g.onnx", bytes.clone(), options, &mut Quiet)).unwrap();
+    assert!(
+        report.trained
+            && report
+                .notes
+                .iter()
+                .any(|n| n.contains("torchvision (the default"))
+    );
+    assert_eq!(report.input, [3, 32, 32]);
+    let photo = image::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/photos/coffee.png"
+    ))
+    .unwrap();
+    let result = pollster::block_on(engine.classify(&photo, &mut Quiet)).unwrap();
+    assert!(result.top5.iter().all(|p| p.name.starts_with("label ")));
+    // The graph ends in a Softmax: its outputs are the probabilities.
+    let total: f32 = result.top5.iter().map(|p| p.probability).sum();
+    assert!(
+        total <= 1.0 + 1e-5 && (result.top5[0].probability - result.top5[0].logit).abs() < 1e-6
+    );
+    let small = ImportOptions {
+        max_bytes: Some(1000),
+        ..ImportOptions::default()
+    };
+    let e = pollster::block_on(engine.load_onnx("g.onnx", bytes, small, &mut Quiet)).unwrap_err();
+    assert!(
+        matches!(e, EngineError::Import { .. }) && e.to_string().contains("limit"),
+        "{e}"
+    );
+    assert_eq!(
+        engine.network().unwrap().name,
+        "g.onnx",
+        "the failed load kept the loaded model"
+    );
+}

@@ -1,6 +1,7 @@
 //! `classify`: one image through a model with the engine core the page uses (the GPU, or the
 //! CPU reference), top-5 printed.
 
+use super::onnx::{file_name, is_onnx, read, ImportArgs};
 use super::{assets_dir, CliError};
 use convscope::engine::report::{Classification, LoadReport};
 use convscope::engine::{Backend, Engine, EngineError, Quiet};
@@ -77,23 +78,37 @@ pub fn classify(
     weights_file: Option<&Path>,
     backend: Backend,
     json: bool,
+    import: ImportArgs,
 ) -> Result<(), CliError> {
     let picture = read_image(image)?;
-    let entry = zoo::entry(name).ok_or_else(|| CliError::UnknownModel(name.into()))?;
-    let (bytes, path) = weight_bytes(name, weights_file)?;
     let engine = block_on(Engine::new(backend));
     if let Some(names) = class_names(Labels::ImageNet) {
         engine.set_imagenet_labels(&names.join("\n"))?;
     }
-    let load =
-        block_on(engine.load_model(name, bytes.as_deref(), &mut Quiet)).map_err(|e| {
-            match (e, &path) {
+    let (load, path, imagenet) = if is_onnx(name) {
+        let options = import.options()?;
+        let load = block_on(engine.load_onnx(&file_name(name), read(name)?, options, &mut Quiet))
+            .map_err(|e| match e {
+            EngineError::Import { source, .. } => CliError::Import(name.into(), *source),
+            e => e.into(),
+        })?;
+        let net = engine.network()?;
+        let outputs = net.infer_shapes(load.input[1], load.input[2])?[net.output()].len();
+        let imagenet = outputs == 1000 && import.labels.is_none();
+        (load, Some(PathBuf::from(name)), imagenet)
+    } else {
+        let entry = zoo::entry(name).ok_or_else(|| CliError::UnknownModel(name.into()))?;
+        let (bytes, path) = weight_bytes(name, weights_file)?;
+        let load = block_on(engine.load_model(name, bytes.as_deref(), &mut Quiet)).map_err(
+            |e| match (e, &path) {
                 (EngineError::Weights { source, .. }, Some(p)) => {
                     CliError::Weights(p.display().to_string(), *source)
                 }
                 (e, _) => e.into(),
-            }
-        })?;
+            },
+        )?;
+        (load, path, entry.labels == Labels::ImageNet)
+    };
     let result = block_on(engine.classify(&picture, &mut Quiet))?;
     if json {
         let report = ClassifyReport {
@@ -116,10 +131,11 @@ pub fn classify(
     for note in [&load.gpu_problem, &result.gpu_problem]
         .into_iter()
         .flatten()
+        .chain(&load.notes)
     {
         println!("note: {note}");
     }
-    if entry.labels == Labels::ImageNet && class_names(Labels::ImageNet).is_none() {
+    if imagenet && class_names(Labels::ImageNet).is_none() {
         println!("(no class names: run the set-up to produce assets/labels/imagenet.txt)");
     }
     let path = match result.backend {

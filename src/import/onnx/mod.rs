@@ -3,8 +3,10 @@
 //! layer, an alias, or a fold into a layer already made (`ops.rs`, `fold.rs`).
 
 mod fold;
+mod learned;
 mod ops;
 mod tensor;
+mod window;
 
 use super::{ImportError, DEFAULT_SIDE, MAX_IMPORT_BYTES, OPSETS};
 use crate::model::{output_shape, Layer, Network, NodeId, Shape};
