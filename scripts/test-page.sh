@@ -36,4 +36,5 @@ done
 status=0
 ARTIFACTS=artifacts node tests/page/run.mjs "http://127.0.0.1:$port/" || status=1
 ARTIFACTS=artifacts node tests/page/lab.mjs "http://127.0.0.1:$port/" || status=1
+ARTIFACTS=artifacts node tests/page/onnx.mjs "http://127.0.0.1:$port/" || status=1
 exit $status

@@ -9,6 +9,7 @@ import { fashionFrame, fashionThumbnail, loadFashionSamples, onePerClass } from 
 import { InputView } from './inputview.js';
 import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } from './inputs.js';
 import { ModelPicker, availableWeights, fetchWithProgress, readWithProgress } from './models.js';
+import { ImportedModels } from './imported.js';
 import { StatusView } from './status.js';
 import { megabytes } from './dom.js';
 import { Top5View } from './top5.js';
@@ -144,7 +145,7 @@ async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
     status.busy(`loading ${name} on ${state.session.backend()}…`);
     let report;
     try {
-      report = await state.session.load_model(name, bytes, (stage, fraction) => {
+      report = await (info.load ?? state.session.load_model.bind(state.session))(name, bytes, (stage, fraction) => {
         status.busy(`${name}: ${stage}…`);
         status.setProgress(fraction);
       });
@@ -284,6 +285,7 @@ async function classifyTask(frame, retry = true) {
 
 async function useFile(file) {
   try {
+    if (await imports.claim(file)) return;
     if (file.name.toLowerCase().endsWith('.safetensors')) {
       await loadModel(state.model, { weightsFile: file, node: state.node });
       return;
@@ -328,6 +330,7 @@ function showFashionSamples(show) {
   });
 }
 
+const imports = new ImportedModels({ picker: () => state.picker, session: () => state.session, model: () => state.model, status, load: (name, file) => loadModel(name, { weightsFile: file, node: null }).catch(report) });
 const lab = new LabView(document.getElementById('lab'), { session: () => state.session, serial, status });
 
 /** Show the explorer or the lab; the lab is built the first time it opens. */
@@ -356,7 +359,7 @@ async function boot() {
     status.notice('labels', `ImageNet class names are missing (${e.message}); classes show as numbers. Run ./scripts/serve.sh, which copies them.`, 'warn');
   }
   const models = state.session.models(await availableWeights());
-  state.picker = new ModelPicker(byTestId('model-select'), models, (name) => loadModel(name, { node: null }).catch(report));
+  state.picker = new ModelPicker(byTestId('model-select'), models, (name, weightsFile) => loadModel(name, { node: null, weightsFile }).catch(report));
   wireImageInputs(
     { fileInput: byTestId('image-input'), dropZone: document.getElementById('drop-zone'), samples: document.getElementById('samples') },
     { onFile: useFile, onSample: useSample },

@@ -1,6 +1,8 @@
-// The model picker, and fetching a model's trained weights with a progress bar.
+// The model picker (the zoo and models added from files), and fetching a model's trained
+// weights with a progress bar.
 import { PATHS } from './config.js';
 import { el } from './dom.js';
+import { readFileInChunks } from './filereader.js';
 
 /** Names of the models whose trained weights the server has (one file name a line). */
 export async function availableWeights() {
@@ -36,20 +38,8 @@ export async function fetchWithProgress(url, onProgress) {
 }
 
 /** The bytes of a chosen `file`, calling `onProgress(fraction)` as they are read. */
-export async function readWithProgress(file, onProgress) {
-  const bytes = new Uint8Array(file.size);
-  const reader = file.stream().getReader();
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (received + value.length > bytes.length) throw new Error(`${file.name} grew while it was being read`);
-    bytes.set(value, received);
-    received += value.length;
-    onProgress(received / bytes.length);
-  }
-  if (received !== bytes.length) throw new Error(`${file.name}: read ${received} of ${bytes.length} bytes`);
-  return bytes;
+export function readWithProgress(file, onProgress) {
+  return readFileInChunks(file, { onProgress });
 }
 
 /** The `<select>` of the whole zoo; models without trained weights say so. */
@@ -63,11 +53,20 @@ export class ModelPicker {
           `${m.name}${m.has_trained_weights ? '' : ' (random weights)'}`),
       ),
     );
-    select.addEventListener('change', () => onPick(select.value));
+    /** Models added from files (an imported `.onnx`): their `File`, read again when picked. */
+    this.files = new Map();
+    select.addEventListener('change', () => onPick(select.value, this.files.get(select.value)));
+  }
+
+  /** Add (or replace) a model read from `file`, described by `info`, to the list. */
+  add(info, file) {
+    if (!this.models.has(info.name)) this.select.append(el('option', { value: info.name, title: info.description }, info.name));
+    this.models.set(info.name, info);
+    this.files.set(info.name, file);
   }
 
   has(name) {
-    return this.models.has(name);
+    return this.models.has(name) && !this.files.has(name);
   }
 
   info(name) {

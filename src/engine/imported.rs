@@ -47,6 +47,17 @@ impl Default for ImportOptions {
     }
 }
 
+/// An error if a model file of `size` bytes is over `limit`, before anything is copied.
+pub fn check_model_size(name: &str, size: usize, limit: usize) -> Result<(), EngineError> {
+    if size <= limit {
+        return Ok(());
+    }
+    Err(EngineError::Import {
+        file: name.into(),
+        source: Box::new(crate::import::ImportError::TooLarge { size, limit }),
+    })
+}
+
 /// The class names of a labels file: one a line, blank lines at the end dropped.
 pub fn parse_labels(text: &str) -> Vec<String> {
     let mut names: Vec<String> = text.lines().map(|l| l.trim().to_string()).collect();

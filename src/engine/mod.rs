@@ -14,7 +14,7 @@ pub mod report;
 mod run;
 
 pub use error::EngineError;
-pub use imported::{parse_labels, Classes, ImportOptions, MAX_PAGE_MODEL_BYTES};
+pub use imported::{check_model_size, parse_labels, Classes, ImportOptions, MAX_PAGE_MODEL_BYTES};
 pub use load::{decode_weights, model_weights, random_weights, ModelWeights, RANDOM_SEED};
 pub use nodes::GpuNode;
 pub use pace::{Pace, Progress, Quiet};
