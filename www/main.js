@@ -69,7 +69,7 @@ async function recoverTask() {
   }
   applyLabels();
   showBackend();
-  if (state.model) await loadModelTask(state.model, { node: state.node });
+  if (state.model) await loadModelTask(state.model, { node: state.node, weightsFile: state.picker.files.get(state.model) });
   recoveries += 1;
   document.body.dataset.recoveries = String(recoveries);
   status.notice('device', `The GPU device was lost (${recoveries === 1 ? 'once' : `${recoveries} times`}); the page started a new one`

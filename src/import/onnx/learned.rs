@@ -79,7 +79,7 @@ impl Builder {
         }
         let x = self.runtime(site, &node.input[0])?;
         let w_name = node.input.get(1).cloned().unwrap_or_default();
-        let w = self.constant(site, &w_name)?;
+        let w = self.take_constant(site, &w_name)?;
         let &[rows, cols] = &w.dims[..] else {
             return Err(site.unsupported(format!(
                 "weight of shape {:?}: a matrix is expected",
@@ -89,17 +89,22 @@ impl Builder {
         let trans_b = gemm && a.int("transB", 0) != 0;
         let (out_f, in_f) = if trans_b { (rows, cols) } else { (cols, rows) };
         let alpha = if gemm { a.float("alpha", 1.0) } else { 1.0 };
-        let mut weight = vec![0.0; out_f * in_f];
-        for o in 0..out_f {
-            for i in 0..in_f {
-                let v = if trans_b {
-                    w.data[o * in_f + i]
-                } else {
-                    w.data[i * out_f + o]
-                };
-                weight[o * in_f + i] = alpha * v;
+        // PyTorch's exports are already `[out, in]` (transB=1): moved, not copied.
+        let weight = if trans_b {
+            let mut data = w.data;
+            if alpha != 1.0 {
+                data.iter_mut().for_each(|v| *v *= alpha);
             }
-        }
+            data
+        } else {
+            let mut weight = vec![0.0; out_f * in_f];
+            for o in 0..out_f {
+                for i in 0..in_f {
+                    weight[o * in_f + i] = alpha * w.data[i * out_f + o];
+                }
+            }
+            weight
+        };
         let bias = match self.optional_constant(site, node, if gemm { 2 } else { usize::MAX })? {
             Some(c) if c.len() == out_f || c.len() == 1 => {
                 let beta = a.float("beta", 1.0);

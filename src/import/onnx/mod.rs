@@ -268,8 +268,9 @@ impl Builder {
         candidates
             .into_iter()
             .flatten()
+            .chain((0..).map(|n| format!("node_{index}_{n}")))
             .find(|c| !c.is_empty() && c != "input" && self.net.find(c).is_none())
-            .unwrap_or_else(|| format!("node_{index}_{}", self.net.nodes.len()))
+            .expect("the numbered names never run out")
     }
 
     /// Append `layer` reading `inputs`, with its shape inferred now so the next nodes know it.
@@ -341,6 +342,16 @@ impl Builder {
                     ),
                 }
             }
+        })
+    }
+
+    /// The constant called `name`, moved out when nothing else reads it (so a large weight
+    /// is not held twice while the network is built).
+    fn take_constant(&mut self, site: &Site, name: &str) -> Result<Const, ImportError> {
+        self.constant(site, name)?;
+        Ok(match self.uses(name) {
+            0 | 1 => self.consts.remove(name).expect("checked above"),
+            _ => self.consts[name].clone(),
         })
     }
 

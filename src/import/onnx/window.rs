@@ -74,7 +74,7 @@ impl Builder {
     ) -> Result<(), ImportError> {
         let x = self.padded(site, &node.input[0])?;
         let w_name = node.input.get(1).cloned().unwrap_or_default();
-        let w = self.constant(site, &w_name)?.clone();
+        let w = self.take_constant(site, &w_name)?;
         let &[out_c, per_group, kh, kw] = &w.dims[..] else {
             return Err(site.unsupported(format!(
                 "weight of shape {:?}: convscope runs 2-D convolutions (a 4-D weight)",
