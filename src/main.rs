@@ -68,14 +68,8 @@ enum Command {
         /// A zoo model name, or an ONNX file (FILE.onnx).
         #[arg(long)]
         model: String,
-        /// For an ONNX file, which carries none: torchvision (the default: resize 256, crop
-        /// 224, ImageNet mean/std), caffe (BGR, 0..255, mean 104/117/123 subtracted),
-        /// efficientnet ((rgb - 127) / 128) or none (rgb in 0..1).
-        #[arg(long)]
-        preprocess: Option<String>,
-        /// For an ONNX file: class names, one a line (a 1000-way output names ImageNet's).
-        #[arg(long)]
-        labels: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        import: cli::ImportArgs,
         /// A safetensors file (default: the shipped weights, else random weights, said so).
         #[arg(long)]
         weights: Option<std::path::PathBuf>,
@@ -159,6 +153,16 @@ enum Command {
     },
 }
 
+/// The engine `classify --cpu` / `--reference` ask for (the GPU by default).
+#[cfg(not(target_arch = "wasm32"))]
+fn backend(cpu: bool, reference: bool) -> Backend {
+    match (cpu, reference) {
+        (_, true) => Backend::Reference,
+        (true, _) => Backend::Cpu,
+        _ => Backend::Gpu,
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -179,23 +183,14 @@ fn main() -> ExitCode {
         Command::Classify {
             image,
             model,
-            preprocess,
-            labels,
+            import,
             weights,
             cpu,
             reference,
             json,
         } => {
-            let backend = match (cpu, reference) {
-                (_, true) => Backend::Reference,
-                (true, _) => Backend::Cpu,
-                _ => Backend::Gpu,
-            };
-            let import = cli::ImportArgs {
-                preprocess: preprocess.as_deref(),
-                labels: labels.as_deref(),
-            };
-            cli::classify(&image, &model, weights.as_deref(), backend, json, import)
+            let backend = backend(cpu, reference);
+            cli::classify(&image, &model, weights.as_deref(), backend, json, &import)
         }
         Command::Train {
             model,

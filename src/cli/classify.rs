@@ -78,7 +78,7 @@ pub fn classify(
     weights_file: Option<&Path>,
     backend: Backend,
     json: bool,
-    import: ImportArgs,
+    import: &ImportArgs,
 ) -> Result<(), CliError> {
     let picture = read_image(image)?;
     let engine = block_on(Engine::new(backend));

@@ -46,25 +46,29 @@ pub fn model_and_weights(name: &str) -> Result<(Network, Weights), CliError> {
 }
 
 /// `classify`'s options for an ONNX file.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ImportArgs<'a> {
-    /// `--preprocess NAME`.
-    pub preprocess: Option<&'a str>,
-    /// `--labels FILE`.
-    pub labels: Option<&'a Path>,
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ImportArgs {
+    /// For an ONNX file, which carries none: torchvision (the default: resize 256, crop 224,
+    /// ImageNet mean/std), caffe (BGR, 0..255, mean 104/117/123 subtracted), efficientnet
+    /// ((rgb - 127) / 128) or none (rgb in 0..1).
+    #[arg(long)]
+    pub preprocess: Option<String>,
+    /// For an ONNX file: class names, one a line (a 1000-way output names ImageNet's).
+    #[arg(long)]
+    pub labels: Option<std::path::PathBuf>,
 }
 
-impl ImportArgs<'_> {
+impl ImportArgs {
     /// The engine's import options: the recipe named (torchvision by default) and the
     /// labels file's names.
     pub fn options(&self) -> Result<ImportOptions, CliError> {
-        let preprocess = match self.preprocess {
+        let preprocess = match self.preprocess.as_deref() {
             Some(name) => {
                 Recipe::parse(name).ok_or_else(|| CliError::UnknownPreprocess(name.into()))?
             }
             None => Recipe::Torchvision,
         };
-        let labels = match self.labels {
+        let labels = match &self.labels {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))?;

@@ -57,10 +57,17 @@ pub enum ImportError {
         op: String,
         node: String,
         opset: i64,
-        source: ModelError,
+        // Boxed: the largest variant otherwise, and every step of the import returns this type.
+        source: Box<ModelError>,
     },
     #[error("the imported network does not run: {0}")]
-    Model(#[from] ModelError),
+    Model(Box<ModelError>),
     #[error("the imported weights do not fit the network: {0}")]
     Weights(#[from] TensorProblem),
+}
+
+impl From<ModelError> for ImportError {
+    fn from(e: ModelError) -> Self {
+        ImportError::Model(Box::new(e))
+    }
 }

@@ -142,12 +142,21 @@ fn parse(bytes: Vec<u8>) -> Result<ModelProto, ImportError> {
 /// The largest input channel count, height or width taken (as the tool's `--input`).
 const MAX_SIDE: usize = 1 << 16;
 
-/// The one real input of `graph` (not an initializer): its name, channels and size, and a
-/// note when the size was assumed.
+/// The one real input of a graph.
+struct GraphInput {
+    name: String,
+    channels: usize,
+    /// `(height, width)`.
+    size: (usize, usize),
+    /// Said when the size was assumed.
+    note: Option<String>,
+}
+
+/// The one real input of `graph` (not an initializer).
 fn graph_input(
     graph: &GraphProto,
     consts: &HashMap<String, Const>,
-) -> Result<(String, usize, (usize, usize), Option<String>), ImportError> {
+) -> Result<GraphInput, ImportError> {
     let inputs: Vec<&ValueInfoProto> = graph
         .input
         .iter()
@@ -209,7 +218,12 @@ fn graph_input(
         format!("the input's height or width is not fixed in the file: {DEFAULT_SIDE} assumed")
     });
     let size = (h.unwrap_or(DEFAULT_SIDE), w.unwrap_or(DEFAULT_SIDE));
-    Ok((input.name.clone(), channels, size, note))
+    Ok(GraphInput {
+        name: input.name.clone(),
+        channels,
+        size,
+        note,
+    })
 }
 
 impl Builder {
@@ -224,7 +238,12 @@ impl Builder {
             let value = read_tensor(&mut t)?;
             consts.insert(std::mem::take(&mut t.name), value);
         }
-        let (input, channels, size, note) = graph_input(graph, &consts)?;
+        let GraphInput {
+            name: input,
+            channels,
+            size,
+            note,
+        } = graph_input(graph, &consts)?;
         let mut uses: HashMap<String, usize> = HashMap::new();
         let read = graph.node.iter().flat_map(|n| n.input.iter());
         for name in read.chain(graph.output.iter().map(|o| &o.name)) {
@@ -286,7 +305,7 @@ impl Builder {
             op: site.op.clone(),
             node: site.node.clone(),
             opset: site.opset,
-            source,
+            source: Box::new(source),
         })?;
         let id = self.net.add(name, layer, inputs);
         self.shapes.push(shape);

@@ -111,7 +111,7 @@ pub fn read_tensor(t: &mut TensorProto) -> Result<Const, ImportError> {
     } else {
         raw.len() / width
     };
-    if found != count || (!raw.is_empty() && raw.len() % width != 0) {
+    if found != count || (!raw.is_empty() && !raw.len().is_multiple_of(width)) {
         return Err(bad(
             &name,
             format!("shape {dims:?} needs {count} values, the file holds {found}"),
@@ -139,24 +139,29 @@ pub fn read_tensor(t: &mut TensorProto) -> Result<Const, ImportError> {
             .map(|&v| half_to_f32(v as u16))
             .collect(),
         (kind, _) => {
-            let values: Vec<i64> = match (kind, raw.is_empty()) {
-                (INT64, false) => raw
-                    .chunks_exact(8)
-                    .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
-                    .collect(),
-                (INT64, true) => std::mem::take(&mut t.int64_data),
-                (_, false) => raw
-                    .chunks_exact(4)
-                    .map(|b| i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
-                    .collect(),
-                (_, true) => t.int32_data.iter().map(|&v| i64::from(v)).collect(),
-            };
+            let values = read_ints(kind, &raw, t);
             let floats = values.iter().map(|&v| v as f32).collect();
             ints = Some(values);
             floats
         }
     };
     Ok(Const { dims, data, ints })
+}
+
+/// The values of an INT64 or INT32 tensor, from `raw` (little-endian) or its typed field.
+fn read_ints(kind: i32, raw: &[u8], t: &mut TensorProto) -> Vec<i64> {
+    match (kind, raw.is_empty()) {
+        (INT64, false) => raw
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect(),
+        (INT64, true) => std::mem::take(&mut t.int64_data),
+        (_, false) => raw
+            .chunks_exact(4)
+            .map(|b| i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .collect(),
+        (_, true) => t.int32_data.iter().map(|&v| i64::from(v)).collect(),
+    }
 }
 
 /// A node's attributes, read by name.
