@@ -3,8 +3,9 @@
 //! the CPU reference, the fast CPU engine and the GPU plan all work on it unchanged. Knows
 //! nothing of the GPU or the web.
 //!
-//! Files: `onnx/` reads the protobuf (the `onnx-protobuf` crate's generated messages), its
-//! tensors and attributes (`onnx/tensor.rs`), and maps operators onto layers (`onnx/ops.rs`;
+//! Files: `onnx/` reads the protobuf (the `onnx-protobuf` crate's generated messages) and the
+//! graph's input (`onnx/input.rs`), its tensors and attributes (`onnx/tensor.rs`), and maps
+//! operators onto layers (`onnx/ops.rs`;
 //! windows in `onnx/window.rs`, BatchNormalization and Gemm in `onnx/learned.rs`),
 //! folding what has no layer of its own (`onnx/fold.rs`: Pad into the next window, Mul/Add/Sub
 //! by constants into the convolution before or into a per-channel scale-and-shift).
