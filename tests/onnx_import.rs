@@ -303,3 +303,12 @@ fn the_engine_loads_an_onnx_file_with_its_options() {
         "the failed load kept the loaded model"
     );
 }
+
+/// Found by the fuzz target (`fuzz/fuzz_targets/onnx.rs`): a Conv node with no outputs made
+/// the import index past the end of its output list.
+#[test]
+fn a_node_without_outputs_is_an_error_not_a_panic() {
+    let bytes = std::fs::read(fixture("fuzz_node_without_outputs.onnx")).unwrap();
+    let e = import_error(bytes).to_string();
+    assert!(e.contains("no initializer or earlier node makes"), "{e}");
+}

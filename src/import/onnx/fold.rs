@@ -4,7 +4,7 @@
 //! a per-channel scale-and-shift, written as a BatchNorm with mean 0 and variance 1.
 
 use super::tensor::Const;
-use super::{Builder, Runtime, Site};
+use super::{io_in, io_out, Builder, Runtime, Site};
 use crate::import::ImportError;
 use crate::model::{BatchNorm, Layer};
 use crate::tensor::Tensor;
@@ -40,18 +40,18 @@ impl Builder {
                     pad: [0; 4],
                     own: true,
                 };
-                self.define(&node.output[0], value);
+                self.define(io_out(node), value);
                 Ok(())
             }
             ("Sum", [false]) => {
-                let x = self.runtime(site, &node.input[0])?;
-                self.define(&node.output[0], Runtime { own: false, ..x });
+                let x = self.runtime(site, io_in(node, 0))?;
+                self.define(io_out(node), Runtime { own: false, ..x });
                 Ok(())
             }
             (_, &[x_const, c_const]) if x_const != c_const => {
                 let (x_name, c_name) = match x_const {
-                    false => (&node.input[0], &node.input[1]),
-                    true => (&node.input[1], &node.input[0]),
+                    false => (io_in(node, 0), io_in(node, 1)),
+                    true => (io_in(node, 1), io_in(node, 0)),
                 };
                 let x = self.runtime(site, x_name)?;
                 let c = self.constant(site, c_name)?;
@@ -119,7 +119,7 @@ impl Builder {
         scale: Vec<f32>,
         shift: Vec<f32>,
     ) -> Result<(), ImportError> {
-        let out = &node.output[0];
+        let out = io_out(node);
         if x.own && self.uses(x_name) == 1 && self.fold_into(x.id, &scale, &shift) {
             self.define(out, x);
             return Ok(());

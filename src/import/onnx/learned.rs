@@ -2,7 +2,7 @@
 //! as a dense layer with PyTorch's `[out, in]` weight.
 
 use super::tensor::Attrs;
-use super::{Builder, Runtime, Site};
+use super::{io_in, io_out, Builder, Runtime, Site};
 use crate::import::ImportError;
 use crate::model::{BatchNorm, Dense, Layer};
 use crate::tensor::Tensor;
@@ -24,7 +24,7 @@ impl Builder {
         if node.output.iter().skip(1).any(|o| self.uses(o) > 0) {
             return Err(site.unsupported("its running statistics outputs are used (training)"));
         }
-        let x = self.runtime(site, &node.input[0])?;
+        let x = self.runtime(site, io_in(node, 0))?;
         let channels = self.shapes[x.id].c;
         let mut params = Vec::new();
         for i in 1..5 {
@@ -40,7 +40,7 @@ impl Builder {
             }
             params.push(c.data.clone());
         }
-        let scale_name = node.input[1].clone();
+        let scale_name = io_in(node, 1).to_string();
         let name = self.name_for(node, index, Some(&scale_name));
         let eps = a.float("epsilon", 1e-5);
         let id = self.add(
@@ -58,7 +58,7 @@ impl Builder {
                 Tensor::new(vec![channels], data),
             );
         }
-        self.define(&node.output[0], Runtime { id, own: true, ..x });
+        self.define(io_out(node), Runtime { id, own: true, ..x });
         Ok(())
     }
 
@@ -77,7 +77,7 @@ impl Builder {
                 site.unsupported("transA=1: convscope multiplies the activations on the left")
             );
         }
-        let x = self.runtime(site, &node.input[0])?;
+        let x = self.runtime(site, io_in(node, 0))?;
         let w_name = node.input.get(1).cloned().unwrap_or_default();
         let w = self.take_constant(site, &w_name)?;
         let &[rows, cols] = &w.dims[..] else {
@@ -137,7 +137,7 @@ impl Builder {
                 .insert(format!("{name}.bias"), Tensor::new(vec![out_f], b));
         }
         self.define(
-            &node.output[0],
+            io_out(node),
             Runtime {
                 id,
                 rank: 2,

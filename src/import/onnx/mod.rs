@@ -30,6 +30,16 @@ pub struct OnnxImport {
     pub notes: Vec<String>,
 }
 
+/// Input `i` of `node`, or "" (no value) when it has fewer inputs.
+fn io_in(node: &NodeProto, i: usize) -> &str {
+    node.input.get(i).map_or("", String::as_str)
+}
+
+/// The first output of `node`, or "" when it has none.
+fn io_out(node: &NodeProto) -> &str {
+    node.output.first().map_or("", String::as_str)
+}
+
 /// A value flowing through the graph at run time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Runtime {

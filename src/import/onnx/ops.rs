@@ -3,7 +3,7 @@
 //! defaults follow the ONNX operator specification of each opset (onnx/docs/Operators.md).
 
 use super::tensor::{read_tensor, Attrs};
-use super::{Builder, Runtime, Site};
+use super::{io_in, io_out, Builder, Runtime, Site};
 use crate::import::ImportError;
 use crate::model::{Activation, Dropout, Layer, Lrn};
 use onnx_protobuf::NodeProto;
@@ -103,7 +103,7 @@ impl Builder {
         site: &Site,
         a: &Attrs,
     ) -> Result<(), ImportError> {
-        let x = self.runtime(site, &node.input[0])?;
+        let x = self.runtime(site, io_in(node, 0))?;
         let len = self.shapes[x.id].len() as i64;
         if node.op_type == "Flatten" {
             let axis = a.int("axis", 1);
@@ -139,7 +139,7 @@ impl Builder {
             )?
         };
         self.define(
-            &node.output[0],
+            io_out(node),
             Runtime {
                 id,
                 rank: 2,
@@ -157,7 +157,7 @@ impl Builder {
         site: &Site,
         a: &Attrs,
     ) -> Result<(), ImportError> {
-        let x = self.runtime(site, &node.input[0])?;
+        let x = self.runtime(site, io_in(node, 0))?;
         let s = self.shapes[x.id];
         let axis = a.int("axis", if self.opset < 13 { 1 } else { -1 });
         let last = axis == -1 || axis == x.rank as i64 - 1;
@@ -176,7 +176,7 @@ impl Builder {
             Layer::Softmax,
             &[x.id],
         )?;
-        self.define(&node.output[0], Runtime { id, own: true, ..x });
+        self.define(io_out(node), Runtime { id, own: true, ..x });
         Ok(())
     }
 
@@ -206,7 +206,7 @@ impl Builder {
             self.add(site, self.name_for(node, index, None), Layer::Concat, &ids)?
         };
         self.define(
-            &node.output[0],
+            io_out(node),
             Runtime {
                 id,
                 rank,
@@ -241,7 +241,7 @@ impl Builder {
                 "mode {mode} with value {value}: only zero padding folds into a window"
             )));
         }
-        let x = self.padded(site, &node.input[0])?;
+        let x = self.padded(site, io_in(node, 0))?;
         let ok = pads.len() == 8
             && pads[..2] == [0, 0]
             && pads[4..6] == [0, 0]
@@ -254,7 +254,7 @@ impl Builder {
         let [t, l, b, r] = [pads[2], pads[3], pads[6], pads[7]].map(|p| p as usize);
         let pad = [x.pad[0] + t, x.pad[1] + b, x.pad[2] + l, x.pad[3] + r];
         self.define(
-            &node.output[0],
+            io_out(node),
             Runtime {
                 pad,
                 own: false,
@@ -296,7 +296,7 @@ impl Builder {
                 )))
             }
         };
-        self.consts.insert(node.output[0].clone(), value);
+        self.consts.insert(io_out(node).to_string(), value);
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! their padding.
 
 use super::tensor::Attrs;
-use super::{Builder, Runtime, Site};
+use super::{io_in, io_out, Builder, Runtime, Site};
 use crate::import::ImportError;
 use crate::model::{Conv2d, Layer, Padding, Pool2d};
 use crate::tensor::Tensor;
@@ -72,7 +72,7 @@ impl Builder {
         site: &Site,
         a: &Attrs,
     ) -> Result<(), ImportError> {
-        let x = self.padded(site, &node.input[0])?;
+        let x = self.padded(site, io_in(node, 0))?;
         let w_name = node.input.get(1).cloned().unwrap_or_default();
         let w = self.take_constant(site, &w_name)?;
         let &[out_c, per_group, kh, kw] = &w.dims[..] else {
@@ -110,7 +110,7 @@ impl Builder {
                 .insert(format!("{name}.bias"), Tensor::new(vec![out_c], b.data));
         }
         self.define(
-            &node.output[0],
+            io_out(node),
             Runtime {
                 id,
                 rank: 4,
@@ -137,7 +137,7 @@ impl Builder {
             return Err(site.unsupported("dilated pooling windows are not supported"));
         }
         let include_pad = a.int("count_include_pad", 0) == 1;
-        let x = self.padded(site, &node.input[0])?;
+        let x = self.padded(site, io_in(node, 0))?;
         if x.pad != [0; 4] && (max || !include_pad) {
             return Err(site.unsupported(
                 "it reads a Pad output; zero padding folds into average pooling only with count_include_pad=1",
@@ -162,7 +162,7 @@ impl Builder {
         };
         let id = self.add(site, self.name_for(node, index, None), layer, &[x.id])?;
         self.define(
-            &node.output[0],
+            io_out(node),
             Runtime {
                 id,
                 rank: 4,
