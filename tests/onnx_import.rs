@@ -305,10 +305,13 @@ fn the_engine_loads_an_onnx_file_with_its_options() {
 }
 
 /// Found by the fuzz target (`fuzz/fuzz_targets/onnx.rs`): a Conv node with no outputs made
-/// the import index past the end of its output list.
+/// the import index past the end of its output list, and a Conv bias of the wrong length
+/// reached `Tensor::new`'s assertion.
 #[test]
-fn a_node_without_outputs_is_an_error_not_a_panic() {
-    let bytes = std::fs::read(fixture("fuzz_node_without_outputs.onnx")).unwrap();
-    let e = import_error(bytes).to_string();
+fn fuzzed_files_are_errors_not_panics() {
+    let read = |name: &str| std::fs::read(fixture(name)).unwrap();
+    let e = import_error(read("fuzz_node_without_outputs.onnx")).to_string();
     assert!(e.contains("no initializer or earlier node makes"), "{e}");
+    let e = import_error(read("fuzz_conv_bias_length.onnx")).to_string();
+    assert!(e.contains("bias values for"), "{e}");
 }

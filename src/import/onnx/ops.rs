@@ -245,10 +245,12 @@ impl Builder {
         let ok = pads.len() == 8
             && pads[..2] == [0, 0]
             && pads[4..6] == [0, 0]
-            && pads.iter().all(|&p| p >= 0);
+            && pads
+                .iter()
+                .all(|p| (0..=super::window::LARGEST).contains(p));
         if !ok || x.rank != 4 {
             return Err(site.unsupported(format!(
-                "pads {pads:?}: only non-negative padding of height and width"
+                "pads {pads:?}: only padding of height and width, from 0 to 65536"
             )));
         }
         let [t, l, b, r] = [pads[2], pads[3], pads[6], pads[7]].map(|p| p as usize);

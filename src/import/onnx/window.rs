@@ -9,13 +9,18 @@ use crate::model::{Conv2d, Layer, Padding, Pool2d};
 use crate::tensor::Tensor;
 use onnx_protobuf::NodeProto;
 
+/// The largest window, stride, dilation or padding taken (as the largest input side).
+pub(super) const LARGEST: i64 = 1 << 16;
+
 /// `[a, b]` of an ONNX pair attribute (strides, dilations), `default` where absent.
 fn pair(site: &Site, a: &Attrs, name: &str, default: usize) -> Result<(usize, usize), ImportError> {
     match a.ints(name).as_deref() {
         None => Ok((default, default)),
-        Some(&[y, x]) if y > 0 && x > 0 => Ok((y as usize, x as usize)),
+        Some(&[y, x]) if (1..=LARGEST).contains(&y) && (1..=LARGEST).contains(&x) => {
+            Ok((y as usize, x as usize))
+        }
         Some(v) => Err(site.unsupported(format!(
-            "{name} {v:?}: convscope runs 2-D windows with positive sizes"
+            "{name} {v:?}: convscope runs 2-D windows with sizes from 1 to 65536"
         ))),
     }
 }
@@ -24,10 +29,12 @@ fn pair(site: &Site, a: &Attrs, name: &str, default: usize) -> Result<(usize, us
 fn pads(site: &Site, a: &Attrs) -> Result<[usize; 4], ImportError> {
     match a.ints("pads").as_deref() {
         None => Ok([0; 4]),
-        Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|&p| p >= 0) => {
+        Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|p| (0..=LARGEST).contains(p)) => {
             Ok([t as usize, b as usize, l as usize, r as usize])
         }
-        Some(v) => Err(site.unsupported(format!("pads {v:?}: four non-negative values expected"))),
+        Some(v) => {
+            Err(site.unsupported(format!("pads {v:?}: four values from 0 to 65536 expected")))
+        }
     }
 }
 
@@ -82,9 +89,18 @@ impl Builder {
             )));
         };
         let bias = self.optional_constant(site, node, 2)?.cloned();
+        if let Some(b) = bias.as_ref().filter(|b| b.len() != out_c) {
+            return Err(ImportError::Graph {
+                reason: format!(
+                    "has Conv `{}` with {} bias values for {out_c} filters",
+                    site.node,
+                    b.len()
+                ),
+            });
+        }
         let groups = a.int("group", 1).max(1) as usize;
         let in_s = self.shapes[x.id];
-        if per_group * groups != in_s.c {
+        if per_group.checked_mul(groups) != Some(in_s.c) {
             return Err(ImportError::Graph {
                 reason: format!(
                     "has Conv `{}` whose weight takes {per_group} x {groups} channels, but its input has {}",
