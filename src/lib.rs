@@ -9,6 +9,7 @@ pub mod engine;
 pub mod explain;
 pub mod fastcpu;
 pub mod gpu;
+pub mod import;
 pub mod lab;
 pub mod labels;
 pub mod model;

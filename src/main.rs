@@ -34,7 +34,7 @@ enum Command {
     Models,
     /// Per-node table: output shape, parameters, MACs, receptive field; and totals.
     Summary {
-        /// Model name (see `convscope models`).
+        /// Model name (see `convscope models`), or an ONNX file (FILE.onnx).
         model: String,
         /// Input size as HxW (or one number for a square), default: the model's own.
         #[arg(long)]
@@ -68,8 +68,11 @@ enum Command {
     /// engine, or with --reference on the f64 CPU reference.
     Classify {
         image: std::path::PathBuf,
+        /// A zoo model name, or an ONNX file (FILE.onnx).
         #[arg(long)]
         model: String,
+        #[command(flatten)]
+        import: cli::ImportArgs,
         /// A safetensors file or a PyTorch checkpoint (.pth, e.g. torchvision's) (default: the
         /// shipped weights, else random weights, said so).
         #[arg(long)]
@@ -197,6 +200,7 @@ fn main() -> ExitCode {
         Command::Classify {
             image,
             model,
+            import,
             weights,
             cpu,
             reference,
@@ -204,7 +208,15 @@ fn main() -> ExitCode {
             families,
         } => {
             let backend = chosen_backend(cpu, reference);
-            cli::classify(&image, &model, weights.as_deref(), backend, json, families)
+            cli::classify(
+                &image,
+                &model,
+                weights.as_deref(),
+                backend,
+                json,
+                families,
+                &import,
+            )
         }
         Command::Train {
             model,
@@ -226,19 +238,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Eval { model, weights } => cli::eval_command(&model, weights.as_deref()),
-        Command::Prepare {
-            effnet,
-            darknet,
-            skimage,
-            fashion,
-            out,
-        } => cli::prepare(
-            effnet.as_deref(),
-            darknet.as_deref(),
-            skimage.as_deref(),
-            fashion.as_deref(),
-            &out.unwrap_or_else(cli::assets_dir),
-        ),
+        command @ Command::Prepare { .. } => prepare(command),
         Command::CompareKernels {
             in_channels,
             out_channels,
@@ -252,6 +252,28 @@ fn main() -> ExitCode {
         Command::Top9(args) => cli::top9(args),
     };
     exit_code(result)
+}
+
+/// `convscope prepare`'s arguments handed on.
+#[cfg(not(target_arch = "wasm32"))]
+fn prepare(command: Command) -> Result<(), cli::CliError> {
+    let Command::Prepare {
+        effnet,
+        darknet,
+        skimage,
+        fashion,
+        out,
+    } = command
+    else {
+        unreachable!("called for prepare only")
+    };
+    cli::prepare(
+        effnet.as_deref(),
+        darknet.as_deref(),
+        skimage.as_deref(),
+        fashion.as_deref(),
+        &out.unwrap_or_else(cli::assets_dir),
+    )
 }
 
 /// Success, or the error on stderr and a failure status.

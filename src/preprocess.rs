@@ -8,16 +8,23 @@ use crate::tensor::Tensor;
 use image::{imageops::FilterType, DynamicImage};
 use serde::Serialize;
 
+/// ImageNet's mean and standard deviation per RGB channel, on 0..=255 (torchvision's
+/// `Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))` on 0..1).
+const IMAGENET_MEAN: [f32; 3] = [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0];
+const IMAGENET_STD: [f32; 3] = [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0];
+
 /// How a network's training images were prepared.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub enum Preprocess {
     /// ImageNet style: resize the shorter side to `resize` (bilinear), centre-crop
-    /// `crop x crop`, then `(rgb - mean) / std` per channel with rgb in 0..=255.
+    /// `crop x crop`, then `(rgb - mean) / std` per channel with rgb in 0..=255; with `bgr`
+    /// the channels are in Caffe's order, blue first (and `mean`, `std` with them).
     Imagenet {
         resize: u32,
         crop: u32,
         mean: [f32; 3],
         std: [f32; 3],
+        bgr: bool,
     },
     /// Fashion-MNIST style: grayscale, resized to `size x size`, scaled to 0..=1, light
     /// garments on a dark ground (a photo's bright background is inverted), then zero-padded
@@ -31,16 +38,18 @@ impl Preprocess {
     pub const TORCHVISION: Preprocess = Preprocess::Imagenet {
         resize: 256,
         crop: 224,
-        mean: [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0],
-        std: [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0],
+        mean: IMAGENET_MEAN,
+        std: IMAGENET_STD,
+        bgr: false,
     };
     /// AlexNet as in the paper takes 227x227 crops (Krizhevsky et al. 2012, with the usual
     /// correction of 224 to 227).
     pub const IMAGENET_227: Preprocess = Preprocess::Imagenet {
         resize: 256,
         crop: 227,
-        mean: [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0],
-        std: [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0],
+        mean: IMAGENET_MEAN,
+        std: IMAGENET_STD,
+        bgr: false,
     };
     /// EfficientNet-Lite: 256, centre 224, (rgb - 127) / 128 (the efficientnet-lite
     /// reference preprocessing).
@@ -49,6 +58,7 @@ impl Preprocess {
         crop: 224,
         mean: [127.0; 3],
         std: [128.0; 3],
+        bgr: false,
     };
     pub const FASHION_28: Preprocess = Preprocess::Grayscale {
         size: 28,
@@ -67,6 +77,7 @@ impl Preprocess {
                 crop,
                 mean,
                 std,
+                bgr,
             } => {
                 let (w, h) = (image.width().max(1), image.height().max(1));
                 let scale = resize as f64 / w.min(h) as f64;
@@ -82,8 +93,8 @@ impl Preprocess {
                     for x in 0..crop {
                         let px = resized.get_pixel(x0 + x, y0 + y).0;
                         for c in 0..3 {
-                            data[c * n + (y * crop + x) as usize] =
-                                (px[c] as f32 - mean[c]) / std[c];
+                            let value = px[if bgr { 2 - c } else { c }] as f32;
+                            data[c * n + (y * crop + x) as usize] = (value - mean[c]) / std[c];
                         }
                     }
                 }
@@ -114,6 +125,64 @@ impl Preprocess {
         match *self {
             Preprocess::Imagenet { crop, .. } => (crop as usize, crop as usize),
             Preprocess::Grayscale { pad_to, .. } => (pad_to as usize, pad_to as usize),
+        }
+    }
+}
+
+/// The preprocessing of a model whose file does not say (an ONNX file carries none): the
+/// recipes of the frameworks the ONNX model zoo's classic CNNs come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Recipe {
+    /// torchvision: resize 256, centre crop 224, ImageNet mean and std on RGB. The default.
+    Torchvision,
+    /// Caffe (the zoo's bvlc AlexNet, CaffeNet, ZFNet-512, GoogLeNet): BGR, 0..255, the mean
+    /// pixel (104, 117, 123) subtracted, no scaling.
+    Caffe,
+    /// EfficientNet-Lite: `(rgb - 127) / 128`.
+    EfficientNet,
+    /// None: RGB scaled to 0..1, for models that normalise inside the graph.
+    None,
+}
+
+impl Recipe {
+    pub const ALL: [Recipe; 4] = [
+        Recipe::Torchvision,
+        Recipe::Caffe,
+        Recipe::EfficientNet,
+        Recipe::None,
+    ];
+
+    /// The name the tool's `--preprocess` and the page's menu use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Recipe::Torchvision => "torchvision",
+            Recipe::Caffe => "caffe",
+            Recipe::EfficientNet => "efficientnet",
+            Recipe::None => "none",
+        }
+    }
+
+    /// The recipe called `name`.
+    pub fn parse(name: &str) -> Option<Recipe> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// This recipe for a square input of side `side`: the shorter side resized to
+    /// `side * 256 / 224` (256 for 224), then the centre `side x side`.
+    pub fn for_side(self, side: u32) -> Preprocess {
+        let resize = (side as f32 * 256.0 / 224.0).round() as u32;
+        let (mean, std, bgr) = match self {
+            Recipe::Torchvision => (IMAGENET_MEAN, IMAGENET_STD, false),
+            Recipe::Caffe => ([104.0, 117.0, 123.0], [1.0; 3], true),
+            Recipe::EfficientNet => ([127.0; 3], [128.0; 3], false),
+            Recipe::None => ([0.0; 3], [255.0; 3], false),
+        };
+        Preprocess::Imagenet {
+            resize,
+            crop: side,
+            mean,
+            std,
+            bgr,
         }
     }
 }

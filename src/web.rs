@@ -9,7 +9,10 @@ mod lab;
 mod pace;
 
 use crate::engine::report::zoo_list;
-use crate::engine::{Backend, Engine};
+use crate::engine::{
+    check_model_size, parse_labels, Backend, Engine, ImportOptions, MAX_PAGE_MODEL_BYTES,
+};
+use crate::preprocess::Recipe;
 use pace::WebPace;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -129,6 +132,46 @@ impl Session {
             .await
             .map_err(js_error)?;
         to_js(&report)
+    }
+
+    /// Import the ONNX file `bytes` (called `name`) and load it, its inputs prepared by the
+    /// recipe `preprocess` (`torchvision`, `caffe`, `efficientnet` or `none`) and its classes
+    /// named by `labels` (a labels file's text) if given. A file over
+    /// [`Session::max_model_bytes`] is refused before it is copied. If this fails the
+    /// previous model stays loaded.
+    pub async fn load_onnx(
+        &self,
+        name: String,
+        bytes: js_sys::Uint8Array,
+        preprocess: String,
+        labels: Option<String>,
+        on_progress: Option<js_sys::Function>,
+    ) -> Result<JsValue, JsError> {
+        check_model_size(&name, bytes.length() as usize, MAX_PAGE_MODEL_BYTES).map_err(js_error)?;
+        let recipe = Recipe::parse(&preprocess)
+            .ok_or_else(|| JsError::new(&format!("unknown preprocessing `{preprocess}`")))?;
+        let options = ImportOptions {
+            preprocess: recipe,
+            labels: labels.as_deref().map(parse_labels),
+            max_bytes: Some(MAX_PAGE_MODEL_BYTES),
+        };
+        let mut pace = WebPace::new(on_progress);
+        let report = self
+            .engine
+            .load_onnx(&name, bytes.to_vec(), options, &mut pace)
+            .await
+            .map_err(js_error)?;
+        to_js(&report)
+    }
+
+    /// The largest model file the page reads, in bytes.
+    pub fn max_model_bytes() -> f64 {
+        MAX_PAGE_MODEL_BYTES as f64
+    }
+
+    /// The preprocessing recipes for a model file, the default first.
+    pub fn preprocess_recipes() -> Vec<String> {
+        Recipe::ALL.iter().map(|r| r.name().to_string()).collect()
     }
 
     /// Classify an RGBA image (`width x height`, 4 bytes a pixel, as from `getImageData`),

@@ -348,6 +348,19 @@ const RULES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "src/import",
+        &[
+            "crate::gpu",
+            "crate::engine",
+            "crate::web",
+            "crate::train",
+            "crate::cpu",
+            "crate::fastcpu",
+            "wgpu",
+            "wasm_bindgen",
+        ],
+    ),
+    (
         "src/cpu",
         &[
             "crate::gpu",

@@ -13,6 +13,7 @@ import { InputView } from './inputview.js';
 import { Camera, DrawPad, InputError, decodeFile, loadSample, wireImageInputs } from './inputs.js';
 import { ModelPicker, availableWeights, fetchWithProgress } from './models.js';
 import { readFileInChunks } from './filereader.js';
+import { ImportedModels } from './imported.js';
 import { StatusView } from './status.js';
 import { megabytes } from './dom.js';
 import { Meter } from './meter.js';
@@ -74,7 +75,7 @@ async function recoverTask() {
   }
   applyLabels();
   showBackend();
-  if (state.model) await loadModelTask(state.model, { node: state.node });
+  if (state.model) await loadModelTask(state.model, { node: state.node, weightsFile: state.picker.files.get(state.model) });
   recoveries += 1;
   document.body.dataset.recoveries = String(recoveries);
   status.notice('device', `The GPU device was lost (${recoveries === 1 ? 'once' : `${recoveries} times`}); the page started a new one`
@@ -158,7 +159,7 @@ async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
     status.busy(`loading ${name} on ${state.session.backend()}…`);
     let report;
     try {
-      report = await state.session.load_model(name, bytes, (stage, fraction) => {
+      report = await (info.load ?? state.session.load_model.bind(state.session))(name, bytes, (stage, fraction) => {
         status.busy(`${name}: ${stage}…`);
         status.setProgress(fraction);
       });
@@ -286,6 +287,7 @@ async function classifyTask(frame, retry = true) {
 
 async function useFile(file) {
   try {
+    if (await imports.claim(file)) return;
     if (/\.(safetensors|pth|pt)$/i.test(file.name)) {
       await loadModel(state.model, { weightsFile: file, node: state.node });
       return;
@@ -316,6 +318,7 @@ const showFashion = (show) => showFashionSamples(fashionRow, show, {
 });
 
 new ExplainViews(document.getElementById('explain'), { session: () => state.session, serial, node: () => state.node, summary: () => state.summary });
+const imports = new ImportedModels({ picker: () => state.picker, session: () => state.session, model: () => state.model, status, load: (name, file) => loadModel(name, { weightsFile: file, node: null }).catch(report) });
 const lab = new LabView(document.getElementById('lab'), { session: () => state.session, serial, status });
 
 /** Show the explorer or the lab; the lab is built the first time it opens. */
@@ -346,7 +349,7 @@ async function boot() {
     status.notice('labels', `ImageNet class names are missing (${e.message}); classes show as numbers. Run ./scripts/serve.sh, which copies them.`, 'warn');
   }
   const models = state.session.models(await availableWeights());
-  state.picker = new ModelPicker(byTestId('model-select'), models, (name) => loadModel(name, { node: null }).catch(report));
+  state.picker = new ModelPicker(byTestId('model-select'), models, (name, weightsFile) => loadModel(name, { node: null, weightsFile }).catch(report));
   wireImageInputs(
     { fileInput: byTestId('image-input'), dropZone: document.getElementById('drop-zone'), samples: document.getElementById('samples') },
     { onFile: useFile, onSample: useSample },

@@ -1,6 +1,8 @@
-// The model picker, and fetching a model's trained weights with a progress bar.
+// The model picker (the zoo and models added from files), and fetching a model's trained
+// weights with a progress bar.
 import { PATHS } from './config.js';
 import { el } from './dom.js';
+import { readFileInChunks } from './filereader.js';
 
 /** Names of the models whose trained weights the server has (one file name a line). */
 export async function availableWeights() {
@@ -46,11 +48,20 @@ export class ModelPicker {
           `${m.name}${m.has_trained_weights ? '' : ' (random weights)'}`),
       ),
     );
-    select.addEventListener('change', () => onPick(select.value));
+    /** Models added from files (an imported `.onnx`): their `File`, read again when picked. */
+    this.files = new Map();
+    select.addEventListener('change', () => onPick(select.value, this.files.get(select.value)));
+  }
+
+  /** Add (or replace) a model read from `file`, described by `info`, to the list. */
+  add(info, file) {
+    if (!this.models.has(info.name)) this.select.append(el('option', { value: info.name, title: info.description }, info.name));
+    this.models.set(info.name, info);
+    this.files.set(info.name, file);
   }
 
   has(name) {
-    return this.models.has(name);
+    return this.models.has(name) && !this.files.has(name);
   }
 
   info(name) {

@@ -1,9 +1,8 @@
 //! `bench`: the GPU engine's speed on one model, tiled kernels against the naive baseline,
 //! measured in one run on this machine's adapter.
 
-use super::{model, parse_size, si, CliError};
+use super::{model_and_weights, parse_size, si, CliError};
 use convscope::analysis::{analyze, flops};
-use convscope::engine::{random_weights, Quiet};
 use convscope::gpu::{ConvPath, GpuContext, Plan, PlanOptions};
 use convscope::tensor::Tensor;
 use convscope::weights::Weights;
@@ -95,7 +94,8 @@ fn time_path(
 }
 
 pub fn bench(name: &str, input: Option<&str>, runs: usize, json: bool) -> Result<(), CliError> {
-    let net = model(name)?;
+    // An ONNX file's own weights, or the zoo's seeded, calibrated random weights.
+    let (net, weights) = model_and_weights(name)?;
     let (h, w) = match input {
         Some(s) => parse_size(s)?,
         None => net.default_input,
@@ -103,9 +103,6 @@ pub fn bench(name: &str, input: Option<&str>, runs: usize, json: bool) -> Result
     let runs = runs.max(1);
     let analysis = analyze(&net, h, w)?;
     let ctx = pollster::block_on(GpuContext::new())?;
-    let entry = convscope::zoo::entry(name).expect("model() found it");
-    // The same seeded, calibrated random weights as `classify` and the page.
-    let (weights, _) = pollster::block_on(random_weights(entry, &net, &mut Quiet))?;
     let image = Tensor::new(
         vec![net.input_channels(), h, w],
         (0..net.input_channels() * h * w)

@@ -1,10 +1,9 @@
 //! `bench --cpu`: the fast CPU engine's speed on one model, per node and per kind of work,
 //! beside one pass of the f64 reference.
 
-use super::{model, parse_size, si, CliError};
+use super::{model_and_weights, parse_size, si, CliError};
 use convscope::analysis::{analyze, flops, Analysis};
 use convscope::cpu;
-use convscope::engine::{random_weights, Quiet};
 use convscope::fastcpu::{ConvKernel, FastPlan};
 use convscope::model::{Layer, Network};
 use convscope::tensor::Tensor;
@@ -31,15 +30,13 @@ pub fn bench_cpu(
     no_reference: bool,
 ) -> Result<(), CliError> {
     let runs = runs.max(1);
-    let net = model(name)?;
+    // An ONNX file's own weights, or the zoo's seeded, calibrated random weights.
+    let (net, weights) = model_and_weights(name)?;
     let (h, w) = match input {
         Some(s) => parse_size(s)?,
         None => net.default_input,
     };
     let analysis = analyze(&net, h, w)?;
-    let entry = convscope::zoo::entry(name).expect("model() found it");
-    // The same seeded, calibrated random weights as `classify`, the page and the GPU bench.
-    let (weights, _) = pollster::block_on(random_weights(entry, &net, &mut Quiet))?;
     let image = Tensor::new(
         vec![net.input_channels(), h, w],
         (0..net.input_channels() * h * w)

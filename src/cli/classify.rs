@@ -1,6 +1,7 @@
 //! `classify`: one image through a model with the engine core the page uses (the GPU, or the
 //! CPU reference), top-5 printed.
 
+use super::onnx::{file_name, is_onnx, read, ImportArgs};
 use super::{assets_dir, CliError};
 use convscope::engine::families_report::FamilyReport;
 use convscope::engine::report::{Classification, LoadReport};
@@ -88,6 +89,28 @@ pub fn load_model(
     Ok((load, path))
 }
 
+/// Load the ONNX file `name` into `engine` with `import`'s preprocessing and labels; the load
+/// report, the file, and whether its classes are ImageNet's.
+fn load_onnx(
+    engine: &Engine,
+    name: &str,
+    import: &ImportArgs,
+) -> Result<(LoadReport, Option<PathBuf>, bool), CliError> {
+    if let Some(names) = class_names(Labels::ImageNet) {
+        engine.set_imagenet_labels(&names.join("\n"))?;
+    }
+    let options = import.options()?;
+    let load = block_on(engine.load_onnx(&file_name(name), read(name)?, options, &mut Quiet))
+        .map_err(|e| match e {
+            EngineError::Import { source, .. } => CliError::Import(name.into(), *source),
+            e => e.into(),
+        })?;
+    let net = engine.network()?;
+    let outputs = net.infer_shapes(load.input[1], load.input[2])?[net.output()].len();
+    let imagenet = outputs == 1000 && import.labels.is_none();
+    Ok((load, Some(PathBuf::from(name)), imagenet))
+}
+
 /// What `classify --json` prints.
 #[derive(Serialize)]
 struct ClassifyReport<'a> {
@@ -106,11 +129,17 @@ pub fn classify(
     backend: Backend,
     json: bool,
     families: bool,
+    import: &ImportArgs,
 ) -> Result<(), CliError> {
     let picture = read_image(image)?;
-    let entry = zoo::entry(name).ok_or_else(|| CliError::UnknownModel(name.into()))?;
     let engine = block_on(Engine::new(backend));
-    let (load, path) = load_model(&engine, name, weights_file)?;
+    let (load, path, imagenet) = if is_onnx(name) {
+        load_onnx(&engine, name, import)?
+    } else {
+        let entry = zoo::entry(name).ok_or_else(|| CliError::UnknownModel(name.into()))?;
+        let (load, path) = load_model(&engine, name, weights_file)?;
+        (load, path, entry.labels == Labels::ImageNet)
+    };
     let result = block_on(engine.classify(&picture, &mut Quiet))?;
     if json {
         let reason = engine.backend_reason();
@@ -138,10 +167,11 @@ pub fn classify(
     for note in [&load.gpu_problem, &result.gpu_problem]
         .into_iter()
         .flatten()
+        .chain(&load.notes)
     {
         println!("note: {note}");
     }
-    if entry.labels == Labels::ImageNet && class_names(Labels::ImageNet).is_none() {
+    if imagenet && class_names(Labels::ImageNet).is_none() {
         println!("(no class names: run the set-up to produce assets/labels/imagenet.txt)");
     }
     let path = match result.backend {

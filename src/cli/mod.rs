@@ -9,6 +9,7 @@ mod explain;
 mod heatmap;
 mod lab;
 mod npy;
+mod onnx;
 mod prepare;
 mod summary;
 mod top9;
@@ -20,6 +21,7 @@ pub use bench_explain::bench_explain;
 pub use classify::classify;
 pub use explain::{explain, ExplainArgs};
 pub use lab::lab_command;
+pub use onnx::{model_and_weights, ImportArgs};
 pub use prepare::prepare;
 pub use summary::{compare_kernels, models, si, summary};
 pub use top9::{top9, Top9Args};
@@ -61,6 +63,10 @@ pub enum CliError {
     Image(String, String),
     #[error("{0}: {1}")]
     Weights(String, convscope::weights::WeightsError),
+    #[error("{0}: {1}")]
+    Import(String, convscope::import::ImportError),
+    #[error("unknown preprocessing `{0}`: choose torchvision, caffe, efficientnet or none")]
+    UnknownPreprocess(String),
     #[error("{file}: sha256 {found} does not match the expected {expected}; the download is not the file convscope was built for")]
     Checksum {
         file: String,
@@ -97,7 +103,11 @@ pub fn parse_size(s: &str) -> Result<(usize, usize), CliError> {
     }
 }
 
-/// The zoo model called `name`.
+/// The zoo model called `name`, or the network of the ONNX file `name` (a path ending in
+/// `.onnx`).
 pub fn model(name: &str) -> Result<convscope::model::Network, CliError> {
+    if onnx::is_onnx(name) {
+        return Ok(onnx::import_file(name)?.net);
+    }
     convscope::zoo::build(name).ok_or_else(|| CliError::UnknownModel(name.to_string()))
 }

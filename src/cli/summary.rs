@@ -124,7 +124,13 @@ fn field(size_h: i64, size_w: i64) -> String {
 }
 
 pub fn summary(name: &str, input: Option<&str>, json: bool) -> Result<(), CliError> {
-    let net = model(name)?;
+    let (net, notes) = match super::onnx::is_onnx(name) {
+        true => {
+            let imported = super::onnx::import_file(name)?;
+            (imported.net, imported.notes)
+        }
+        false => (model(name)?, Vec::new()),
+    };
     let (h, w) = match input {
         Some(s) => parse_size(s)?,
         None => net.default_input,
@@ -136,6 +142,9 @@ pub fn summary(name: &str, input: Option<&str>, json: bool) -> Result<(), CliErr
             serde_json::to_string_pretty(&to_json(&a)).expect("plain data serialises")
         );
         return Ok(());
+    }
+    for note in &notes {
+        println!("note: {note}");
     }
     println!("{} on a {} input", a.model, a.input);
     println!(

@@ -11,6 +11,18 @@ use thiserror::Error;
 /// Why the engine cannot do what it was asked; each says what to do about it.
 #[derive(Debug, Error)]
 pub enum EngineError {
+    #[error("{file}: {source}")]
+    // Boxed as the weights' errors are.
+    Import {
+        file: String,
+        source: Box<crate::import::ImportError>,
+    },
+    #[error("{file}: its input is {found}; convscope prepares square RGB (3 channels) or greyscale (1 channel) images")]
+    ImportedInput { file: String, found: String },
+    #[error(
+        "the labels file has {found} names for the model's {outputs} outputs: give one name a line"
+    )]
+    LabelCount { outputs: usize, found: usize },
     #[error("no model called `{name}` in the zoo")]
     UnknownModel { name: String },
     #[error("no model is loaded yet: pick one first")]

@@ -99,7 +99,7 @@ impl Engine {
         if image.width() == 0 || image.height() == 0 {
             return Err(EngineError::EmptyImage);
         }
-        let input = model.entry.preprocess.apply(image);
+        let input = model.preprocess.apply(image);
         self.explain_input(input, method, request, pace).await
     }
 
@@ -161,7 +161,7 @@ impl Engine {
             method,
             backend: "reference",
             class,
-            class_name: self.class_name(model.entry.labels, class),
+            class_name: self.name_of(&model.classes, class),
             node: node.map(|n| model.net.nodes[n].name.clone()),
             unit,
             shape,
@@ -221,7 +221,7 @@ impl Engine {
             method: Method::Occlusion,
             backend: "cpu",
             class: maps.class,
-            class_name: self.class_name(model.entry.labels, maps.class),
+            class_name: self.name_of(&model.classes, maps.class),
             node: Some(model.net.nodes[maps.node].name.clone()),
             unit: None,
             shape: vec![maps.rows, maps.cols],

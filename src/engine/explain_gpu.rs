@@ -119,7 +119,7 @@ impl Engine {
             method,
             backend: "webgpu",
             class,
-            class_name: self.class_name(model.entry.labels, class),
+            class_name: self.name_of(&model.classes, class),
             node: node.map(|n| model.net.nodes[n].name.clone()),
             unit,
             shape,

@@ -229,7 +229,7 @@ impl Engine {
                 .into_iter()
                 .map(|(class, logit)| Prediction {
                     class,
-                    name: self.class_name(model.entry.labels, class),
+                    name: self.name_of(&model.classes, class),
                     probability: probs[class],
                     logit,
                 })

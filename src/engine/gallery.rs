@@ -115,7 +115,7 @@ impl Engine {
     ) -> Result<usize, EngineError> {
         let model = self.model()?;
         let image = super::run::rgba_image(width, height, rgba)?;
-        self.remember(&model.entry.preprocess.apply(&image));
+        self.remember(&model.preprocess.apply(&image));
         Ok(self.dataset_len())
     }
 
@@ -140,7 +140,7 @@ impl Engine {
         if inputs.is_empty() {
             return Err(ExplainError::EmptyDataset.into());
         }
-        let size = model.entry.preprocess.output_size();
+        let size = model.preprocess.output_size();
         let mut search = Top9::new(&model.net, &model.weights, id, &[channel], size)?;
         for (i, (_, input)) in inputs.iter().enumerate() {
             search.add(input)?;
@@ -165,7 +165,7 @@ impl Engine {
             (height, width, projection_backend) = (h, w, e.backend);
             let projection = Tensor::new(e.shape, e.values);
             patches.extend(input_to_rgba(
-                &model.entry.preprocess,
+                &model.preprocess,
                 &crop(input, top, left, h, w),
             ));
             projections.extend(tensor_rgba(&crop(&projection, top, left, h, w), true));

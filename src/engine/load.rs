@@ -212,11 +212,12 @@ pub async fn random_weights(
     );
     let size = calibration_size(entry, net);
     let preprocess = match entry.preprocess {
-        Preprocess::Imagenet { mean, std, .. } => Preprocess::Imagenet {
+        Preprocess::Imagenet { mean, std, bgr, .. } => Preprocess::Imagenet {
             resize: size,
             crop: size,
             mean,
             std,
+            bgr,
         },
         other => other,
     };

@@ -13,6 +13,7 @@ pub mod families;
 pub mod families_alexnet;
 pub mod families_report;
 pub mod gallery;
+mod imported;
 mod load;
 mod nodes;
 mod pace;
@@ -23,6 +24,7 @@ pub mod views;
 
 pub use choose::EngineTiming;
 pub use error::EngineError;
+pub use imported::{check_model_size, parse_labels, Classes, ImportOptions, MAX_PAGE_MODEL_BYTES};
 pub use load::{decode_weights, model_weights, random_weights, ModelWeights, RANDOM_SEED};
 pub use nodes::GpuNode;
 pub use pace::{Pace, Progress, Quiet};
@@ -34,9 +36,10 @@ use crate::gpu::draw::FeatureMapDrawer;
 use crate::gpu::{BackwardPlan, GpuContext, GpuError, Plan, PlanOptions};
 use crate::labels::{Labels, FASHION_MNIST};
 use crate::model::{Network, NodeId};
+use crate::preprocess::Preprocess;
 use crate::tensor::Tensor;
 use crate::weights::Weights;
-use crate::zoo::{self, ZooEntry};
+use crate::zoo;
 use report::LoadReport;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -67,7 +70,10 @@ impl Backend {
 
 /// A loaded model: what stays fixed until the next load.
 pub(crate) struct Model {
-    pub entry: &'static ZooEntry,
+    /// How its inputs are prepared.
+    pub preprocess: Preprocess,
+    /// What its outputs name.
+    pub classes: Classes,
     pub net: Network,
     pub weights: Weights,
     pub trained: bool,
@@ -80,6 +86,15 @@ pub(crate) struct Model {
     pub fast: RefCell<Option<FastPlan>>,
     /// The GPU backward pass over `plan`, made on the first explanation that needs it.
     pub backward: RefCell<Option<BackwardPlan>>,
+}
+
+/// How a model is installed besides its network and weights.
+struct Installed<'a> {
+    name: &'a str,
+    preprocess: Preprocess,
+    classes: Classes,
+    /// What the load assumed or changed (an import's notes).
+    notes: Vec<String>,
 }
 
 /// Where the last pass ran, and so where its node outputs are.
@@ -271,6 +286,18 @@ impl Engine {
         .unwrap_or_else(|| format!("class {class}"))
     }
 
+    /// The name of output `class` of a model whose outputs name `classes`.
+    pub(crate) fn name_of(&self, classes: &Classes, class: usize) -> String {
+        match classes {
+            Classes::Known(labels) => self.class_name(*labels, class),
+            Classes::Listed(names) => names
+                .get(class)
+                .cloned()
+                .unwrap_or_else(|| format!("class {class}")),
+            Classes::Numbered => format!("class {class}"),
+        }
+    }
+
     pub(crate) fn model(&self) -> Result<Rc<Model>, EngineError> {
         self.model.borrow().clone().ok_or(EngineError::NoModel)
     }
@@ -319,14 +346,33 @@ impl Engine {
             zoo::entry(name).ok_or_else(|| EngineError::UnknownModel { name: name.into() })?;
         let net = (entry.build)();
         let loaded = model_weights(entry, &net, weights, pace).await?;
+        let classes = Classes::Known(entry.labels);
+        let installed = Installed {
+            name,
+            preprocess: entry.preprocess,
+            classes,
+            notes: Vec::new(),
+        };
+        self.install(net, loaded, installed, pace).await
+    }
+
+    /// Make `net` with `loaded` weights the loaded model: its analysis at the input size of
+    /// `preprocess`, its GPU plan (or why the CPU engine runs it), and a fresh run.
+    async fn install(
+        &self,
+        net: Network,
+        loaded: ModelWeights,
+        how: Installed<'_>,
+        pace: &mut impl Pace,
+    ) -> Result<LoadReport, EngineError> {
         if self.backend() == Backend::Gpu {
             pace.report("uploading the weights to the GPU", 1.0);
         }
-        let (h, w) = entry.preprocess.output_size();
+        let (h, w) = how.preprocess.output_size();
         let analysis = analyze(&net, h, w)?;
         let (plan, gpu_problem) = self.plan(&net, &loaded.weights, h, w).await;
         let report = LoadReport {
-            name: name.into(),
+            name: how.name.into(),
             trained: loaded.trained,
             weights: loaded.note,
             backend: if plan.is_some() {
@@ -336,9 +382,11 @@ impl Engine {
             },
             gpu_problem,
             input: [analysis.input.c, h, w],
+            notes: how.notes,
         };
         let model = Model {
-            entry,
+            preprocess: how.preprocess,
+            classes: how.classes,
             net,
             weights: loaded.weights,
             trained: loaded.trained,

@@ -221,18 +221,20 @@ impl Engine {
         let model = self.model()?;
         let run = self.run.borrow();
         let input = run.input.as_ref().ok_or(EngineError::NothingRun)?;
-        Ok(input_to_rgba(&model.entry.preprocess, input))
+        Ok(input_to_rgba(&model.preprocess, input))
     }
 }
 
 /// A network input (or a box of one, `[C, h, w]`) shown as an image: normalisation undone.
 pub(crate) fn input_to_rgba(preprocess: &Preprocess, input: &Tensor) -> Vec<u8> {
     let (c, n) = (input.shape[0], input.shape[1] * input.shape[2]);
-    let value = |ch: usize, i: usize| -> f32 {
-        let v = input.data[ch.min(c - 1) * n + i];
-        match preprocess {
-            Preprocess::Imagenet { mean, std, .. } => v * std[ch] + mean[ch],
-            Preprocess::Grayscale { .. } => v * 255.0,
+    let value = |rgb: usize, i: usize| -> f32 {
+        match *preprocess {
+            Preprocess::Imagenet { mean, std, bgr, .. } => {
+                let ch = if bgr { 2 - rgb } else { rgb };
+                input.data[ch.min(c - 1) * n + i] * std[ch] + mean[ch]
+            }
+            Preprocess::Grayscale { .. } => input.data[rgb.min(c - 1) * n + i] * 255.0,
         }
     };
     let mut rgba = Vec::with_capacity(4 * n);

@@ -30,6 +30,9 @@ pub struct LoadReport {
     /// Set when the GPU could not take this model and the CPU reference runs it instead.
     pub gpu_problem: Option<String>,
     pub input: [usize; 3],
+    /// What the load assumed or changed, said plainly (an imported file's dynamic input size,
+    /// folded operators, the preprocessing chosen).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -92,7 +92,7 @@ impl Engine {
         if image.width() == 0 || image.height() == 0 {
             return Err(EngineError::EmptyImage);
         }
-        let input = model.entry.preprocess.apply(image);
+        let input = model.preprocess.apply(image);
         let out_id = model.net.output();
         let mut gpu_problem = None;
         let mut gpu_result = None;
@@ -137,7 +137,7 @@ impl Engine {
             .into_iter()
             .map(|(class, logit)| Prediction {
                 class,
-                name: self.class_name(model.entry.labels, class),
+                name: self.name_of(&model.classes, class),
                 probability: probs[class],
                 logit,
             })

@@ -296,7 +296,7 @@ impl Engine {
             width,
             range: MapRange::of(&projection.data),
             normalisation: CENTRED_DESCRIPTION,
-            patch_rgba: input_to_rgba(&model.entry.preprocess, &patch),
+            patch_rgba: input_to_rgba(&model.preprocess, &patch),
             projection_rgba: tensor_rgba(&crop(&projection, top, left, height, width), true),
             values: projection.data,
         })
@@ -325,7 +325,7 @@ impl Engine {
             .into_iter()
             .map(|(class, count)| ClassSwatch {
                 class,
-                name: self.class_name(model.entry.labels, class),
+                name: self.name_of(&model.classes, class),
                 colour: class_colour(class),
                 count,
             })
@@ -344,7 +344,7 @@ impl Engine {
             patch: maps.patch,
             stride: maps.stride,
             class: maps.class,
-            class_name: self.class_name(model.entry.labels, maps.class),
+            class_name: self.name_of(&model.classes, maps.class),
             node: model.net.nodes[maps.node].name.clone(),
             channel: maps.channel,
             unoccluded_probability: maps.unoccluded_probability,
