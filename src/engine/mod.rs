@@ -14,6 +14,7 @@ pub mod families_alexnet;
 pub mod families_report;
 pub mod gallery;
 mod imported;
+mod install;
 mod load;
 mod nodes;
 mod pace;
@@ -330,101 +331,5 @@ impl Engine {
             && model.gpu_failure.borrow().is_none()
             && !self.cpu_preferred.get();
         usable.then(|| self.gpu.clone()).flatten()
-    }
-
-    /// Load zoo model `name` with safetensors `weights` (validated; every mismatch named by
-    /// tensor), or with seeded random weights (BatchNorm calibrated) when there are none. If
-    /// this fails the previous model stays loaded.
-    pub async fn load_model(
-        &self,
-        name: &str,
-        weights: Option<&[u8]>,
-        pace: &mut impl Pace,
-    ) -> Result<LoadReport, EngineError> {
-        self.check_device()?;
-        let entry =
-            zoo::entry(name).ok_or_else(|| EngineError::UnknownModel { name: name.into() })?;
-        let net = (entry.build)();
-        let loaded = model_weights(entry, &net, weights, pace).await?;
-        let classes = Classes::Known(entry.labels);
-        let installed = Installed {
-            name,
-            preprocess: entry.preprocess,
-            classes,
-            notes: Vec::new(),
-        };
-        self.install(net, loaded, installed, pace).await
-    }
-
-    /// Make `net` with `loaded` weights the loaded model: its analysis at the input size of
-    /// `preprocess`, its GPU plan (or why the CPU engine runs it), and a fresh run.
-    async fn install(
-        &self,
-        net: Network,
-        loaded: ModelWeights,
-        how: Installed<'_>,
-        pace: &mut impl Pace,
-    ) -> Result<LoadReport, EngineError> {
-        if self.backend() == Backend::Gpu {
-            pace.report("uploading the weights to the GPU", 1.0);
-        }
-        let (h, w) = how.preprocess.output_size();
-        let analysis = analyze(&net, h, w)?;
-        let (plan, gpu_problem) = self.plan(&net, &loaded.weights, h, w).await;
-        let report = LoadReport {
-            name: how.name.into(),
-            trained: loaded.trained,
-            weights: loaded.note,
-            backend: if plan.is_some() {
-                Backend::Gpu.name()
-            } else {
-                self.cpu.name()
-            },
-            gpu_problem,
-            input: [analysis.input.c, h, w],
-            notes: how.notes,
-        };
-        let model = Model {
-            preprocess: how.preprocess,
-            classes: how.classes,
-            net,
-            weights: loaded.weights,
-            trained: loaded.trained,
-            analysis,
-            plan,
-            gpu_failure: RefCell::new(None),
-            fast: RefCell::new(None),
-            backward: RefCell::new(None),
-        };
-        *self.model.borrow_mut() = Some(Rc::new(model));
-        *self.run.borrow_mut() = Run::default();
-        *self.dataset.borrow_mut() = gallery::Dataset::default();
-        Ok(report)
-    }
-
-    /// A GPU plan for `net`, or why there is none (then the CPU reference runs it).
-    async fn plan(
-        &self,
-        net: &Network,
-        weights: &Weights,
-        h: usize,
-        w: usize,
-    ) -> (Option<Plan>, Option<String>) {
-        let Some(ctx) = self.gpu.as_ref().filter(|_| !self.cpu_preferred.get()) else {
-            return (None, None);
-        };
-        let memory = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let plan = Plan::new(ctx, net, weights, h, w, PlanOptions::default()).await;
-        let out_of_memory = memory.pop().await;
-        let problem = match (plan, out_of_memory) {
-            (Ok(plan), None) => return (Some(plan), None),
-            (Ok(_), Some(e)) => e.to_string(),
-            (Err(e), _) => e.to_string(),
-        };
-        let note = format!(
-            "the GPU cannot run {} ({problem}); the CPU engine runs it instead",
-            net.name
-        );
-        (None, Some(note))
     }
 }
