@@ -315,3 +315,21 @@ fn fuzzed_files_are_errors_not_panics() {
     let e = import_error(read("fuzz_conv_bias_length.onnx")).to_string();
     assert!(e.contains("bias values for"), "{e}");
 }
+
+/// Found by the fuzz target: 29 KB of protobuf groups nested inside one another (an unknown
+/// field, skipped while decoding) overflowed the stack of the old decoder (protobuf 3.4.0's
+/// unbounded `skip_group`, RUSTSEC-2024-0437); it is now a malformed file. Well-formed groups
+/// nested 100 000 deep (field 99, start key 0x9b 0x06, end key 0x9c 0x06) stop at prost's
+/// limit of 100 levels.
+#[test]
+fn deeply_nested_groups_are_an_error_not_a_stack_overflow() {
+    let bytes = std::fs::read(fixture("fuzz_protobuf_group_recursion.onnx")).unwrap();
+    let e = import_error(bytes);
+    assert!(matches!(e, ImportError::Malformed { .. }), "{e:?}");
+    let depth = 100_000;
+    let mut nested = [0x9b, 0x06].repeat(depth);
+    nested.extend([0x9c, 0x06].repeat(depth));
+    let e = import_error(nested);
+    assert!(matches!(e, ImportError::Malformed { .. }), "{e:?}");
+    assert!(e.to_string().contains("recursion limit"), "{e}");
+}

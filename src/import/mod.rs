@@ -3,7 +3,7 @@
 //! the CPU reference, the fast CPU engine and the GPU plan all work on it unchanged. Knows
 //! nothing of the GPU or the web.
 //!
-//! Files: `onnx/` reads the protobuf (the `onnx-protobuf` crate's generated messages) and the
+//! Files: `onnx/` reads the protobuf (prost messages declared in `onnx/proto.rs`) and the
 //! graph's input (`onnx/input.rs`), its tensors and attributes (`onnx/tensor.rs`), and maps
 //! operators onto layers (`onnx/ops.rs`;
 //! windows in `onnx/window.rs`, BatchNormalization and Gemm in `onnx/learned.rs`),

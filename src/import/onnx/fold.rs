@@ -3,12 +3,12 @@
 //! dense layer that made the value (its weights and bias rescaled and shifted), or else become
 //! a per-channel scale-and-shift, written as a BatchNorm with mean 0 and variance 1.
 
+use super::proto::NodeProto;
 use super::tensor::Const;
 use super::{io_in, io_out, Builder, Runtime, Site};
 use crate::import::ImportError;
 use crate::model::{BatchNorm, Layer};
 use crate::tensor::Tensor;
-use onnx_protobuf::NodeProto;
 
 impl Builder {
     pub(super) fn arithmetic(

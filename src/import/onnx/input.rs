@@ -2,9 +2,10 @@
 //! the graph's one image input: its channels and size, 224 assumed where the file leaves the
 //! height or width open.
 
+use super::proto::{GraphProto, ModelProto, ValueInfoProto};
 use super::tensor::Const;
 use crate::import::{ImportError, DEFAULT_SIDE, MAX_IMPORT_BYTES};
-use onnx_protobuf::{GraphProto, Message, ModelProto, ValueInfoProto};
+use prost::Message;
 use std::collections::HashMap;
 
 pub(super) fn parse(bytes: Vec<u8>) -> Result<ModelProto, ImportError> {
@@ -20,7 +21,7 @@ pub(super) fn parse(bytes: Vec<u8>) -> Result<ModelProto, ImportError> {
     if bytes.starts_with(b"PK\x03\x04") {
         return Err(ImportError::Zip);
     }
-    let model = ModelProto::parse_from_bytes(&bytes).map_err(|e| ImportError::Malformed {
+    let model = ModelProto::decode(bytes.as_slice()).map_err(|e| ImportError::Malformed {
         reason: e.to_string(),
     })?;
     if model.graph.is_none() && model.opset_import.is_empty() {
@@ -70,11 +71,9 @@ pub(super) fn graph_input(
         ),
     };
     let tensor_type = input
-        .type_
-        .0
-        .as_deref()
-        .filter(|t| t.has_tensor_type())
-        .map(|t| t.tensor_type())
+        .r#type
+        .as_ref()
+        .and_then(|t| t.tensor_type.as_ref())
         .ok_or_else(|| shape_error("is not a tensor"))?;
     if tensor_type.elem_type != 1 {
         return Err(shape_error(&format!(
@@ -84,12 +83,15 @@ pub(super) fn graph_input(
     }
     let dims: Vec<Option<usize>> = tensor_type
         .shape
-        .0
-        .as_deref()
+        .as_ref()
         .map(|s| {
             s.dim
                 .iter()
-                .map(|d| usize::try_from(d.dim_value()).ok().filter(|&v| v > 0))
+                .map(|d| {
+                    d.dim_value()
+                        .and_then(|v| usize::try_from(v).ok())
+                        .filter(|&v| v > 0)
+                })
                 .collect()
         })
         .unwrap_or_default();

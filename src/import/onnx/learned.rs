@@ -1,12 +1,12 @@
 //! Layers with learned parameters besides convolutions: BatchNormalization, and Gemm / MatMul
 //! as a dense layer with PyTorch's `[out, in]` weight.
 
+use super::proto::NodeProto;
 use super::tensor::Attrs;
 use super::{io_in, io_out, Builder, Runtime, Site};
 use crate::import::ImportError;
 use crate::model::{BatchNorm, Dense, Layer};
 use crate::tensor::Tensor;
-use onnx_protobuf::NodeProto;
 
 impl Builder {
     pub(super) fn batchnorm(

@@ -6,6 +6,7 @@ mod fold;
 mod input;
 mod learned;
 mod ops;
+mod proto;
 mod tensor;
 mod window;
 
@@ -14,7 +15,7 @@ use crate::model::{output_shape, Layer, Network, NodeId, Shape};
 use crate::tensor::Tensor;
 use crate::weights::{check_weights, Weights};
 use input::{graph_input, parse, GraphInput};
-use onnx_protobuf::{GraphProto, NodeProto};
+use proto::{GraphProto, NodeProto};
 use std::collections::{BTreeMap, HashMap};
 use tensor::{read_tensor, Const};
 
@@ -104,7 +105,7 @@ pub fn import_onnx(bytes: Vec<u8>, name: &str) -> Result<OnnxImport, ImportError
     if !(OPSETS.0..=OPSETS.1).contains(&opset) {
         return Err(ImportError::Opset { opset });
     }
-    let mut graph = model.graph.0.map(|g| *g).ok_or(ImportError::Graph {
+    let mut graph = model.graph.ok_or(ImportError::Graph {
         reason: "is missing: the file holds no graph".into(),
     })?;
     let mut b = Builder::new(name, opset, &mut graph)?;

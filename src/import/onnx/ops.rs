@@ -2,11 +2,11 @@
 //! weights (activations, LRN, Dropout, Flatten/Reshape, Softmax, Concat, Pad, Constant). Attribute
 //! defaults follow the ONNX operator specification of each opset (onnx/docs/Operators.md).
 
+use super::proto::NodeProto;
 use super::tensor::{read_tensor, Attrs};
 use super::{io_in, io_out, Builder, Runtime, Site};
 use crate::import::ImportError;
 use crate::model::{Activation, Dropout, Layer, Lrn};
-use onnx_protobuf::NodeProto;
 
 impl Builder {
     /// One ONNX node into the network.

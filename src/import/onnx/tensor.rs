@@ -3,7 +3,7 @@
 //! a node's attributes read by name with their defaults.
 
 use super::super::ImportError;
-use onnx_protobuf::{attribute_proto::AttributeType, AttributeProto, NodeProto, TensorProto};
+use super::proto::{AttributeProto, AttributeType, DataLocation, NodeProto, TensorProto};
 
 /// A constant: an initializer or a `Constant` node's value, as f32 (weights) and, for integer
 /// tensors, the exact integers too (shapes, pads).
@@ -76,7 +76,7 @@ pub fn element_count(tensor: &str, dims: &[i64]) -> Result<(Vec<usize>, usize), 
 /// The values of `t` (taken out of it, so its raw bytes are freed as it is read).
 pub fn read_tensor(t: &mut TensorProto) -> Result<Const, ImportError> {
     let name = t.name.clone();
-    if t.data_location.value() == 1 || !t.external_data.is_empty() {
+    if t.data_location == DataLocation::External as i32 || !t.external_data.is_empty() {
         let location = t
             .external_data
             .iter()
@@ -174,21 +174,21 @@ impl<'a> Attrs<'a> {
         self.node.attribute.iter().find(|a| a.name == name)
     }
     fn kind(a: &AttributeProto) -> Option<AttributeType> {
-        a.type_.enum_value().ok()
+        AttributeType::try_from(a.r#type).ok()
     }
     pub fn has(&self, name: &str) -> bool {
         self.find(name).is_some()
     }
     pub fn int(&self, name: &str, default: i64) -> i64 {
         match self.find(name) {
-            Some(a) if Self::kind(a) != Some(AttributeType::FLOAT) => a.i,
+            Some(a) if Self::kind(a) != Some(AttributeType::Float) => a.i,
             Some(a) => a.f as i64,
             None => default,
         }
     }
     pub fn float(&self, name: &str, default: f32) -> f32 {
         match self.find(name) {
-            Some(a) if Self::kind(a) == Some(AttributeType::INT) => a.i as f32,
+            Some(a) if Self::kind(a) == Some(AttributeType::Int) => a.i as f32,
             Some(a) => a.f,
             None => default,
         }
@@ -202,7 +202,7 @@ impl<'a> Attrs<'a> {
     }
     /// A tensor attribute (`Constant`'s `value`), taken as a copy.
     pub fn tensor(&self, name: &str) -> Option<TensorProto> {
-        self.find(name).and_then(|a| a.t.0.as_deref().cloned())
+        self.find(name).and_then(|a| a.t.clone())
     }
     /// Every attribute name, for messages about the ones not understood.
     pub fn names(&self) -> Vec<&'a str> {

@@ -2,12 +2,12 @@
 //! MaxPool / AveragePool (ceil_mode, count_include_pad), with a Pad before them folded into
 //! their padding.
 
+use super::proto::NodeProto;
 use super::tensor::Attrs;
 use super::{io_in, io_out, Builder, Runtime, Site};
 use crate::import::ImportError;
 use crate::model::{Conv2d, Layer, Padding, Pool2d};
 use crate::tensor::Tensor;
-use onnx_protobuf::NodeProto;
 
 /// The largest window, stride, dilation or padding taken (as the largest input side).
 pub(super) const LARGEST: i64 = 1 << 16;
