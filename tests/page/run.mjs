@@ -129,7 +129,7 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
   });
   await test('bad files: a clear message in the status, and the page keeps working', () => page, async () => {
     for (const [file, pattern] of [
-      [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') }, /not an image/],
+      [{ name: 'notes.pdf', mimeType: 'application/pdf', buffer: Buffer.from('not an image') }, /not an image/],
       [{ name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) }, /empty/],
       [{ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG\r\n\x1a\nrubbish') }, /not an image/],
     ]) {
@@ -137,7 +137,7 @@ const y4m = resolve(join(ARTIFACTS, 'coffee.y4m'));
       await page.waitForSelector('[data-testid="status"] .message.error', { timeout: SLOW });
       const message = await page.textContent('[data-testid="status"] .message');
       assert(pattern.test(message), `${file.name}: status says "${message}"`);
-      if (file.name === 'notes.txt') await screenshot(page, 'bad-input');
+      if (file.name === 'notes.pdf') await screenshot(page, 'bad-input');
     }
     const before = await classifications(page);
     await upload(page, join(PHOTOS, 'chelsea.png'));
