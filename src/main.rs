@@ -111,6 +111,9 @@ enum Command {
         /// Train on the first N images only.
         #[arg(long)]
         limit: Option<usize>,
+        /// Also save the weights after these epochs, e.g. 1,2,3,5 (default: the recipe's).
+        #[arg(long, value_delimiter = ',')]
+        checkpoints: Option<Vec<usize>>,
         /// Output file (default: assets/weights/<model>.safetensors).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
@@ -225,6 +228,7 @@ fn main() -> ExitCode {
             seed,
             label_smoothing,
             limit,
+            checkpoints,
             out,
         } => cli::train_command(
             &model,
@@ -235,6 +239,7 @@ fn main() -> ExitCode {
                 label_smoothing,
                 out,
                 limit,
+                checkpoints,
             },
         ),
         Command::Eval { model, weights } => cli::eval_command(&model, weights.as_deref()),

@@ -3,7 +3,8 @@
 use super::classify::shipped_weights;
 use super::{model, CliError};
 use convscope::train::{
-    evaluate, load_fashion_mnist, save_weights, train, RunRecord, TrainConfig, FASHION_MNIST_DIR,
+    evaluate, load_fashion_mnist, save_weights, train_with_snapshots, Checkpoint, RunRecord,
+    TrainConfig, FASHION_MNIST_DIR,
 };
 use convscope::weights::load_weights;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,8 @@ pub struct TrainOptions {
     pub out: Option<PathBuf>,
     /// Train on the first N images only (quick runs).
     pub limit: Option<usize>,
+    /// Epochs after which to save the weights too (overrides the recipe's).
+    pub checkpoints: Option<Vec<usize>>,
 }
 
 fn data() -> Result<(convscope::train::Dataset, convscope::train::Dataset), CliError> {
@@ -45,6 +48,9 @@ pub fn train_command(name: &str, options: TrainOptions) -> Result<(), CliError> 
     if let Some(s) = options.label_smoothing {
         cfg.label_smoothing = s;
     }
+    if let Some(c) = options.checkpoints {
+        cfg.checkpoints = c.into();
+    }
     let (mut train_set, test_set) = data()?;
     if let Some(n) = options.limit {
         train_set = train_set.subset(0..n.min(train_set.len()));
@@ -54,24 +60,36 @@ pub fn train_command(name: &str, options: TrainOptions) -> Result<(), CliError> 
         train_set.len(),
         test_set.len()
     );
-    let start = Instant::now();
-    let mut epochs = Vec::new();
-    let weights = train(&net, &cfg, &train_set, Some(&test_set), |r| {
-        println!("{r}");
-        epochs.push(r.clone());
-    })
-    .map_err(|e| CliError::Train(e.to_string()))?;
-    let seconds = start.elapsed().as_secs_f32();
-    let accuracy =
-        evaluate(&net, &weights, &test_set).map_err(|e| CliError::Train(e.to_string()))?;
-    let bytes = save_weights(&net, &weights).map_err(|e| CliError::Train(e.to_string()))?;
     let out = options.out.unwrap_or_else(|| shipped_weights(name));
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::Io(dir.display().to_string(), e.to_string()))?;
     }
-    std::fs::write(&out, &bytes)
-        .map_err(|e| CliError::Io(out.display().to_string(), e.to_string()))?;
+    let start = Instant::now();
+    let mut epochs = Vec::new();
+    let mut checkpoints = Vec::new();
+    let mut saved = Ok(());
+    let weights = train_with_snapshots(&net, &cfg, &train_set, Some(&test_set), |r, w| {
+        println!("{r}");
+        epochs.push(r.clone());
+        if cfg.checkpoints.contains(&r.epoch) && saved.is_ok() {
+            let path = RunRecord::checkpoint_path(&out, r.epoch);
+            saved = write_weights(&net, w, &path).map(|()| {
+                println!("  saved {}", path.display());
+                checkpoints.push(Checkpoint {
+                    epoch: r.epoch,
+                    file: file_name(&path),
+                    test_accuracy: r.test_accuracy.unwrap_or(f32::NAN),
+                });
+            });
+        }
+    })
+    .map_err(|e| CliError::Train(e.to_string()))?;
+    saved?;
+    let seconds = start.elapsed().as_secs_f32();
+    let accuracy =
+        evaluate(&net, &weights, &test_set).map_err(|e| CliError::Train(e.to_string()))?;
+    write_weights(&net, &weights, &out)?;
     let record = RunRecord {
         model: name.to_string(),
         command: std::iter::once("convscope".to_string())
@@ -84,6 +102,7 @@ pub fn train_command(name: &str, options: TrainOptions) -> Result<(), CliError> 
         test_accuracy: accuracy.fraction(),
         seconds,
         epochs,
+        checkpoints,
     };
     let record_path = RunRecord::path_for(&out);
     std::fs::write(&record_path, record.to_json())
@@ -95,6 +114,21 @@ pub fn train_command(name: &str, options: TrainOptions) -> Result<(), CliError> 
         record_path.display()
     );
     Ok(())
+}
+
+fn write_weights(
+    net: &convscope::model::Network,
+    weights: &convscope::weights::Weights,
+    path: &Path,
+) -> Result<(), CliError> {
+    let bytes = save_weights(net, weights).map_err(|e| CliError::Train(e.to_string()))?;
+    std::fs::write(path, &bytes)
+        .map_err(|e| CliError::Io(path.display().to_string(), e.to_string()))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
 pub fn eval_command(name: &str, weights: Option<&Path>) -> Result<(), CliError> {

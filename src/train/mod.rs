@@ -31,8 +31,8 @@ pub use idx::{
 };
 pub use optim::{learning_rate, Sgd};
 pub use params::{init_weights, save_weights};
-pub use record::RunRecord;
-pub use trainer::{gradients, train, EpochReport, Gradients};
+pub use record::{Checkpoint, RunRecord};
+pub use trainer::{gradients, train, train_with_snapshots, EpochReport, Gradients};
 
 use crate::model::ModelError;
 use crate::weights::TensorProblem;

@@ -22,12 +22,31 @@ pub struct RunRecord {
     pub seconds: f32,
     /// One entry per epoch, in order.
     pub epochs: Vec<EpochReport>,
+    /// The weights saved after chosen epochs (`TrainConfig::checkpoints`), in order.
+    #[serde(default)]
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+/// Weights saved part-way through a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Epochs completed when they were saved.
+    pub epoch: usize,
+    /// File name, in the directory of the final weights.
+    pub file: String,
+    /// Fraction of the test set they classify right.
+    pub test_accuracy: f32,
 }
 
 impl RunRecord {
     /// Where the record of the weights at `weights` lives.
     pub fn path_for(weights: &Path) -> PathBuf {
         weights.with_extension("run.json")
+    }
+
+    /// Where the weights after `epoch` of the run saving its final weights at `weights` live.
+    pub fn checkpoint_path(weights: &Path, epoch: usize) -> PathBuf {
+        weights.with_extension(format!("epoch{epoch}.safetensors"))
     }
 
     pub fn to_json(&self) -> String {

@@ -196,6 +196,18 @@ pub fn train(
     test_set: Option<&Dataset>,
     mut progress: impl FnMut(&EpochReport),
 ) -> Result<Weights, TrainError> {
+    train_with_snapshots(net, cfg, train_set, test_set, |r, _| progress(r))
+}
+
+/// [`train`], handing `progress` the weights as they stand after each epoch as well (running
+/// statistics included), so a caller can keep checkpoints.
+pub fn train_with_snapshots(
+    net: &Network,
+    cfg: &TrainConfig,
+    train_set: &Dataset,
+    test_set: Option<&Dataset>,
+    mut progress: impl FnMut(&EpochReport, &Weights),
+) -> Result<Weights, TrainError> {
     cfg.check()?;
     if train_set.is_empty() {
         return Err(TrainError::EmptyDataset);
@@ -242,16 +254,19 @@ pub fn train(
             Some(t) => Some(evaluate(net, &weights, t)?.fraction()),
             None => None,
         };
-        progress(&EpochReport {
-            epoch: epoch + 1,
-            epochs: cfg.epochs,
-            train_loss: (loss_sum / steps_per_epoch as f64) as f32,
-            train_accuracy: correct as f32 / train_set.len() as f32,
-            test_accuracy,
-            max_grad_norm: max_norm,
-            lr,
-            seconds: start.elapsed().as_secs_f32(),
-        });
+        progress(
+            &EpochReport {
+                epoch: epoch + 1,
+                epochs: cfg.epochs,
+                train_loss: (loss_sum / steps_per_epoch as f64) as f32,
+                train_accuracy: correct as f32 / train_set.len() as f32,
+                test_accuracy,
+                max_grad_norm: max_norm,
+                lr,
+                seconds: start.elapsed().as_secs_f32(),
+            },
+            &weights,
+        );
     }
     Ok(weights)
 }

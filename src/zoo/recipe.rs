@@ -3,6 +3,7 @@
 //! matching its name. The zoo only holds them: the trainer reads them, not the reverse.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// How the learning rate moves during a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +54,11 @@ pub struct TrainConfig {
     /// here they are random +-1 codes drawn from the seed (the paper drew 7x12 bitmaps of
     /// ASCII characters).
     pub train_rbf_centres: bool,
+    /// Epochs after which the weights are also saved, as
+    /// `<model>.epoch<N>.safetensors` beside the final file (the feature-evolution view reads
+    /// them). Empty by default; epochs past `epochs` are ignored.
+    #[serde(default)]
+    pub checkpoints: Cow<'static, [usize]>,
 }
 
 impl TrainConfig {
@@ -71,6 +77,7 @@ impl TrainConfig {
         threads: 2,
         mirror: true,
         train_rbf_centres: false,
+        checkpoints: Cow::Borrowed(&[]),
     };
 }
 
