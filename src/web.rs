@@ -7,6 +7,7 @@ mod explain;
 mod families;
 mod lab;
 mod pace;
+mod transfer;
 
 use crate::engine::report::zoo_list;
 use crate::engine::{
@@ -37,6 +38,8 @@ fn copy_in(array: &js_sys::Uint8Array) -> Result<Vec<u8>, JsError> {
 #[wasm_bindgen]
 pub struct Session {
     engine: Engine,
+    /// The examples and head of "Teach it your own classes".
+    teacher: std::cell::RefCell<crate::engine::transfer::Teacher>,
 }
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
@@ -66,7 +69,10 @@ impl Session {
             Some("reference") => Engine::new(Backend::Reference).await,
             _ => Engine::auto().await,
         };
-        Session { engine }
+        Session {
+            engine,
+            teacher: Default::default(),
+        }
     }
 
     /// `"webgpu"`, `"cpu"` (the fast CPU engine) or `"reference"` (the f64 CPU reference):

@@ -21,6 +21,7 @@ mod pace;
 mod picture;
 pub mod report;
 mod run;
+pub mod transfer;
 pub mod views;
 
 pub use choose::EngineTiming;

@@ -6,7 +6,8 @@
 //! Files, in the order data flows: `idx` (files to a [`Dataset`]), `gemm` (matrix products),
 //! `conv` (convolutions on them), `activation` (tanh and its kin), `forward` and `backward`
 //! (one layer on a batch), `graph` (a network on a batch), `params` (initialisation, saving),
-//! `optim` (the update rule), `trainer` (the loop), `eval` (accuracy).
+//! `optim` (the update rule), `trainer` (the loop), `eval` (accuracy); `head` and `head_io`
+//! (transfer learning: a new dense head on a frozen network's features, and its file).
 
 mod activation;
 mod backward;
@@ -16,6 +17,8 @@ mod eval;
 mod forward;
 mod gemm;
 mod graph;
+mod head;
+mod head_io;
 mod idx;
 mod optim;
 mod params;
@@ -25,6 +28,10 @@ mod trainer;
 pub use crate::zoo::{Schedule, TrainConfig};
 pub use eval::{evaluate, forward_batch, predict, Accuracy};
 pub use forward::{Batch, Mode};
+pub use head::{
+    head_network, train_head, Features, Head, HeadConfig, HeadReport, HEAD_NODE, MAX_HEAD_CLASSES,
+};
+pub use head_io::{HeadError, HEAD_METADATA_KEY};
 pub use idx::{
     load_fashion_mnist, parse_idx, read_idx_file, Dataset, IdxArray, IdxError,
     FASHION_MNIST_CLASSES, FASHION_MNIST_DIR,
