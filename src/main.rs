@@ -118,6 +118,9 @@ enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Transfer learning: a new head for EfficientNet-Lite0 on a Fashion-MNIST subset (and with
+    /// --train last its last layers too), against the same head on random-weight features.
+    Transfer(cli::TransferArgs),
     /// Fashion-MNIST test accuracy of a model (shipped weights unless --weights).
     Eval {
         model: String,
@@ -255,6 +258,7 @@ fn main() -> ExitCode {
         Command::Lab { json } => cli::lab_command(json),
         Command::Explain(args) => cli::explain(args),
         Command::Top9(args) => cli::top9(args),
+        Command::Transfer(args) => cli::transfer(args),
     };
     exit_code(result)
 }

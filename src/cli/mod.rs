@@ -14,6 +14,8 @@ mod prepare;
 mod summary;
 mod top9;
 mod train;
+mod transfer;
+mod transfer_last;
 
 pub use bench::bench;
 pub use bench_cpu::bench_cpu;
@@ -26,6 +28,7 @@ pub use prepare::prepare;
 pub use summary::{compare_kernels, models, si, summary};
 pub use top9::{top9, Top9Args};
 pub use train::{eval_command, train_command, TrainOptions};
+pub use transfer::{transfer, TransferArgs};
 
 use convscope::analysis::CompareError;
 use convscope::model::ModelError;

@@ -24,7 +24,7 @@ pub struct TrainOptions {
     pub checkpoints: Option<Vec<usize>>,
 }
 
-fn data() -> Result<(convscope::train::Dataset, convscope::train::Dataset), CliError> {
+pub(super) fn data() -> Result<(convscope::train::Dataset, convscope::train::Dataset), CliError> {
     load_fashion_mnist(FASHION_MNIST_DIR).map_err(|e| {
         CliError::Io(
             FASHION_MNIST_DIR.into(),

@@ -52,16 +52,20 @@ fn source_name(model: &str, trained: bool) -> String {
 }
 
 impl Engine {
-    /// `node`'s output for `image` after one pass of the loaded model (on the GPU, the fast
-    /// CPU engine or the reference, whichever runs it).
+    /// The outputs of `nodes` for `image` after one pass of the loaded model (on the GPU, the
+    /// fast CPU engine or the reference, whichever runs it), in the order asked.
     pub async fn node_features(
         &self,
         image: &image::DynamicImage,
-        node: &str,
+        nodes: &[&str],
         pace: &mut impl Pace,
-    ) -> Result<Vec<f32>, EngineError> {
+    ) -> Result<Vec<Vec<f32>>, EngineError> {
         self.classify(image, pace).await?;
-        Ok(self.node_output(node).await?.data)
+        let mut out = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            out.push(self.node_output(node).await?.data);
+        }
+        Ok(out)
     }
 
     /// The pooled features of `image` ([`FEATURE_NODE`] of [`TRANSFER_MODEL`]) and their
@@ -78,8 +82,16 @@ impl Engine {
             });
         }
         let source = source_name(&model.net.name, model.trained);
-        let features = self.node_features(image, FEATURE_NODE, pace).await?;
-        Ok((features, source))
+        let mut features = self.node_features(image, &[FEATURE_NODE], pace).await?;
+        Ok((features.remove(0), source))
+    }
+
+    /// The loaded model's network and weights (for retraining its last layers).
+    pub fn network_and_weights(
+        &self,
+    ) -> Result<(crate::model::Network, crate::weights::Weights), EngineError> {
+        let model = self.model()?;
+        Ok((model.net.clone(), model.weights.clone()))
     }
 
     /// [`Engine::pooled_features`] of an RGBA image (`width x height`, as from a canvas).

@@ -120,7 +120,7 @@ pub fn head_network(features: usize, classes: usize) -> Network {
 }
 
 /// Per-dimension mean and `1 / std` (a dimension that never varies keeps scale 1).
-fn standardisation(x: &Features) -> (Vec<f32>, Vec<f32>) {
+pub(super) fn standardisation(x: &Features) -> (Vec<f32>, Vec<f32>) {
     let n = x.len() as f64;
     let mut mean = vec![0.0f64; x.dim];
     let mut sq = vec![0.0f64; x.dim];

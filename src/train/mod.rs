@@ -7,13 +7,15 @@
 //! `conv` (convolutions on them), `activation` (tanh and its kin), `forward` and `backward`
 //! (one layer on a batch), `graph` (a network on a batch), `params` (initialisation, saving),
 //! `optim` (the update rule), `trainer` (the loop), `eval` (accuracy); `head` and `head_io`
-//! (transfer learning: a new dense head on a frozen network's features, and its file).
+//! (transfer learning: a new dense head on a frozen network's features, and its file),
+//! `finetune` (the last layers retrained with a head).
 
 mod activation;
 mod backward;
 mod batch;
 mod conv;
 mod eval;
+mod finetune;
 mod forward;
 mod gemm;
 mod graph;
@@ -27,6 +29,7 @@ mod trainer;
 
 pub use crate::zoo::{Schedule, TrainConfig};
 pub use eval::{evaluate, forward_batch, predict, Accuracy};
+pub use finetune::{tail, Tail, TailConfig};
 pub use forward::{Batch, Mode};
 pub use head::{
     head_network, train_head, Features, Head, HeadConfig, HeadReport, HEAD_NODE, MAX_HEAD_CLASSES,
