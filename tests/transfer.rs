@@ -278,7 +278,7 @@ fn the_page_flow_names_two_taught_classes_right_on_the_cpu_engine() {
     let taught = teacher
         .train(&names, &HeadConfig::default(), || 0.0)
         .unwrap();
-    assert_eq!(taught.examples, [3, 3]);
+    assert_eq!(taught.per_class, [3, 3]);
     assert_eq!(taught.report.train_accuracy, 1.0);
     let (red, _) = features(noisy([190, 40, 20], 99));
     let (blue, _) = features(noisy([20, 50, 220], 99));

@@ -18,6 +18,7 @@ import { StatusView } from './status.js';
 import { megabytes } from './dom.js';
 import { Meter } from './meter.js';
 import { Top5View } from './top5.js';
+import { TransferView } from './transfer.js';
 import * as hash from './hash.js';
 
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -320,6 +321,7 @@ const showFashion = (show) => showFashionSamples(fashionRow, show, {
 new ExplainViews(document.getElementById('explain'), { session: () => state.session, serial, node: () => state.node, summary: () => state.summary });
 const imports = new ImportedModels({ picker: () => state.picker, session: () => state.session, model: () => state.model, status, load: (name, file) => loadModel(name, { weightsFile: file, node: null }).catch(report) });
 const lab = new LabView(document.getElementById('lab'), { session: () => state.session, serial, status });
+new TransferView(document.getElementById('explore'), { session: () => state.session, serial, model: () => state.model, loadModel: (name) => loadModel(name) });
 
 /** Show the explorer or the lab; the lab is built the first time it opens. */
 function showView(view) {

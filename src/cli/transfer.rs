@@ -6,7 +6,7 @@
 
 use super::classify::shipped_weights;
 use super::train::data;
-use super::transfer_last::retrain_last;
+use super::transfer_last::{retrain_last, BLOCK_NODE};
 use super::CliError;
 use convscope::engine::transfer::{FEATURE_NODE, TRANSFER_MODEL};
 use convscope::engine::{Engine, Quiet, RANDOM_SEED};
@@ -17,9 +17,6 @@ use convscope::weights::decode_f32;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// The node before the last 1x1 convolution (`_conv_head`): what `--train last` starts from.
-pub const BLOCK_NODE: &str = "_blocks.15._bn2";
 
 /// What `convscope transfer` retrains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -1,13 +1,15 @@
 //! `transfer --train last`: the loaded EfficientNet-Lite0's last 1x1 convolution, its
 //! BatchNorm and a head retrained on the cached outputs of the block before them.
 
-use super::transfer::BLOCK_NODE;
 use super::CliError;
 use convscope::engine::transfer::FEATURE_NODE;
 use convscope::engine::Engine;
 use convscope::model::Shape;
 use convscope::train::{tail, Features, TailConfig};
 use std::time::Instant;
+
+/// The node before the last 1x1 convolution (`_conv_head`): what `--train last` starts from.
+pub const BLOCK_NODE: &str = "_blocks.15._bn2";
 
 /// The retrained tail's predictions on the test set, and how long training took.
 pub struct LastResult {

@@ -112,7 +112,7 @@ impl Engine {
 pub struct Taught {
     pub classes: Vec<String>,
     /// Examples per class.
-    pub examples: Vec<usize>,
+    pub per_class: Vec<usize>,
     #[serde(flatten)]
     pub report: HeadReport,
     /// Wall time of the training, in milliseconds.
@@ -204,7 +204,7 @@ impl Teacher {
         let ms = now_ms() - started;
         let taught = Taught {
             classes: head.classes.clone(),
-            examples: counts[..names.len()].to_vec(),
+            per_class: counts[..names.len()].to_vec(),
             report,
             ms,
         };

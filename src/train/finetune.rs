@@ -183,7 +183,15 @@ impl Tail {
                     learning_rate(step, total, 0, cfg.lr_head),
                 );
             }
-            losses.push((sum / x.len() as f64) as f32);
+            let loss = (sum / x.len() as f64) as f32;
+            if !loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch: epoch + 1,
+                    step: (epoch + 1) * per_epoch,
+                    loss,
+                });
+            }
+            losses.push(loss);
         }
         Ok(losses)
     }

@@ -119,7 +119,10 @@ pub fn head_network(features: usize, classes: usize) -> Network {
     net
 }
 
-/// Per-dimension mean and `1 / std` (a dimension that never varies keeps scale 1).
+/// Per-dimension mean and `1 / sqrt(var + floor)`, where `floor` is 1% of the mean variance:
+/// a dimension that barely varies on the training set (a unit saturated on almost every
+/// example) is not blown up to unit scale, where the smallest change elsewhere (a retrained
+/// layer below, a new image) would swamp every other feature.
 pub(super) fn standardisation(x: &Features) -> (Vec<f32>, Vec<f32>) {
     let n = x.len() as f64;
     let mut mean = vec![0.0f64; x.dim];
@@ -130,12 +133,19 @@ pub(super) fn standardisation(x: &Features) -> (Vec<f32>, Vec<f32>) {
             sq[j] += v as f64 * v as f64;
         }
     }
-    let mut inv_std = Vec::with_capacity(x.dim);
-    for (m, s) in mean.iter_mut().zip(&sq) {
-        *m /= n;
-        let var = (s / n - *m * *m).max(0.0);
-        inv_std.push(if var > 1e-12 { 1.0 / var.sqrt() } else { 1.0 } as f32);
-    }
+    let var: Vec<f64> = mean
+        .iter_mut()
+        .zip(&sq)
+        .map(|(m, s)| {
+            *m /= n;
+            (s / n - *m * *m).max(0.0)
+        })
+        .collect();
+    let floor = (0.01 * var.iter().sum::<f64>() / x.dim.max(1) as f64).max(1e-12);
+    let inv_std = var
+        .iter()
+        .map(|v| (1.0 / (v + floor).sqrt()) as f32)
+        .collect();
     (mean.into_iter().map(|m| m as f32).collect(), inv_std)
 }
 

@@ -51,8 +51,8 @@ impl Session {
         self.teacher.borrow_mut().clear(class as usize);
     }
 
-    /// Trains a head on the first `names.len()` classes. Returns `{classes, examples,
-    /// epochs, final_loss, train_accuracy, ms}`.
+    /// Trains a head on the first `names.len()` classes. Returns `{classes, per_class,
+    /// examples, epochs, final_loss, train_accuracy, ms}`.
     pub fn teach_train(&self, names: Vec<String>) -> Result<JsValue, JsError> {
         let taught = self
             .teacher
