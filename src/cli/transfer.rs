@@ -8,7 +8,7 @@ use super::classify::shipped_weights;
 use super::train::data;
 use super::transfer_last::{retrain_last, BLOCK_NODE};
 use super::CliError;
-use convscope::engine::transfer::{FEATURE_NODE, TRANSFER_MODEL};
+use convscope::engine::transfer::{source_name, FEATURE_NODE, TRANSFER_MODEL};
 use convscope::engine::{Engine, Quiet, RANDOM_SEED};
 use convscope::train::{
     train_head, Accuracy, Dataset, Features, Head, HeadConfig, FASHION_MNIST_CLASSES,
@@ -167,6 +167,42 @@ fn accuracy(data: &Dataset, indices: &[usize], predicted: &[usize]) -> Accuracy 
     acc
 }
 
+/// The features at `nodes` of the training and the test images, from the cache in
+/// `args.cache` (or computed and cached there), for the weights called `tag`.
+fn cached_features(
+    engine: &Engine,
+    args: &TransferArgs,
+    tag: &str,
+    nodes: &[&str],
+    (train_set, train_idx, test_set, test_idx): (&Dataset, &[usize], &Dataset, &[usize]),
+) -> Result<(Vec<Features>, Vec<Features>), CliError> {
+    let dir = args
+        .cache
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/transfer"));
+    let paths = |data, idx: &[usize]| -> Vec<PathBuf> {
+        nodes
+            .iter()
+            .map(|n| cache_path(&dir, tag, n, data, idx))
+            .collect()
+    };
+    let train_x = features(
+        engine,
+        &paths(train_set, train_idx),
+        nodes,
+        train_set,
+        train_idx,
+    )?;
+    let test_x = features(
+        engine,
+        &paths(test_set, test_idx),
+        nodes,
+        test_set,
+        test_idx,
+    )?;
+    Ok((train_x, test_x))
+}
+
 /// One network's result: the head and its test accuracy.
 struct Outcome {
     head: Head,
@@ -189,30 +225,7 @@ fn run_one(
         Retrain::Head => vec![FEATURE_NODE],
         Retrain::Last => vec![FEATURE_NODE, BLOCK_NODE],
     };
-    let dir = args
-        .cache
-        .clone()
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/transfer"));
-    let paths = |data, idx: &[usize]| -> Vec<PathBuf> {
-        nodes
-            .iter()
-            .map(|n| cache_path(&dir, tag, n, data, idx))
-            .collect()
-    };
-    let train_x = features(
-        engine,
-        &paths(train_set, train_idx),
-        &nodes,
-        train_set,
-        train_idx,
-    )?;
-    let test_x = features(
-        engine,
-        &paths(test_set, test_idx),
-        &nodes,
-        test_set,
-        test_idx,
-    )?;
+    let (train_x, test_x) = cached_features(engine, args, tag, &nodes, sets)?;
     let labels: Vec<usize> = train_idx
         .iter()
         .map(|&i| train_set.labels[i] as usize)
@@ -221,10 +234,7 @@ fn run_one(
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let source = format!(
-        "{TRANSFER_MODEL}{}/{FEATURE_NODE}",
-        if weights.is_some() { "" } else { " (random)" }
-    );
+    let source = source_name(TRANSFER_MODEL, weights.is_some());
     let start = Instant::now();
     let (head, report) = train_head(
         &source,

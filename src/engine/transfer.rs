@@ -46,7 +46,7 @@ pub enum TeachError {
 
 /// What the loaded model's features are called in a head's file: `model/node`, with
 /// `(random)` after the model when its weights are the seeded random ones.
-fn source_name(model: &str, trained: bool) -> String {
+pub fn source_name(model: &str, trained: bool) -> String {
     let weights = if trained { "" } else { " (random)" };
     format!("{model}{weights}/{FEATURE_NODE}")
 }

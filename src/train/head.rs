@@ -187,7 +187,7 @@ pub fn train_head(
 ) -> Result<(Head, HeadReport), TrainError> {
     let k = classes.len();
     check_examples(x, labels, k)?;
-    if cfg.epochs == 0 || cfg.batch_size == 0 || !(cfg.lr > 0.0) {
+    if cfg.epochs == 0 || cfg.batch_size == 0 || cfg.lr.is_nan() || cfg.lr <= 0.0 {
         return Err(TrainError::BadConfig {
             reason: "epochs, batch size and learning rate must be positive".into(),
         });
