@@ -30,7 +30,8 @@ const EPS: f32 = 1e-5;
 
 /// How the last layers are retrained. Defaults: 6 epochs, batches of 32, momentum 0.9,
 /// learning rate 0.005 for the network's layers and 0.05 for the head (weight decay 1e-3 on
-/// its weights, as for a head alone), seed 0.
+/// its weights, as for a head alone), the layers' gradient clipped to a global L2 norm of 1
+/// (a random-weight network's large activations otherwise blow the first steps up), seed 0.
 #[derive(Clone, Debug)]
 pub struct TailConfig {
     pub epochs: usize,
@@ -38,6 +39,8 @@ pub struct TailConfig {
     pub lr_layers: f32,
     pub lr_head: f32,
     pub momentum: f32,
+    /// The largest global L2 norm of the layers' gradient in one step.
+    pub clip_layers: f32,
     pub seed: u64,
 }
 
@@ -49,6 +52,7 @@ impl Default for TailConfig {
             lr_layers: 0.005,
             lr_head: 0.05,
             momentum: 0.9,
+            clip_layers: 1.0,
             seed: 0,
         }
     }
@@ -127,6 +131,26 @@ pub fn tail(
     })
 }
 
+/// Scales the gradients `names` of `grads` down so their global L2 norm is at most `max`.
+fn clip<'a>(grads: &mut Weights, names: impl Iterator<Item = &'a String> + Clone, max: f32) {
+    let norm = names
+        .clone()
+        .filter_map(|n| grads.tensors.get(n))
+        .flat_map(|t| &t.data)
+        .map(|&g| g as f64 * g as f64)
+        .sum::<f64>()
+        .sqrt();
+    if norm <= max as f64 {
+        return;
+    }
+    let scale = (max as f64 / norm) as f32;
+    for n in names {
+        if let Some(t) = grads.tensors.get_mut(n) {
+            t.data.iter_mut().for_each(|g| *g *= scale);
+        }
+    }
+}
+
 /// `x`'s rows `indices` as a batch of `shape` images.
 fn batch_of(x: &Features, indices: &[usize], shape: Shape) -> Batch {
     let mut batch = Batch::zeros(indices.len(), shape);
@@ -156,7 +180,8 @@ impl Tail {
             }
             out
         };
-        let mut layers = Sgd::new(cfg.momentum, 0.0, trainable(&self.layers));
+        let layer_tensors = trainable(&self.layers);
+        let mut layers = Sgd::new(cfg.momentum, 0.0, layer_tensors.clone());
         let mut head = Sgd::new(cfg.momentum, 1e-3, trainable(&[HEAD_NODE.to_string()]));
         let mut order: Vec<usize> = (0..x.len()).collect();
         let mut rng = StdRng::seed_from_u64(cfg.seed);
@@ -169,7 +194,8 @@ impl Tail {
             for (s, chunk) in order.chunks(cfg.batch_size).enumerate() {
                 let ys: Vec<u8> = chunk.iter().map(|&i| labels[i] as u8).collect();
                 let batch = batch_of(x, chunk, shape);
-                let g = gradients(&self.net, &self.weights, &batch, &ys, Mode::Eval, 0.0)?;
+                let mut g = gradients(&self.net, &self.weights, &batch, &ys, Mode::Eval, 0.0)?;
+                clip(&mut g.params, layer_tensors.keys(), cfg.clip_layers);
                 sum += g.loss * chunk.len() as f64;
                 let step = epoch * per_epoch + s;
                 layers.step(
