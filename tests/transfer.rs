@@ -291,3 +291,64 @@ fn the_page_flow_names_two_taught_classes_right_on_the_cpu_engine() {
         assert_eq!(reloaded.predict(f).unwrap(), teacher.predict(f).unwrap());
     }
 }
+
+#[test]
+fn the_retrained_tail_computes_what_the_network_computes_and_learns() {
+    use convscope::train::{forward_batch, tail, TailConfig};
+    let net = convscope::zoo::build(TRANSFER_MODEL).unwrap();
+    let weights = Weights::random(&net, 3);
+    let (from, to) = ("_blocks.15._bn2", FEATURE_NODE);
+    let mut rng = StdRng::seed_from_u64(5);
+    let (n, size) = (6, 32);
+    let mut input = Batch::zeros(n, convscope::model::Shape::new(3, size, size));
+    input
+        .data
+        .iter_mut()
+        .for_each(|v| *v = rng.random_range(-1.0..1.0));
+    let outputs = forward_batch(&net, &weights, &input, Mode::Eval).unwrap();
+    let (b, p) = (
+        &outputs[net.find(from).unwrap()],
+        &outputs[net.find(to).unwrap()],
+    );
+    let block = Features {
+        dim: b.shape.len(),
+        data: b.data.clone(),
+    };
+    let pooled = Features {
+        dim: p.shape.len(),
+        data: p.data.clone(),
+    };
+    let labels: Vec<usize> = (0..n).map(|i| i % 2).collect();
+    let mut t = tail(&net, &weights, (from, to), b.shape, 2, &pooled).unwrap();
+    assert_eq!(t.layers, ["_conv_head", "_bn1", "_relu1", "_avg_pooling"]);
+    let tail_batch = Batch {
+        n,
+        shape: b.shape,
+        data: block.data.clone(),
+    };
+    let tail_out = forward_batch(&t.net, &t.weights, &tail_batch, Mode::Eval).unwrap();
+    let ours = &tail_out[t.net.find(to).unwrap()].data;
+    for (x, y) in ours.iter().zip(&pooled.data) {
+        assert!(
+            (x - y).abs() <= 1e-5 + 1e-4 * y.abs(),
+            "tail {x} vs network {y}"
+        );
+    }
+    let before = t.weights.get("_conv_head", "weight").clone();
+    let cfg = TailConfig {
+        epochs: 8,
+        batch_size: 3,
+        ..TailConfig::default()
+    };
+    let losses = t.train(&block, &labels, &cfg).unwrap();
+    assert!(
+        losses.last().unwrap() < &(0.5 * losses[0]),
+        "losses {losses:?}"
+    );
+    assert_ne!(
+        t.weights.get("_conv_head", "weight"),
+        &before,
+        "the last convolution is retrained"
+    );
+    assert_eq!(t.predict(&block).unwrap(), labels);
+}
