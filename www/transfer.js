@@ -30,6 +30,7 @@ export class TransferView {
     const cameraButton = el('button', { type: 'button', ...id('camera') }, 'Start camera');
     this.camera = new Camera(video, cameraButton, (frame) => this.onFrame(frame), (why) => this.say(why, 'error'));
     this.addButton = el('button', { type: 'button', ...id('add-class'), onclick: () => this.showRows(this.shown + 1) }, 'Add a class');
+    this.removeButton = el('button', { type: 'button', ...id('remove-class'), onclick: () => this.showRows(this.shown - 1) }, 'Remove the last class');
     const loadInput = el('input', { type: 'file', accept: '.safetensors', ...id('load') });
     loadInput.addEventListener('change', () => {
       const file = loadInput.files?.[0];
@@ -40,7 +41,7 @@ export class TransferView {
       el('h2', { id: 'transfer-title' }, 'Teach it your own classes'),
       el('p', { class: 'caption' }, 'Name two to five classes, add camera frames or photos to each, and train a new head (dense 1280 → classes, softmax) on '
         + 'EfficientNet-Lite0\'s pooled features; the rest of the network stays as trained on ImageNet. Then the camera here shows the head\'s guess.'),
-      el('div', { class: 'controls' }, cameraButton, this.addButton),
+      el('div', { class: 'controls' }, cameraButton, this.addButton, this.removeButton),
       video,
       el('div', { class: 'transfer-classes' }, ...this.rows.map((r) => r.row)),
       el('div', { class: 'controls' },
@@ -81,9 +82,10 @@ export class TransferView {
   }
 
   showRows(n) {
-    this.shown = Math.min(MAX_CLASSES, Math.max(2, n));
+    this.shown = Math.min(MAX_CLASSES, Math.max(1, n));
     this.rows.forEach((r, i) => { r.row.hidden = i >= this.shown; });
     this.addButton.disabled = this.shown >= MAX_CLASSES;
+    this.removeButton.disabled = this.shown <= 1;
   }
 
   say(text, kind = 'info') {

@@ -3,7 +3,8 @@
 // photo added as a file; the live camera names each right (a second browser's camera shows
 // the cat, with the head saved by the first loaded back), and a reloaded head gives the same
 // guesses. On the CPU engine (no WebGPU) and on WebGPU (SwiftShader, few frames: it is slow).
-// Also the messages for no examples, a wrong head file and a denied camera.
+// Also the messages for no examples, an unnamed class, one class only, a wrong head file
+// and a denied camera.
 // Usage: node tests/page/transfer.mjs http://127.0.0.1:PORT/
 import { resolve } from 'node:path';
 import { ARTIFACTS, SLOW, assert, finish, launch, openPage, screenshot, screenshotOf, test, writeY4m } from './harness.mjs';
@@ -73,7 +74,7 @@ async function loadHead(page) {
   await writeY4m(page, new URL('photos/chelsea.png', BASE).href, catVideo);
   await page.close();
   let denied = null;
-  await test('transfer: a denied camera, a class with no examples and a wrong head file get messages', () => denied, async () => {
+  await test('transfer: a denied camera, a class with no examples or no name, one class only and a wrong head file get messages', () => denied, async () => {
     const deny = () => {
       navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
     };
@@ -85,6 +86,10 @@ async function loadHead(page) {
     await denied.fill(T('name-1'), '');
     await denied.click(T('train'));
     await message(denied, /class 2 has no name/);
+    await denied.click(T('remove-class'));
+    await denied.click(T('train'));
+    await message(denied, /at least two classes/);
+    await denied.click(T('add-class'));
     await denied.setInputFiles(T('load'), resolve('assets/weights/lenet5.safetensors'));
     assert(/not a transfer head/.test(await message(denied, /transfer head/)), 'no message for model weights given as a head');
     await denied.setInputFiles(T('load'), resolve(PHOTOS, 'chelsea.png'));
