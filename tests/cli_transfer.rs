@@ -51,7 +51,7 @@ fn transfer_trains_a_head_that_beats_chance_and_reloads() {
     );
     let trained = percent_after(&text, "test accuracy of a new head:");
     let random = percent_after(&text, "% on trained features,");
-    // Chance is 10% on ten classes; 62% was measured on these 40 images.
+    // Chance is 10% on ten classes; 75% was measured on these 40 images (50% on random features).
     assert!(trained >= 30.0, "trained features: {trained}%\n{text}");
     assert!((0.0..=100.0).contains(&random), "{text}");
     assert_eq!(
