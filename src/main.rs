@@ -97,6 +97,10 @@ enum Command {
     /// The nine inputs of a dataset that excite each channel of a node most, with their
     /// receptive-field patches and deconvnet projections (PNGs and index.json).
     Top9(cli::Top9Args),
+    /// How a trained model's features grow during training (Zeiler & Fergus Fig. 4): per
+    /// checkpoint of its run record, the first-layer filters and each chosen channel's
+    /// strongest input with its deconvnet projection (PNGs and index.json).
+    Evolution(cli::EvolutionArgs),
     /// Train a small network on Fashion-MNIST (the model's recipe; options override it).
     Train {
         model: String,
@@ -255,6 +259,7 @@ fn main() -> ExitCode {
         Command::Lab { json } => cli::lab_command(json),
         Command::Explain(args) => cli::explain(args),
         Command::Top9(args) => cli::top9(args),
+        Command::Evolution(args) => cli::evolution(args),
     };
     exit_code(result)
 }

@@ -3,6 +3,7 @@
 //! typed arrays and plain objects, and its errors into `JsError`s. The only wasm-bindgen code.
 
 mod draw;
+mod evolution;
 mod explain;
 mod families;
 mod lab;

@@ -113,10 +113,24 @@ impl Engine {
         pace: &mut impl Pace,
     ) -> Result<Explanation, EngineError> {
         let model = self.model()?;
-        if let Some(done) = self.explain_gpu(&model, &input, method, request).await {
+        self.explain_with(&model, input, method, request, pace)
+            .await
+    }
+
+    /// [`Engine::explain_input`] on `model`, loaded or not (a checkpoint's weights): its GPU
+    /// plan first, the CPU below as fallback.
+    pub(super) async fn explain_with(
+        &self,
+        model: &Model,
+        input: Tensor,
+        method: Method,
+        request: &ExplainRequest,
+        pace: &mut impl Pace,
+    ) -> Result<Explanation, EngineError> {
+        if let Some(done) = self.explain_gpu(model, &input, method, request).await {
             return done;
         }
-        self.explain_cpu(&model, input, method, request, pace).await
+        self.explain_cpu(model, input, method, request, pace).await
     }
 
     async fn explain_cpu(

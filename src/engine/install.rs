@@ -37,6 +37,23 @@ impl Engine {
         how: Installed<'_>,
         pace: &mut impl Pace,
     ) -> Result<LoadReport, EngineError> {
+        let (model, report) = self.prepare(net, loaded, how, pace).await?;
+        *self.model.borrow_mut() = Some(Rc::new(model));
+        *self.run.borrow_mut() = Run::default();
+        *self.dataset.borrow_mut() = gallery::Dataset::default();
+        Ok(report)
+    }
+
+    /// `net` with `loaded` weights analysed and planned on the GPU (where it can be), not
+    /// installed: [`Engine::install`] keeps it as the loaded model, the feature-evolution view
+    /// (`evolution.rs`) runs a checkpoint's weights on it beside the loaded model.
+    pub(super) async fn prepare(
+        &self,
+        net: Network,
+        loaded: ModelWeights,
+        how: Installed<'_>,
+        pace: &mut impl Pace,
+    ) -> Result<(Model, LoadReport), EngineError> {
         if self.backend() == Backend::Gpu {
             pace.report("uploading the weights to the GPU", 1.0);
         }
@@ -68,10 +85,7 @@ impl Engine {
             fast: RefCell::new(None),
             backward: RefCell::new(None),
         };
-        *self.model.borrow_mut() = Some(Rc::new(model));
-        *self.run.borrow_mut() = Run::default();
-        *self.dataset.borrow_mut() = gallery::Dataset::default();
-        Ok(report)
+        Ok((model, report))
     }
 
     /// A GPU plan for `net`, or why there is none (then the CPU reference runs it).

@@ -7,6 +7,7 @@
 
 mod choose;
 mod error;
+pub mod evolution;
 pub mod explain;
 mod explain_gpu;
 pub mod families;

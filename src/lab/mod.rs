@@ -11,7 +11,9 @@ mod lessons;
 mod report;
 mod timing;
 
-pub use filters::{first_layer, forward_to, FilterView, FirstLayer, DEAD_LEVEL, LOW_CONTRAST};
+pub use filters::{
+    first_conv, first_layer, forward_to, FilterView, FirstLayer, DEAD_LEVEL, LOW_CONTRAST,
+};
 pub use lessons::Lesson;
 pub use report::{sample_inputs, side_report, LabError, SideReport};
 pub use timing::{time_block, BlockTime, Clock};
