@@ -96,23 +96,29 @@ fn write_column(out: &Path, c: &EvolutionColumn) -> Result<serde_json::Value, Cl
     }))
 }
 
-pub fn evolution(args: EvolutionArgs) -> Result<(), CliError> {
-    let entry =
-        zoo::entry(&args.model).ok_or_else(|| CliError::UnknownModel(args.model.clone()))?;
-    let record_path = args
+/// The run record `args` name (default: the shipped one) and where it is.
+fn read_record(args: &EvolutionArgs) -> Result<(PathBuf, RunRecord), CliError> {
+    let path = args
         .record
         .clone()
         .unwrap_or_else(|| RunRecord::path_for(&shipped_weights(&args.model)));
-    let text = std::fs::read_to_string(&record_path).map_err(|e| io(&record_path, e))?;
-    let record = RunRecord::from_json(&text).map_err(|e| io(&record_path, e))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+    let record = RunRecord::from_json(&text).map_err(|e| io(&path, e))?;
     if record.model != args.model {
         return Err(CliError::BadArgument(format!(
             "{} is the run record of {}, not {}",
-            record_path.display(),
+            path.display(),
             record.model,
             args.model
         )));
     }
+    Ok((path, record))
+}
+
+pub fn evolution(args: EvolutionArgs) -> Result<(), CliError> {
+    let entry =
+        zoo::entry(&args.model).ok_or_else(|| CliError::UnknownModel(args.model.clone()))?;
+    let (record_path, record) = read_record(&args)?;
     let plan = evolution_plan(&record)?;
     let net = (entry.build)();
     let dataset = args.dataset.as_deref().unwrap_or("fashion-test");
