@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SLOW, assert, finish, launch, openPage, screenshotOf, test } from './harness.mjs';
+import { SLOW, assert, finish, launch, openPage, recordLongTasks, screenshotOf, test } from './harness.mjs';
 
 const BASE = process.argv[2] ?? process.env.PAGE_URL ?? 'http://127.0.0.1:8000/';
 const CONVSCOPE = process.env.CONVSCOPE ?? resolve('target/release/convscope');
@@ -21,6 +21,12 @@ const CASES = [
   { model: 'lab_first_alexnet', node: 'relu2', channels: '0,1,2' },
   { model: 'lab_first_zfnet', node: 'relu1', channels: '3,7' },
 ];
+
+/**
+ * The page gets turns all through a run: its longest block (a long task) may be at most this
+ * fraction of the run's wall time, the ratio tests/page/run.mjs holds classification to.
+ */
+const LONGEST_BLOCK_FRACTION = 0.34;
 
 /** Every shipped model whose run record lists checkpoints, with their count. */
 const withCheckpoints = Object.fromEntries(readdirSync(WEIGHTS).filter((f) => f.endsWith('.run.json'))
@@ -93,8 +99,13 @@ async function suite(label, backend, expectedBackend) {
     assert(rich.length >= 2, `models with at least four checkpoints: ${rich}`);
   });
   for (const c of CASES) {
-    await test(`${label}: ${c.model} ${c.node} shows the tool's epochs, accuracies and inputs`, () => page, async () => {
+    await test(`${label}: ${c.model} ${c.node} shows the tool's epochs, accuracies and inputs, the page never frozen`, () => page, async () => {
+      await recordLongTasks(page);
       const state = await runCase(page, c);
+      const blocks = await page.evaluate(() => window.longTasks);
+      const longest = Math.max(0, ...blocks);
+      console.log(`     ${blocks.length} long tasks, longest ${longest} ms of ${Number(state.ms).toFixed(0)} ms`);
+      assert(longest <= LONGEST_BLOCK_FRACTION * Number(state.ms), `the page was blocked for ${longest} ms of ${Number(state.ms).toFixed(0)} ms (tasks: ${blocks.join(', ')})`);
       assert(state.state === 'done', `the panel: ${state.caption}`);
       assert(state.backend === expectedBackend, `projected on ${state.backend}, expected ${expectedBackend}: ${state.caption}`);
       assert(/ranked the 100 test images on the fast CPU engine/.test(state.caption) && /\d+\.\d\d s/.test(state.caption), `caption: ${state.caption}`);
