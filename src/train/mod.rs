@@ -17,6 +17,7 @@ mod forward;
 mod gemm;
 mod graph;
 mod idx;
+mod lrn;
 mod optim;
 mod params;
 mod record;

@@ -8,7 +8,7 @@ use super::graph::{self, Tape};
 use super::optim::{learning_rate, Sgd};
 use super::params::{init_weights, optimised, zero_grads};
 use super::{Dataset, Schedule, TrainConfig, TrainError};
-use crate::model::{log_softmax, Layer, Network, NodeId, Shape};
+use crate::model::{log_softmax, Layer, Network, NodeId, Shape, AUX_LOSS_WEIGHT};
 use crate::preprocess::GreyscaleFrame;
 use crate::weights::{check_weights, Weights};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
@@ -59,7 +59,7 @@ impl fmt::Display for EpochReport {
 /// The loss on a batch and its gradients.
 #[derive(Clone, Debug)]
 pub struct Gradients {
-    /// Mean cross-entropy over the batch.
+    /// Mean cross-entropy over the batch (main head plus the weighted auxiliary heads).
     pub loss: f64,
     /// `d loss / d tensor` for every trainable tensor.
     pub params: Weights,
@@ -105,7 +105,8 @@ fn cross_entropy(
 }
 
 /// Forward, loss and backward on one batch; the loss gradient is scaled by `1 / total` so
-/// that shards of one batch add up to the batch mean.
+/// that shards of one batch add up to the batch mean. The loss is the main head's
+/// cross-entropy plus [`AUX_LOSS_WEIGHT`] times each auxiliary head's.
 #[allow(clippy::too_many_arguments)]
 fn run_batch(
     net: &Network,
@@ -120,20 +121,29 @@ fn run_batch(
     input_grad: bool,
 ) -> Result<(ShardResult, Vec<f32>), TrainError> {
     let tape: Tape = graph::forward(net, weights, shapes, input, mode)?;
-    let (node, sign) = setup.scores;
-    let out = &tape.outputs[node];
-    let mut d_out = vec![0.0; out.data.len()];
     let (mut loss_sum, mut correct) = (0.0, 0);
-    let classes = out.shape.len();
-    for (b, &label) in labels.iter().enumerate() {
-        let logits: Vec<f32> = out.image(b).iter().map(|v| sign * v).collect();
-        correct += (argmax(&logits) == label as usize) as usize;
-        let grad = &mut d_out[b * classes..(b + 1) * classes];
-        let scale = sign / total as f32;
-        loss_sum += cross_entropy(&logits, label as usize, smoothing, scale, grad);
+    let heads =
+        std::iter::once((setup.scores, 1.0)).chain(setup.aux.iter().map(|&h| (h, AUX_LOSS_WEIGHT)));
+    let mut seeds = Vec::with_capacity(1 + setup.aux.len());
+    for ((node, sign), weight) in heads {
+        let out = &tape.outputs[node];
+        let mut d_out = vec![0.0; out.data.len()];
+        let classes = out.shape.len();
+        let main = seeds.is_empty();
+        for (b, &label) in labels.iter().enumerate() {
+            let logits: Vec<f32> = out.image(b).iter().map(|v| sign * v).collect();
+            if main {
+                correct += (argmax(&logits) == label as usize) as usize;
+            }
+            let grad = &mut d_out[b * classes..(b + 1) * classes];
+            let scale = weight * sign / total as f32;
+            let loss = cross_entropy(&logits, label as usize, smoothing, scale, grad);
+            loss_sum += weight as f64 * loss;
+        }
+        seeds.push((node, d_out));
     }
     let mut grads = zero_grads(net);
-    let d_input = graph::backward(net, weights, &tape, node, d_out, &mut grads, input_grad)?;
+    let d_input = graph::backward(net, weights, &tape, seeds, &mut grads, input_grad)?;
     let batch_stats = tape
         .saved
         .iter()
