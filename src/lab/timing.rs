@@ -1,6 +1,8 @@
-//! Measured GPU time of a small block (the lab's one-large-kernel against 3x3-stack
-//! comparison), on whatever adapter runs the page or the tool.
+//! Measured time of a small network's forward pass (the lab's one-large-kernel against
+//! 3x3-stack comparison, the families panel), on the GPU adapter or the fast CPU engine of
+//! whatever device runs the page or the tool.
 
+use crate::fastcpu::{FastError, FastPlan};
 use crate::gpu::{GpuContext, GpuError, Plan, PlanOptions};
 use crate::model::Network;
 use crate::tensor::Tensor;
@@ -39,10 +41,7 @@ pub async fn time_block(
     let weights = init_weights(net, 1);
     let plan = Plan::new(ctx, net, &weights, h, w, PlanOptions::default()).await?;
     let shape = plan.shapes[Network::INPUT];
-    let data = (0..shape.len())
-        .map(|i| ((i * 7919) % 255) as f32 / 255.0 - 0.5)
-        .collect();
-    let input = Tensor::new(vec![shape.c, shape.h, shape.w], data);
+    let input = timing_input(shape.c, shape.h, shape.w);
     plan.forward(ctx, &input)?;
     plan.finish(ctx).await?;
     let runs = runs.max(1);
@@ -66,5 +65,41 @@ pub async fn time_block(
         ms: times[runs / 2],
         runs,
         clock,
+    })
+}
+
+/// A fixed `c x h x w` input in [-0.5, 0.5): timing does not depend on its values.
+fn timing_input(c: usize, h: usize, w: usize) -> Tensor {
+    let data = (0..c * h * w)
+        .map(|i| ((i * 7919) % 255) as f32 / 255.0 - 0.5)
+        .collect();
+    Tensor::new(vec![c, h, w], data)
+}
+
+/// The fast CPU engine's median time for one `h x w` image through `net` (seeded random
+/// weights), over `runs` passes after one warm-up, read with the wall clock `now` (ms).
+pub fn time_fast_cpu(
+    net: &Network,
+    h: usize,
+    w: usize,
+    runs: usize,
+    now: &dyn Fn() -> f64,
+) -> Result<BlockTime, FastError> {
+    let weights = init_weights(net, 1);
+    let mut plan = FastPlan::new(net, &weights, h, w)?;
+    let input = timing_input(net.input_channels(), h, w);
+    plan.forward(&input)?;
+    let runs = runs.max(1);
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = now();
+            plan.forward(&input).map(|()| now() - start)
+        })
+        .collect::<Result<_, _>>()?;
+    times.sort_by(f64::total_cmp);
+    Ok(BlockTime {
+        ms: times[runs / 2],
+        runs,
+        clock: Clock::Wall,
     })
 }
