@@ -98,7 +98,10 @@ fn lrn_forward_matches_the_reference() {
             let image = convscope::tensor::Tensor::new(vec![2, 4, 4], x.image(b).to_vec());
             let reference = convscope::cpu::forward(&net, &w, &image).unwrap();
             for (a, r) in ours[norm].image(b).iter().zip(&reference[norm].data) {
-                assert!((a - r).abs() <= 1e-4 + 1e-3 * r.abs(), "size {size}: {a} vs {r}");
+                assert!(
+                    (a - r).abs() <= 1e-4 + 1e-3 * r.abs(),
+                    "size {size}: {a} vs {r}"
+                );
             }
         }
     }
@@ -157,11 +160,21 @@ fn auxiliary_head_loss_is_weighted_by_0_3() {
         g.loss
     );
     // The auxiliary head's weights get gradient only through its loss term.
-    assert!(g.params.get("aux.fc", "weight").data.iter().any(|&v| v != 0.0));
+    assert!(g
+        .params
+        .get("aux.fc", "weight")
+        .data
+        .iter()
+        .any(|&v| v != 0.0));
 }
 
 #[test]
 fn gradient_with_an_auxiliary_head() {
     let net = two_heads();
-    check_gradients(&net, &weights(&net), &input(Shape::new(2, 4, 4), 1.5), Mode::Eval);
+    check_gradients(
+        &net,
+        &weights(&net),
+        &input(Shape::new(2, 4, 4), 1.5),
+        Mode::Eval,
+    );
 }

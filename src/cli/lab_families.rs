@@ -41,12 +41,12 @@ fn rows() -> Result<(Vec<FamilyRow>, String), CliError> {
     let mut rows = Vec::new();
     for f in FAMILIES {
         let rec = record(f.model)?;
-        let mut row = family_row(f.model, rec.as_ref()).map_err(|e| CliError::Train(e.to_string()))?;
+        let mut row =
+            family_row(f.model, rec.as_ref()).map_err(|e| CliError::Train(e.to_string()))?;
         let net = super::model(f.model)?;
         let (h, w) = net.default_input;
-        row.cpu = Some(
-            time_fast_cpu(&net, h, w, RUNS, &now).map_err(|e| CliError::Fast(Box::new(e)))?,
-        );
+        row.cpu =
+            Some(time_fast_cpu(&net, h, w, RUNS, &now).map_err(|e| CliError::Fast(Box::new(e)))?);
         if let Ok(ctx) = &ctx {
             row.gpu = Some(pollster::block_on(time_block(ctx, &net, h, w, RUNS, &now))?);
         }
@@ -62,7 +62,10 @@ pub fn lab_families_command(json: bool) -> Result<(), CliError> {
             gpu_adapter,
             families,
         };
-        println!("{}", serde_json::to_string_pretty(&out).expect("plain data"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("plain data")
+        );
         return Ok(());
     }
     println!("Five families on Fashion-MNIST (28x28), and the ResNet's plain twin");
@@ -84,13 +87,21 @@ pub fn lab_families_command(json: bool) -> Result<(), CliError> {
             ms(&r.gpu)
         );
     }
-    println!("CPU: the fast CPU engine, median of {RUNS} passes; GPU: {gpu_adapter}, median of {RUNS}");
+    println!(
+        "CPU: the fast CPU engine, median of {RUNS} passes; GPU: {gpu_adapter}, median of {RUNS}"
+    );
     println!("Curves (train error / test error per epoch):");
     for r in &families {
         let points: Vec<String> = r
             .curve
             .iter()
-            .map(|p| format!("{} / {}", percent(Some(p.train_error)), percent(p.test_error)))
+            .map(|p| {
+                format!(
+                    "{} / {}",
+                    percent(Some(p.train_error)),
+                    percent(p.test_error)
+                )
+            })
             .collect();
         println!("  {:<17} {}", r.model, points.join("  "));
     }
