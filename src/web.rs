@@ -6,6 +6,7 @@ mod draw;
 mod explain;
 mod families;
 mod lab;
+mod lab_families;
 mod pace;
 
 use crate::engine::report::zoo_list;

@@ -4,6 +4,7 @@
 // the growing receptive field, then the trained twins and the tricks panel (labtwins.js).
 import { el } from './dom.js';
 import { TwinsView } from './labtwins.js';
+import { FamiliesPanel } from './labfamilies.js';
 
 const exact = (n) => Number(n).toLocaleString('en-US');
 
@@ -187,6 +188,7 @@ export class LabView {
     }
     const twins = new TwinsView(this.root, { session: this.session, status: this.status, catalog });
     await twins.load();
+    new FamiliesPanel(this.root, { session: this.session, serial: this.serial, status: this.status }).load();
     this.root.dataset.ready = 'true';
   }
 

@@ -6,77 +6,59 @@
 use super::lab::record;
 use super::CliError;
 use convscope::gpu::GpuContext;
-use convscope::lab::{family_row, time_block, time_fast_cpu, FamilyRow, FAMILIES};
-use serde::Serialize;
+use convscope::lab::{family_rows, time_families, BlockTime, FamiliesReport, FAMILIES};
 use std::time::Instant;
 
-/// Timed passes per family and engine (the median is reported).
+/// Timed samples per family and engine (the median is reported).
 const RUNS: usize = 20;
-
-#[derive(Serialize)]
-struct FamiliesOut {
-    /// The adapter that timed the GPU column, or why there is none.
-    gpu_adapter: String,
-    families: Vec<FamilyRow>,
-}
 
 fn percent(x: Option<f32>) -> String {
     x.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v))
 }
 
-fn ms(t: &Option<convscope::lab::BlockTime>) -> String {
+fn ms(t: &Option<BlockTime>) -> String {
     t.as_ref()
         .map_or("unavailable".into(), |t| format!("{:.3} ms", t.ms))
 }
 
 /// Every family's row, timed on this machine.
-fn rows() -> Result<(Vec<FamilyRow>, String), CliError> {
-    let start = Instant::now();
-    let now = || start.elapsed().as_secs_f64() * 1e3;
+pub fn families_report() -> Result<FamiliesReport, CliError> {
+    let records = FAMILIES
+        .iter()
+        .map(|f| record(f.model))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut families = family_rows(&records).map_err(|e| CliError::Train(e.to_string()))?;
     let ctx = pollster::block_on(GpuContext::new());
-    let adapter = match &ctx {
+    let gpu_adapter = match &ctx {
         Ok(ctx) => ctx.describe(),
         Err(e) => format!("unavailable ({e})"),
     };
-    let mut rows = Vec::new();
-    for f in FAMILIES {
-        let rec = record(f.model)?;
-        let mut row =
-            family_row(f.model, rec.as_ref()).map_err(|e| CliError::Train(e.to_string()))?;
-        let net = super::model(f.model)?;
-        let (h, w) = net.default_input;
-        row.cpu =
-            Some(time_fast_cpu(&net, h, w, RUNS, &now).map_err(|e| CliError::Fast(Box::new(e)))?);
-        if let Ok(ctx) = &ctx {
-            row.gpu = Some(pollster::block_on(time_block(ctx, &net, h, w, RUNS, &now))?);
-        }
-        rows.push(row);
-    }
-    Ok((rows, adapter))
+    let start = Instant::now();
+    let now = || start.elapsed().as_secs_f64() * 1e3;
+    pollster::block_on(time_families(&mut families, ctx.as_ref().ok(), RUNS, &now))
+        .map_err(|e| CliError::Train(e.to_string()))?;
+    Ok(FamiliesReport {
+        gpu_adapter,
+        families,
+    })
 }
 
 pub fn lab_families_command(json: bool) -> Result<(), CliError> {
-    let (families, gpu_adapter) = rows()?;
+    let report = families_report()?;
     if json {
-        let out = FamiliesOut {
-            gpu_adapter,
-            families,
-        };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).expect("plain data")
-        );
+        let text = serde_json::to_string_pretty(&report).expect("plain data");
+        println!("{text}");
         return Ok(());
     }
     println!("Five families on Fashion-MNIST (28x28), and the ResNet's plain twin");
     println!(
-        "{:<17} {:<11} {:>8} {:>10} {:>9} {:>9} {:>12} {:>12}",
+        "{:<17} {:<11} {:>8} {:>10} {:>9} {:>8} {:>12} {:>12}",
         "model", "family", "params", "MACs", "test acc", "trained", "CPU / image", "GPU / image"
     );
-    for r in &families {
+    for r in &report.families {
         let trained = r.train_seconds.map_or("-".into(), |s| format!("{s:.0} s"));
         println!(
-            "{:<17} {:<11} {:>8} {:>10} {:>9} {:>9} {:>12} {:>12}",
+            "{:<17} {:<11} {:>8} {:>10} {:>9} {:>8} {:>12} {:>12}",
             r.model,
             r.family,
             r.params,
@@ -88,10 +70,11 @@ pub fn lab_families_command(json: bool) -> Result<(), CliError> {
         );
     }
     println!(
-        "CPU: the fast CPU engine, median of {RUNS} passes; GPU: {gpu_adapter}, median of {RUNS}"
+        "CPU: the fast CPU engine; GPU: {}; each the median of {RUNS} samples",
+        report.gpu_adapter
     );
-    println!("Curves (train error / test error per epoch):");
-    for r in &families {
+    println!("Curves, train error / test error after each epoch:");
+    for r in &report.families {
         let points: Vec<String> = r
             .curve
             .iter()

@@ -1,11 +1,11 @@
 //! The families panel: the five classic families at Fashion-MNIST scale and the ResNet's plain
 //! twin (`zoo/fmnist.rs`, `zoo/fmnist_resnet.rs`), each with its costs from the analysis
 //! module and its accuracy, training time and curves from its run record. Inference times are
-//! measured by the caller on its own device ([`time_fast_cpu`](super::time_fast_cpu),
-//! [`time_block`](super::time_block)) and added to the rows.
+//! measured on the device that shows them ([`time_families`]): the page's or the tool's.
 
-use super::{BlockTime, LabError};
+use super::{time_block, time_fast_cpu, BlockTime, LabError};
 use crate::analysis::analyze;
+use crate::gpu::GpuContext;
 use crate::train::RunRecord;
 use serde::Serialize;
 
@@ -123,4 +123,62 @@ pub fn family_row(model: &str, record: Option<&RunRecord>) -> Result<FamilyRow, 
         cpu: None,
         gpu: None,
     })
+}
+
+/// The comparison as the page and `convscope lab --families --json` give it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FamiliesReport {
+    /// The adapter that timed the GPU column, or `unavailable (why)`.
+    pub gpu_adapter: String,
+    pub families: Vec<FamilyRow>,
+}
+
+/// Every family's row, `records` holding each family's run record in [`FAMILIES`] order
+/// (`None` where it was not trained).
+pub fn family_rows(records: &[Option<RunRecord>]) -> Result<Vec<FamilyRow>, LabError> {
+    FAMILIES
+        .iter()
+        .enumerate()
+        .map(|(i, f)| family_row(f.model, records.get(i).and_then(Option::as_ref)))
+        .collect()
+}
+
+/// Why a family could not be timed.
+#[derive(Debug, thiserror::Error)]
+pub enum TimingError {
+    #[error("the fast CPU engine cannot run {model}: {source}")]
+    Cpu {
+        model: String,
+        source: crate::fastcpu::FastError,
+    },
+    #[error("the GPU cannot run {model}: {source}")]
+    Gpu {
+        model: String,
+        source: crate::gpu::GpuError,
+    },
+}
+
+/// Measures each row's time per image on the fast CPU engine and, with `gpu`, on that
+/// adapter (`runs` samples each; `now` reads a millisecond clock).
+pub async fn time_families(
+    rows: &mut [FamilyRow],
+    gpu: Option<&GpuContext>,
+    runs: usize,
+    now: &dyn Fn() -> f64,
+) -> Result<(), TimingError> {
+    for row in rows.iter_mut() {
+        let model = row.model.clone();
+        let net = crate::zoo::build(&model).expect("families are in the zoo");
+        let (h, w) = net.default_input;
+        let cpu = time_fast_cpu(&net, h, w, runs, now);
+        row.cpu = Some(cpu.map_err(|source| TimingError::Cpu {
+            model: model.clone(),
+            source,
+        })?);
+        if let Some(ctx) = gpu {
+            let t = time_block(ctx, &net, h, w, runs, now).await;
+            row.gpu = Some(t.map_err(|source| TimingError::Gpu { model, source })?);
+        }
+    }
+    Ok(())
 }

@@ -12,7 +12,10 @@ mod lessons;
 mod report;
 mod timing;
 
-pub use families::{family, family_row, CurvePoint, Family, FamilyRow, DEGRADATION_PAIR, FAMILIES};
+pub use families::{
+    family, family_row, family_rows, time_families, CurvePoint, FamiliesReport, Family, FamilyRow,
+    TimingError, DEGRADATION_PAIR, FAMILIES,
+};
 pub use filters::{first_layer, forward_to, FilterView, FirstLayer, DEAD_LEVEL, LOW_CONTRAST};
 pub use lessons::Lesson;
 pub use report::{sample_inputs, side_report, LabError, SideReport};
