@@ -6,7 +6,7 @@
 //! is `dx_j = dy_j * s_j^-beta - 2 alpha beta x_j * sum_{c : j in W(c)} dy_c * y_c / s_c`;
 //! channel `j` lies in the windows of channels `j - (size-1)/2 ..= j + size/2`.
 
-use super::forward::Batch;
+use super::batch::Batch;
 use crate::model::Lrn;
 
 /// The channels whose squares channel `c` of `channels` sums.
@@ -66,9 +66,13 @@ pub fn lrn_backward(l: &Lrn, x: &Batch, y: &[f32], scale: &[f32], dy: &[f32], dx
                 let tc = &t[base + c * plane..][..plane];
                 gathered.iter_mut().zip(tc).for_each(|(g, &v)| *g += v);
             }
-            for p in 0..plane {
-                let i = at + p;
-                dx[i] = dy[i] * scale[i].powf(-l.beta) - factor * x.data[i] * gathered[p];
+            let range = at..at + plane;
+            let (dxs, dys) = (&mut dx[range.clone()], &dy[range.clone()]);
+            let (scales, xs) = (&scale[range.clone()], &x.data[range]);
+            for ((((d, &g), &sc), &u), &t) in
+                dxs.iter_mut().zip(dys).zip(scales).zip(xs).zip(&gathered)
+            {
+                *d = g * sc.powf(-l.beta) - factor * u * t;
             }
         }
     }

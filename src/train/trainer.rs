@@ -2,13 +2,14 @@
 //! SGD steps on the warm-up + cosine schedule, BatchNorm running statistics, a report per
 //! epoch.
 
-use super::eval::{argmax, evaluate, Setup};
+use super::eval::{evaluate, Setup};
 use super::forward::{Batch, Mode, Saved};
 use super::graph::{self, Tape};
+use super::loss::head_losses;
 use super::optim::{learning_rate, Sgd};
 use super::params::{init_weights, optimised, zero_grads};
 use super::{Dataset, Schedule, TrainConfig, TrainError};
-use crate::model::{log_softmax, Layer, Network, NodeId, Shape, AUX_LOSS_WEIGHT};
+use crate::model::{Layer, Network, NodeId, Shape};
 use crate::preprocess::GreyscaleFrame;
 use crate::weights::{check_weights, Weights};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
@@ -76,37 +77,9 @@ struct ShardResult {
     batch_stats: Vec<(NodeId, Vec<f32>, Vec<f32>, usize)>,
 }
 
-/// Cross-entropy of softmax(`logits`) against `label` smoothed by `smoothing`; writes
-/// `scale * d loss / d logits` into `grad`.
-fn cross_entropy(
-    logits: &[f32],
-    label: usize,
-    smoothing: f32,
-    scale: f32,
-    grad: &mut [f32],
-) -> f64 {
-    let k = logits.len() as f64;
-    let mut loss = 0.0;
-    for (i, (log_p, g)) in log_softmax(logits)
-        .into_iter()
-        .zip(grad.iter_mut())
-        .enumerate()
-    {
-        let target = smoothing as f64 / k
-            + if i == label {
-                1.0 - smoothing as f64
-            } else {
-                0.0
-            };
-        loss -= target * log_p;
-        *g = ((log_p.exp() - target) * scale as f64) as f32;
-    }
-    loss
-}
-
 /// Forward, loss and backward on one batch; the loss gradient is scaled by `1 / total` so
 /// that shards of one batch add up to the batch mean. The loss is the main head's
-/// cross-entropy plus [`AUX_LOSS_WEIGHT`] times each auxiliary head's.
+/// cross-entropy plus 0.3 times each auxiliary head's ([`head_losses`]).
 #[allow(clippy::too_many_arguments)]
 fn run_batch(
     net: &Network,
@@ -121,27 +94,7 @@ fn run_batch(
     input_grad: bool,
 ) -> Result<(ShardResult, Vec<f32>), TrainError> {
     let tape: Tape = graph::forward(net, weights, shapes, input, mode)?;
-    let (mut loss_sum, mut correct) = (0.0, 0);
-    let heads =
-        std::iter::once((setup.scores, 1.0)).chain(setup.aux.iter().map(|&h| (h, AUX_LOSS_WEIGHT)));
-    let mut seeds = Vec::with_capacity(1 + setup.aux.len());
-    for ((node, sign), weight) in heads {
-        let out = &tape.outputs[node];
-        let mut d_out = vec![0.0; out.data.len()];
-        let classes = out.shape.len();
-        let main = seeds.is_empty();
-        for (b, &label) in labels.iter().enumerate() {
-            let logits: Vec<f32> = out.image(b).iter().map(|v| sign * v).collect();
-            if main {
-                correct += (argmax(&logits) == label as usize) as usize;
-            }
-            let grad = &mut d_out[b * classes..(b + 1) * classes];
-            let scale = weight * sign / total as f32;
-            let loss = cross_entropy(&logits, label as usize, smoothing, scale, grad);
-            loss_sum += weight as f64 * loss;
-        }
-        seeds.push((node, d_out));
-    }
+    let (seeds, loss_sum, correct) = head_losses(setup, &tape, labels, smoothing, total);
     let mut grads = zero_grads(net);
     let d_input = graph::backward(net, weights, &tape, seeds, &mut grads, input_grad)?;
     let batch_stats = tape
