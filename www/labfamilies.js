@@ -77,8 +77,9 @@ export class FamiliesPanel {
       ...COLUMNS.map(([, id, text]) => el('td', { class: 'num', 'data-testid': `family-${r.model}-${id}` }, text(r))))));
     const gpu = report.families.every((r) => r.gpu);
     this.note.textContent = gpu
-      ? `CPU: the fast CPU engine (WebAssembly); GPU: WebGPU on ${report.gpu_adapter}. Each the median of ${report.families[0].cpu.runs} samples.`
-      : `CPU: the fast CPU engine (WebAssembly), median of ${report.families[0]?.cpu?.runs ?? 0} samples. GPU time unavailable: this browser has no WebGPU adapter (${report.gpu_adapter}).`;
+      ? `CPU: the fast CPU engine (WebAssembly); GPU: WebGPU (adapter ${report.gpu_adapter}). Each the median of ${report.families[0].cpu.runs} samples.`
+      : `CPU: the fast CPU engine (WebAssembly), median of ${report.families[0]?.cpu?.runs ?? 0} samples. GPU time unavailable: this browser offers no WebGPU adapter.`;
+    this.note.title = report.gpu_adapter;
     const rows = new Map(report.families.map((r) => [r.model, r]));
     const errors = (r, key) => r.curve.map((p) => p[key]);
     const [plain, residual] = catalog.pair.map((m) => rows.get(m));

@@ -39,7 +39,7 @@ async function checkTable(page, withGpu) {
     else assert(gpuShown === 'unavailable', `${row.model} GPU time without WebGPU: ${gpuShown}`);
   }
   const note = await text(page, 'families-gpu-note');
-  assert(withGpu ? /WebGPU on/.test(note) : /GPU time unavailable/.test(note), `note: ${note}`);
+  assert(withGpu ? /GPU: WebGPU/.test(note) : /GPU time unavailable/.test(note), `note: ${note}`);
   assert(await page.isVisible('[data-testid="families-pair-chart"] canvas'), 'no plain-vs-residual chart');
   const legend = await page.textContent('[data-testid="families-pair-chart"]');
   for (const label of ['Plain twin: train error', 'Plain twin: test error', 'ResNet: train error', 'ResNet: test error']) {
