@@ -35,7 +35,7 @@ for _ in $(seq 50); do
 done
 status=0
 # PAGE_SUITES picks some of the suites (tests/page/NAME.mjs), e.g. PAGE_SUITES=teach.
-for suite in ${PAGE_SUITES:-run lab teach families explain evolution camera pth onnx}; do
+for suite in ${PAGE_SUITES:-run lab labfamilies teach families explain evolution camera pth onnx}; do
   ARTIFACTS=artifacts node "tests/page/$suite.mjs" "http://127.0.0.1:$port/" || status=1
 done
 exit $status

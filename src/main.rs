@@ -152,6 +152,10 @@ enum Command {
     Lab {
         #[arg(long)]
         json: bool,
+        /// The five families and the plain twin: accuracy, costs, training time, curves, and
+        /// inference time per image measured now on the fast CPU engine and the GPU.
+        #[arg(long)]
+        families: bool,
     },
     /// One k x k convolution against the stack of 3x3 convolutions with the same receptive field.
     CompareKernels {
@@ -256,7 +260,10 @@ fn main() -> ExitCode {
             time,
             json,
         } => cli::compare_kernels(in_channels, out_channels, &size, kernel, time, json),
-        Command::Lab { json } => cli::lab_command(json),
+        Command::Lab { json, families } => match families {
+            true => cli::lab_families_command(json),
+            false => cli::lab_command(json),
+        },
         Command::Explain(args) => cli::explain(args),
         Command::Top9(args) => cli::top9(args),
         Command::Evolution(args) => cli::evolution(args),

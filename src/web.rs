@@ -7,6 +7,7 @@ mod evolution;
 mod explain;
 mod families;
 mod lab;
+mod lab_families;
 mod pace;
 
 use crate::engine::report::zoo_list;

@@ -5,6 +5,7 @@
 import { el } from './dom.js';
 import { EvolutionView } from './evolution.js';
 import { TwinsView } from './labtwins.js';
+import { FamiliesPanel } from './labfamilies.js';
 
 const exact = (n) => Number(n).toLocaleString('en-US');
 
@@ -188,6 +189,7 @@ export class LabView {
     }
     const twins = new TwinsView(this.root, { session: this.session, status: this.status, catalog });
     await twins.load();
+    new FamiliesPanel(this.root, { session: this.session, serial: this.serial, status: this.status }).load();
     await new EvolutionView(this.root, { session: this.session, serial: this.serial }).load();
     this.root.dataset.ready = 'true';
   }

@@ -31,8 +31,8 @@ pub struct Heads {
     pub aux_loss_weight: f32,
 }
 
-/// GoogLeNet's auxiliary loss weight (Szegedy et al. 2014, §5).
-pub const AUX_LOSS_WEIGHT: f32 = 0.3;
+/// GoogLeNet's auxiliary loss weight (Szegedy et al. 2014, §5), as the trainer uses it.
+pub use crate::model::AUX_LOSS_WEIGHT;
 
 /// One residual connection: the `Add` node, its residual branch `F(x)` and its shortcut.
 #[derive(Debug, Serialize)]

@@ -6,7 +6,8 @@
 //! Files, in the order data flows: `idx` (files to a [`Dataset`]), `gemm` (matrix products),
 //! `conv` (convolutions on them), `activation` (tanh and its kin), `forward` and `backward`
 //! (one layer on a batch), `graph` (a network on a batch), `params` (initialisation, saving),
-//! `optim` (the update rule), `trainer` (the loop), `eval` (accuracy).
+//! `loss` (cross-entropy over the output heads), `optim` (the update rule), `trainer` (the
+//! loop), `eval` (accuracy).
 
 mod activation;
 mod backward;
@@ -17,6 +18,8 @@ mod forward;
 mod gemm;
 mod graph;
 mod idx;
+mod loss;
+mod lrn;
 mod optim;
 mod params;
 mod record;
