@@ -245,6 +245,7 @@ fn normalisation_and_activations_match_in_every_mode() {
         Activation::Sigmoid,
         Activation::Tanh,
         Activation::ScaledTanh,
+        Activation::LeakyRelu { alpha: 0.2 },
     ] {
         // Convolution, BatchNorm, activation: fused in one plan, separate in the other.
         let mut net = Network::new(a.name(), 3, (8, 8));

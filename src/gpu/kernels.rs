@@ -15,7 +15,18 @@ pub fn activation_code(activation: Option<Activation>) -> u32 {
         Some(Activation::Sigmoid) => 3,
         Some(Activation::Tanh) => 4,
         Some(Activation::ScaledTanh) => 5,
+        Some(Activation::LeakyRelu { .. }) => 6,
     }
+}
+
+/// The overrides that pick a kernel's activation: `ACT`, and for leaky ReLU `ACT_ALPHA`, its
+/// alpha as the bits of an f32 (the prelude bitcasts it back). Sorted by name.
+pub fn activation_overrides(activation: Option<Activation>) -> Vec<(&'static str, u32)> {
+    let mut overrides = vec![("ACT", activation_code(activation))];
+    if let Some(Activation::LeakyRelu { alpha }) = activation {
+        overrides.push(("ACT_ALPHA", alpha.to_bits()));
+    }
+    overrides
 }
 
 /// One compute kernel family; one shader file each (two for some), behind the prelude.
@@ -284,6 +295,7 @@ mod tests {
             Some(Activation::Sigmoid) => "ACT_SIGMOID",
             Some(Activation::Tanh) => "ACT_TANH",
             Some(Activation::ScaledTanh) => "ACT_SCALED_TANH",
+            Some(Activation::LeakyRelu { .. }) => "ACT_LEAKY_RELU",
         };
         let all = [
             None,
@@ -292,6 +304,7 @@ mod tests {
             Some(Activation::Sigmoid),
             Some(Activation::Tanh),
             Some(Activation::ScaledTanh),
+            Some(Activation::LeakyRelu { alpha: 0.01 }),
         ];
         let constants = prelude_constants();
         let act: Vec<&(String, u32)> = constants

@@ -5,7 +5,7 @@
 use crate::cpu::backward::Mode;
 use crate::gpu::dispatch::Dispatch;
 use crate::gpu::error::GpuError;
-use crate::gpu::kernels::{activation_code, Kernel, Variant};
+use crate::gpu::kernels::{activation_overrides, Kernel, Variant};
 use crate::gpu::kernels_backward::{mode_code, BackwardKernel};
 use crate::gpu::lower::{grid, Lowering};
 use crate::gpu::params::*;
@@ -282,14 +282,14 @@ fn activation(l: &Lowering, io: &BackIo, a: Activation) -> Edge {
     let len = io.out_shape.len();
     let mut variants = Vec::new();
     for mode in [Mode::Gradient, Mode::Guided, Mode::Deconvnet] {
-        let job = Job::new(
+        let mut job = Job::new(
             BackwardKernel::Activation,
             &[io.output, io.dy],
             io.dx[0],
             len,
         )
-        .with("ACT", activation_code(Some(a)))
         .with("MODE", mode_code(mode));
+        job.extra.extend(activation_overrides(Some(a)));
         variants.extend(job.both(l, io, &small(len, 0)).map(|d| vec![d]));
     }
     Edge { variants }
