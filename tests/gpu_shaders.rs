@@ -91,7 +91,9 @@ fn overrides(kernel: Kernel, subgroup: Option<u32>) -> Vec<Vec<(&'static str, u3
         | Kernel::Copy
         | Kernel::Add
         | Kernel::GlobalAvgPool
-        | Kernel::Softmax => vec![vec![]],
+        | Kernel::Softmax
+        | Kernel::Occlude
+        | Kernel::OcclusionReduce => vec![vec![]],
         Kernel::Backward(b) => backward_overrides(b),
     }
 }

@@ -16,7 +16,9 @@ mod top9;
 
 pub use error::ExplainError;
 pub use gradcam::{upsample_bilinear, GradCam};
-pub use occlusion::{Occlusion, OcclusionMaps, OcclusionSettings};
+pub use occlusion::{
+    position_values, watched_node, Occlusion, OcclusionGrid, OcclusionMaps, OcclusionSettings,
+};
 pub use top9::{crop, Top9, Top9Entry};
 
 use crate::cpu::backward::{Backward, Mode};
