@@ -1,9 +1,13 @@
 //! `bench --explain` on the GPU: the backward pass (guided backprop of the top class) beside
 //! the forward pass on the same plan, per node (GPU timestamps) and in total (wall clock,
-//! steady passes after a first one), when an adapter is found.
+//! steady passes after a first one), then the default occlusion grid batched on the same
+//! plan, when an adapter is found.
 
 use super::CliError;
 use convscope::cpu::backward::Mode;
+use convscope::engine::occlusion_gpu::occlusion_on_gpu;
+use convscope::engine::Quiet;
+use convscope::explain::OcclusionSettings;
 use convscope::gpu::{BackwardPlan, GpuContext, Plan, PlanOptions};
 use convscope::model::{Network, NodeId};
 use convscope::tensor::Tensor;
@@ -100,6 +104,19 @@ pub fn gpu_backward_times(
     println!(
         "GPU wall clock: forward {fwd_ms:.1} ms, backward {bwd_ms:.1} ms ({:.2}x)",
         bwd_ms / fwd_ms.max(1e-9)
+    );
+    let t = Instant::now();
+    let settings = OcclusionSettings::default();
+    let maps = pollster::block_on(occlusion_on_gpu(&ctx, &plan, image, &settings, &mut Quiet))?;
+    let total = t.elapsed().as_secs_f64() * 1e3;
+    let positions = maps.rows * maps.cols;
+    println!(
+        "occlusion on the GPU: {positions} positions ({}x{}, patch {}, stride {}), a row a batch: {total:.0} ms, {:.1} ms a position",
+        maps.rows,
+        maps.cols,
+        maps.patch,
+        maps.stride,
+        total / positions as f64
     );
     Ok(true)
 }
