@@ -82,6 +82,7 @@ pub fn gpu_backward_times(
     for (id, node) in net.nodes.iter().enumerate() {
         let (f, b) = (fwd_nodes[id], bwd_nodes[id]);
         let fused = plan.fused_into(id).is_some();
+        let folded = back.folded_into(id).is_some();
         if f == 0.0 && b == 0.0 && !fused {
             continue;
         }
@@ -90,8 +91,13 @@ pub fn gpu_backward_times(
         } else {
             format!("{f:.3}")
         };
+        let b = if folded {
+            "folded".to_string()
+        } else {
+            format!("{b:.3}")
+        };
         println!(
-            "{:<34} {:<16} {f:>12} {b:>12.3}",
+            "{:<34} {:<16} {f:>12} {b:>12}",
             node.name,
             node.layer.kind()
         );

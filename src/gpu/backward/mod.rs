@@ -17,6 +17,8 @@
 //! Imports `plan` (the forward buffers, the timer), `lower` (the builder), `dispatch`,
 //! `readback` and the kernel tables; nothing imports it but `gpu/mod.rs`.
 
+mod fast;
+mod fold;
 mod lower;
 mod transposed;
 
@@ -24,8 +26,6 @@ use super::context::GpuContext;
 use super::dispatch::encode;
 use super::error::GpuError;
 use super::lower::Lowering;
-use super::options::{choose_conv_kernel, Capabilities, Choice, ConvKernel, PlanOptions};
-use super::plan::buffers::Shared;
 use super::plan::timer::Timer;
 use super::plan::Plan;
 use super::readback::read_f32_many;
@@ -33,8 +33,9 @@ use crate::cpu::backward::Mode;
 use crate::model::{Layer, NodeId};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
+use fast::FastConvs;
+use fold::Folds;
 use lower::{BackIo, Edge};
-use transposed::Transposed;
 
 /// A plan's backward pass: gradient buffers and recorded dispatches, made once.
 pub struct BackwardPlan {
@@ -48,6 +49,11 @@ pub struct BackwardPlan {
     written: Vec<bool>,
     /// Which nodes the last pass ran back through.
     ran: Vec<bool>,
+    /// BatchNorms folded into the convolution before them (`fold.rs`).
+    folds: Folds,
+    /// Convolutions whose output gradient the last pass skipped (its BatchNorm folded):
+    /// filled by the BatchNorm's own dispatch when read.
+    skipped: Vec<bool>,
     timer: Option<Timer>,
 }
 
@@ -111,7 +117,12 @@ impl BackwardPlan {
             scratch: None,
             x_texture: None,
         };
-        let convs = FastConvs::new(ctx, plan, weights, fast);
+        let folds = Folds::new(net, weights);
+        let folded_l = Lowering {
+            weights: &folds.weights,
+            ..l
+        };
+        let convs = FastConvs::new(ctx, plan, weights, &folds, fast);
         let fast_l = Lowering {
             ctx,
             weights: &convs.weights,
@@ -126,6 +137,8 @@ impl BackwardPlan {
         for (id, node) in net.nodes.iter().enumerate() {
             let inputs: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| plan.buffer(i)).collect();
             let dx: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| &grads[i]).collect();
+            // A folded convolution runs back from its BatchNorm's output gradient.
+            let bn = folds.bn_of[id];
             let in_shapes: Vec<_> = node.inputs.iter().map(|&i| shapes[i]).collect();
             let io = BackIo {
                 name: &node.name,
@@ -133,7 +146,7 @@ impl BackwardPlan {
                 in_shapes: &in_shapes,
                 output: plan.buffer(id),
                 out_shape: shapes[id],
-                dy: &grads[id],
+                dy: &grads[bn.unwrap_or(id)],
                 dx: &dx,
             };
             edges.push(match (&convs.specs[id], &node.layer) {
@@ -141,6 +154,7 @@ impl BackwardPlan {
                     let (up, spill) = (&convs.up, &convs.spill);
                     vec![t.edge(&fast_l, &l, &io, c, *kernel, up, spill)?]
                 }
+                _ if bn.is_some() => lower::node(&folded_l, &node.layer, &io)?,
                 _ => lower::node(&l, &node.layer, &io)?,
             });
             match node.layer {
@@ -158,6 +172,8 @@ impl BackwardPlan {
             forward_reads,
             written: vec![false; n],
             ran: vec![false; n],
+            folds,
+            skipped: vec![false; n],
             timer: Timer::new(ctx, n),
         })
     }
@@ -195,6 +211,7 @@ impl BackwardPlan {
         let reached = reached(plan, seed, stop);
         self.written.fill(false);
         self.ran.fill(false);
+        self.skipped.fill(false);
         self.written[seed] = true;
         let mut encoder = ctx
             .device
@@ -203,6 +220,12 @@ impl BackwardPlan {
             });
         for id in (stop + 1..=seed).rev().filter(|&id| reached[id]) {
             let node = &net.nodes[id];
+            // The convolution below runs back through this BatchNorm on scaled weights.
+            if let Some(conv) = self.folds.conv_of[id].filter(|&c| c > stop) {
+                self.written[conv] = true;
+                self.skipped[conv] = true;
+                continue;
+            }
             let mut dispatches = Vec::new();
             for (edge, &input) in self.edges[id].iter().zip(&node.inputs) {
                 dispatches.extend(edge.pick(mode, self.written[input]));
@@ -230,6 +253,7 @@ impl BackwardPlan {
         plan: &Plan,
         ids: &[NodeId],
     ) -> Result<Vec<Option<Tensor>>, GpuError> {
+        self.fill_skipped(ctx, ids);
         let wanted: Vec<NodeId> = ids.iter().copied().filter(|&id| self.written[id]).collect();
         let parts: Vec<(&wgpu::Buffer, u64)> = wanted
             .iter()
@@ -248,6 +272,26 @@ impl BackwardPlan {
             .collect())
     }
 
+    /// Run the folded BatchNorms' own dispatches where the last pass skipped the gradient of
+    /// one of `ids` (a convolution's output gradient).
+    fn fill_skipped(&self, ctx: &GpuContext, ids: &[NodeId]) {
+        let dispatches: Vec<_> = (ids.iter())
+            .filter(|&&id| self.skipped[id])
+            .filter_map(|&id| self.folds.bn_of[id])
+            .flat_map(|bn| self.edges[bn][0].pick(Mode::Gradient, false))
+            .collect();
+        if dispatches.is_empty() {
+            return;
+        }
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("folded BatchNorm gradients"),
+            });
+        encode(&mut encoder, "folded BatchNorm", dispatches.into_iter(), None);
+        ctx.queue.submit([encoder.finish()]);
+    }
+
     /// The gradient at node `id` after the last pass (`None`: not reached).
     pub async fn read(
         &self,
@@ -256,6 +300,12 @@ impl BackwardPlan {
         id: NodeId,
     ) -> Result<Option<Tensor>, GpuError> {
         Ok(self.read_many(ctx, plan, &[id]).await?.pop().flatten())
+    }
+
+    /// The convolution whose backward BatchNorm `id` is folded into (its own pass skipped
+    /// but where the pass stops at that convolution), if any.
+    pub fn folded_into(&self, id: NodeId) -> Option<NodeId> {
+        self.folds.conv_of.get(id).copied().flatten()
     }
 
     /// Milliseconds each node's backward took in the last pass (0 for nodes it did not run
@@ -295,75 +345,6 @@ fn gradient_buffers(
         }));
     }
     Ok(grads)
-}
-
-/// The convolutions that run back on the forward pass's fast kernels: for each node, the
-/// transposed convolution and its kernel; their transposed weights under the nodes' names;
-/// the buffers those kernels share; the scratch buffers of the spread gradient and of the
-/// accumulating variant.
-struct FastConvs {
-    specs: Vec<Option<(Transposed, ConvKernel)>>,
-    weights: Weights,
-    shared: Shared,
-    up: wgpu::Buffer,
-    spill: wgpu::Buffer,
-}
-
-impl FastConvs {
-    fn new(ctx: &GpuContext, plan: &Plan, weights: &Weights, fast: bool) -> FastConvs {
-        let options = PlanOptions::default();
-        let caps = Capabilities::new(ctx, &options);
-        let specs: Vec<Option<(Transposed, ConvKernel)>> = (plan.net.nodes.iter().enumerate())
-            .map(|(id, node)| {
-                let Layer::Conv2d(c) = &node.layer else {
-                    return None;
-                };
-                let (s, o) = (plan.shapes[node.inputs[0]], plan.shapes[id]);
-                let t = Transposed::new(c, s, o).filter(|_| fast)?;
-                let kernel = choose_conv_kernel(&t.conv, t.input, s, &options, &caps);
-                // A transposed convolution with a few output channels (a stem's 3) would
-                // keep the matrix product's channel lanes idle over a large spread map: the
-                // gather is quicker there (BENCHMARKS.md).
-                // (A strided depthwise layer measured 5x slower gathered than spread.)
-                let narrow = s.c < 16 && c.groups == 1;
-                (kernel != ConvKernel::Naive && !narrow).then_some((t, kernel))
-            })
-            .collect();
-        let mut tensors = std::collections::BTreeMap::new();
-        let (mut kernels, mut up, mut spill) = (Vec::new(), 16u64, 16u64);
-        for (id, node) in plan.net.nodes.iter().enumerate() {
-            let (Some((t, kernel)), Layer::Conv2d(c)) = (&specs[id], &node.layer) else {
-                continue;
-            };
-            let s = plan.shapes[node.inputs[0]];
-            let w = &weights.get(&node.name, "weight").data;
-            let data = Transposed::weight(c, w);
-            let shape = vec![s.c, c.out_channels / c.groups, c.kernel.0, c.kernel.1];
-            tensors.insert(format!("{}.weight", node.name), Tensor::new(shape, data));
-            kernels.push((Choice::Conv(&t.conv, *kernel), t.input, s));
-            if t.upsampled.is_some() {
-                up = up.max(t.input.len() as u64 * 4);
-            }
-            spill = spill.max(s.len() as u64 * 4);
-        }
-        let shared = Shared::for_kernels(ctx, &kernels);
-        let scratch = |label: &str, bytes: u64| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: bytes.div_ceil(16) * 16,
-                // Copied into the X texture by the matrix-product kernels.
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            })
-        };
-        FastConvs {
-            weights: Weights { tensors },
-            shared,
-            up: scratch("spread gradient", up),
-            spill: scratch("gradient to add", spill),
-            specs,
-        }
-    }
 }
 
 /// The nodes the seed depends on, down to `stop` (exclusive of what lies below it).
