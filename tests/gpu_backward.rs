@@ -400,17 +400,28 @@ fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_othe
     let Some(ctx) = gpu() else { return };
     let weights = Weights::random(&net, 7);
     let input = random_input(3, 10, 10, 11);
-    let plan = pollster::block_on(Plan::new(ctx, &net, &weights, 10, 10, PlanOptions::default()))
-        .unwrap();
+    let plan = pollster::block_on(Plan::new(
+        ctx,
+        &net,
+        &weights,
+        10,
+        10,
+        PlanOptions::default(),
+    ))
+    .unwrap();
     plan.forward(ctx, &input).unwrap();
     let mut back = pollster::block_on(BackwardPlan::new(ctx, &plan, &weights)).unwrap();
     let folded: Vec<_> = [bn0, bn1, bn2, bn3].map(|b| back.folded_into(b)).into();
     assert_eq!(folded, [Some(stem), Some(dw), Some(pw), None]);
     // Stopped at a folded convolution (Grad-CAM there): its BatchNorm runs as usual.
     let outputs = forward(&net, &weights, &input).unwrap();
-    let seed: Vec<f32> = (0..outputs[out].len()).map(|i| (i % 7) as f32 - 3.0).collect();
+    let seed: Vec<f32> = (0..outputs[out].len())
+        .map(|i| (i % 7) as f32 - 3.0)
+        .collect();
     back.run(ctx, &plan, out, &seed, Mode::Guided, pw).unwrap();
-    let got = pollster::block_on(back.read(ctx, &plan, pw)).unwrap().unwrap();
+    let got = pollster::block_on(back.read(ctx, &plan, pw))
+        .unwrap()
+        .unwrap();
     let seed64: Vec<f64> = seed.iter().map(|&v| v as f64).collect();
     let want = convscope::cpu::backward::Backward::new(
         &net,
@@ -424,6 +435,28 @@ fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_othe
     .stop_at(pw)
     .run()
     .unwrap();
-    let want: Vec<f32> = want[pw].as_ref().unwrap().iter().map(|&v| v as f32).collect();
+    let want: Vec<f32> = want[pw]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
     assert_close("d/d pw, stopped there", &got.data, &want);
+    // Seeded at a folded convolution (a deconvnet unit there): it runs back on its plain
+    // weights from its own gradient.
+    let mut unit = vec![0.0f32; outputs[dw].len()];
+    unit[5] = 1.0;
+    back.run(ctx, &plan, dw, &unit, Mode::Deconvnet, 0).unwrap();
+    let got = pollster::block_on(back.read(ctx, &plan, 0))
+        .unwrap()
+        .unwrap();
+    let unit64: Vec<f64> = unit.iter().map(|&v| v as f64).collect();
+    let want = backward(&net, &weights, &outputs, dw, unit64, Mode::Deconvnet).unwrap();
+    let want: Vec<f32> = want[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    assert_close("d/d input, seeded at dw", &got.data, &want);
 }

@@ -1,6 +1,6 @@
 //! The convolutions that run back on the forward pass's fast kernels (`transposed.rs`):
-//! which ones, their transposed weights (scaled where a BatchNorm folds into them,
-//! `fold.rs`), and the buffers those kernels share.
+//! which ones, their transposed weights (and, where a BatchNorm folds into them, the same
+//! scaled, `fold.rs`), and the buffers those kernels share.
 
 use super::fold::Folds;
 use super::transposed::Transposed;
@@ -11,6 +11,7 @@ use crate::gpu::plan::Plan;
 use crate::model::Layer;
 use crate::tensor::Tensor;
 use crate::weights::Weights;
+use std::collections::BTreeMap;
 
 /// The convolutions that run back on the forward pass's fast kernels: for each node, the
 /// transposed convolution and its kernel; their transposed weights under the nodes' names;
@@ -19,6 +20,8 @@ use crate::weights::Weights;
 pub struct FastConvs {
     pub specs: Vec<Option<(Transposed, ConvKernel)>>,
     pub weights: Weights,
+    /// Those of the convolutions a BatchNorm folds into, scaled (`fold.rs`).
+    pub folded: Weights,
     pub shared: Shared,
     pub up: wgpu::Buffer,
     pub spill: wgpu::Buffer,
@@ -50,17 +53,22 @@ impl FastConvs {
                 (kernel != ConvKernel::Naive && !narrow).then_some((t, kernel))
             })
             .collect();
-        let mut tensors = std::collections::BTreeMap::new();
+        let (mut tensors, mut folded) = (BTreeMap::new(), BTreeMap::new());
         let (mut kernels, mut up, mut spill) = (Vec::new(), 16u64, 16u64);
         for (id, node) in plan.net.nodes.iter().enumerate() {
             let (Some((t, kernel)), Layer::Conv2d(c)) = (&specs[id], &node.layer) else {
                 continue;
             };
             let s = plan.shapes[node.inputs[0]];
-            let w = &folds.weights_for(weights, id).get(&node.name, "weight").data;
-            let data = Transposed::weight(c, w);
             let shape = vec![s.c, c.out_channels / c.groups, c.kernel.0, c.kernel.1];
-            tensors.insert(format!("{}.weight", node.name), Tensor::new(shape, data));
+            let key = format!("{}.weight", node.name);
+            let w = &weights.get(&node.name, "weight").data;
+            let data = Transposed::weight(c, w);
+            tensors.insert(key.clone(), Tensor::new(shape.clone(), data));
+            if let Some(w) = folds.weights.tensors.get(&key) {
+                let data = Transposed::weight(c, &w.data);
+                folded.insert(key, Tensor::new(shape, data));
+            }
             kernels.push((Choice::Conv(&t.conv, *kernel), t.input, s));
             if t.upsampled.is_some() {
                 up = up.max(t.input.len() as u64 * 4);
@@ -79,6 +87,7 @@ impl FastConvs {
         };
         FastConvs {
             weights: Weights { tensors },
+            folded: Weights { tensors: folded },
             shared,
             up: scratch("spread gradient", up),
             spill: scratch("gradient to add", spill),
@@ -86,4 +95,3 @@ impl FastConvs {
         }
     }
 }
-

@@ -3,8 +3,10 @@
 //! input gradient `W^T (s * dy_bn)` is `(s W)^T dy_bn`: the convolution runs back straight
 //! from the BatchNorm's output gradient on weights scaled per output channel (the forward
 //! pass's fold, `model::Fusion`, read backwards), and the BatchNorm's own element-wise pass
-//! is skipped. It still fills the convolution's output gradient when that is read (a test,
-//! a Grad-CAM there stops the pass at the convolution and runs the BatchNorm as usual).
+//! is skipped. The BatchNorm still fills the convolution's output gradient when that is read
+//! (a test), and runs as usual where the pass stops at the convolution (Grad-CAM there); the
+//! convolution keeps its plain backward for a pass that does not run back through the
+//! BatchNorm (seeded at the convolution: a deconvnet projection of one of its units).
 //!
 //! A convolution folds when its only reader is a BatchNorm: then nothing else adds to the
 //! gradient the pass skips.
@@ -64,15 +66,6 @@ impl Folds {
             conv_of,
             bn_of,
             weights: Weights { tensors },
-        }
-    }
-
-    /// The weights a convolution runs back on: scaled where it folds, else its own.
-    pub fn weights_for<'w>(&'w self, weights: &'w Weights, conv: NodeId) -> &'w Weights {
-        if self.bn_of[conv].is_some() {
-            &self.weights
-        } else {
-            weights
         }
     }
 }

@@ -43,6 +43,9 @@ pub struct BackwardPlan {
     grads: Vec<wgpu::Buffer>,
     /// Each node's dispatches, one [`Edge`] per input.
     edges: Vec<Vec<Edge>>,
+    /// A folded convolution's dispatches from its BatchNorm's output gradient (`fold.rs`),
+    /// run where the pass skipped that BatchNorm.
+    folded_edges: Vec<Option<Vec<Edge>>>,
     /// Nodes whose forward output the backward kernels read.
     forward_reads: Vec<NodeId>,
     /// Which gradients the last pass wrote.
@@ -131,31 +134,42 @@ impl BackwardPlan {
             scratch: convs.shared.scratch.as_ref(),
             x_texture: convs.shared.x_texture.as_ref().map(|(t, v)| (t, v)),
         };
+        let fast_folded_l = Lowering {
+            weights: &convs.folded,
+            ..fast_l
+        };
         let grads = gradient_buffers(ctx, plan, limit)?;
         let mut edges = Vec::with_capacity(net.nodes.len());
+        let mut folded_edges = Vec::with_capacity(net.nodes.len());
         let mut forward_reads = Vec::new();
         for (id, node) in net.nodes.iter().enumerate() {
             let inputs: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| plan.buffer(i)).collect();
             let dx: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| &grads[i]).collect();
-            // A folded convolution runs back from its BatchNorm's output gradient.
-            let bn = folds.bn_of[id];
             let in_shapes: Vec<_> = node.inputs.iter().map(|&i| shapes[i]).collect();
-            let io = BackIo {
+            let io = |dy| BackIo {
                 name: &node.name,
                 inputs: &inputs,
                 in_shapes: &in_shapes,
                 output: plan.buffer(id),
                 out_shape: shapes[id],
-                dy: &grads[bn.unwrap_or(id)],
+                dy,
                 dx: &dx,
             };
-            edges.push(match (&convs.specs[id], &node.layer) {
+            let edge = |io: &BackIo, gather: &Lowering, fast: &Lowering| match (
+                &convs.specs[id],
+                &node.layer,
+            ) {
                 (Some((t, kernel)), Layer::Conv2d(c)) => {
                     let (up, spill) = (&convs.up, &convs.spill);
-                    vec![t.edge(&fast_l, &l, &io, c, *kernel, up, spill)?]
+                    Ok(vec![t.edge(fast, &l, io, c, *kernel, up, spill)?])
                 }
-                _ if bn.is_some() => lower::node(&folded_l, &node.layer, &io)?,
-                _ => lower::node(&l, &node.layer, &io)?,
+                _ => lower::node(gather, &node.layer, io),
+            };
+            edges.push(edge(&io(&grads[id]), &l, &fast_l)?);
+            // A folded convolution also runs back from its BatchNorm's output gradient.
+            folded_edges.push(match folds.bn_of[id] {
+                Some(bn) => Some(edge(&io(&grads[bn]), &folded_l, &fast_folded_l)?),
+                None => None,
             });
             match node.layer {
                 Layer::Activation(_) | Layer::Softmax => forward_reads.push(id),
@@ -169,6 +183,7 @@ impl BackwardPlan {
         Ok(BackwardPlan {
             grads,
             edges,
+            folded_edges,
             forward_reads,
             written: vec![false; n],
             ran: vec![false; n],
@@ -227,7 +242,11 @@ impl BackwardPlan {
                 continue;
             }
             let mut dispatches = Vec::new();
-            for (edge, &input) in self.edges[id].iter().zip(&node.inputs) {
+            let edges = match &self.folded_edges[id] {
+                Some(folded) if self.skipped[id] => folded,
+                _ => &self.edges[id],
+            };
+            for (edge, &input) in edges.iter().zip(&node.inputs) {
                 dispatches.extend(edge.pick(mode, self.written[input]));
                 self.written[input] = true;
             }
@@ -288,7 +307,12 @@ impl BackwardPlan {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("folded BatchNorm gradients"),
             });
-        encode(&mut encoder, "folded BatchNorm", dispatches.into_iter(), None);
+        encode(
+            &mut encoder,
+            "folded BatchNorm",
+            dispatches.into_iter(),
+            None,
+        );
         ctx.queue.submit([encoder.finish()]);
     }
 
