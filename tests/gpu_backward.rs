@@ -371,8 +371,10 @@ fn a_pass_seeded_inside_stops_where_asked_and_skips_what_the_seed_ignores() {
     assert!(wrong.is_err(), "a seed of the wrong length is refused");
 }
 
-#[test]
-fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_other_readers() {
+/// Convolutions with BatchNorms: a narrow strided stem (gathered), a strided depthwise layer
+/// (spread), a 1x1 without an activation, and a 1x1 read by its BatchNorm and by an add (not
+/// folded). The ids of stem, bn0, dw, bn1, pw, bn2, bn3 and the output.
+fn folds_net() -> (Network, [NodeId; 8]) {
     let bn = |c: usize| {
         Layer::BatchNorm(BatchNorm {
             channels: c,
@@ -381,8 +383,6 @@ fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_othe
     };
     let relu6 = Layer::Activation(Activation::Relu6);
     let mut net = Network::new("folds", 3, (10, 10));
-    // A narrow strided stem (gathered), a strided depthwise layer (spread), a 1x1 without
-    // an activation, and a 1x1 read by its BatchNorm and by an add (not folded).
     let stem = net.add("stem", Layer::Conv2d(conv(3, 16, 3).stride(2).same()), &[0]);
     let bn0 = net.add("bn0", bn(16), &[stem]);
     let r0 = net.add("r0", relu6.clone(), &[bn0]);
@@ -396,8 +396,33 @@ fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_othe
     let bn3 = net.add("bn3", bn(8), &[side]);
     let sum = net.add("sum", Layer::Add, &[bn2, side]);
     let out = net.add("out", Layer::Add, &[sum, bn3]);
+    (net, [stem, bn0, dw, bn1, pw, bn2, bn3, out])
+}
+
+#[test]
+fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_other_readers() {
+    let (net, [stem, bn0, dw, bn1, pw, bn2, bn3, _]) = folds_net();
     check(&net, 10, 10);
     let Some(ctx) = gpu() else { return };
+    let weights = Weights::random(&net, 7);
+    let plan = pollster::block_on(Plan::new(
+        ctx,
+        &net,
+        &weights,
+        10,
+        10,
+        PlanOptions::default(),
+    ))
+    .unwrap();
+    let back = pollster::block_on(BackwardPlan::new(ctx, &plan, &weights)).unwrap();
+    let folded: Vec<_> = [bn0, bn1, bn2, bn3].map(|b| back.folded_into(b)).into();
+    assert_eq!(folded, [Some(stem), Some(dw), Some(pw), None]);
+}
+
+#[test]
+fn a_folded_convolution_runs_back_plainly_where_the_pass_skips_its_batchnorm() {
+    let Some(ctx) = gpu() else { return };
+    let (net, [_, _, dw, _, pw, _, _, out]) = folds_net();
     let weights = Weights::random(&net, 7);
     let input = random_input(3, 10, 10, 11);
     let plan = pollster::block_on(Plan::new(
@@ -411,10 +436,8 @@ fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_othe
     .unwrap();
     plan.forward(ctx, &input).unwrap();
     let mut back = pollster::block_on(BackwardPlan::new(ctx, &plan, &weights)).unwrap();
-    let folded: Vec<_> = [bn0, bn1, bn2, bn3].map(|b| back.folded_into(b)).into();
-    assert_eq!(folded, [Some(stem), Some(dw), Some(pw), None]);
-    // Stopped at a folded convolution (Grad-CAM there): its BatchNorm runs as usual.
     let outputs = forward(&net, &weights, &input).unwrap();
+    // Stopped at a folded convolution (Grad-CAM there): its BatchNorm runs as usual.
     let seed: Vec<f32> = (0..outputs[out].len())
         .map(|i| (i % 7) as f32 - 3.0)
         .collect();
@@ -423,18 +446,15 @@ fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_othe
         .unwrap()
         .unwrap();
     let seed64: Vec<f64> = seed.iter().map(|&v| v as f64).collect();
-    let want = convscope::cpu::backward::Backward::new(
+    let pass = convscope::cpu::backward::Backward::new(
         &net,
         &weights,
         &outputs,
         out,
         seed64,
         Mode::Guided,
-    )
-    .unwrap()
-    .stop_at(pw)
-    .run()
-    .unwrap();
+    );
+    let want = pass.unwrap().stop_at(pw).run().unwrap();
     let want: Vec<f32> = want[pw]
         .as_ref()
         .unwrap()

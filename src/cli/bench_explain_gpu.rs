@@ -70,6 +70,22 @@ pub fn gpu_backward_times(
             pollster::block_on(back.node_times_ms(&ctx))?,
         );
     }
+    print_times(&ctx, &plan, &back, &fwd_nodes, &bwd_nodes, fwd_ms, bwd_ms);
+    time_occlusion(&ctx, &plan, image)?;
+    Ok(true)
+}
+
+/// The per-node table and the totals, forward beside backward.
+fn print_times(
+    ctx: &GpuContext,
+    plan: &Plan,
+    back: &BackwardPlan,
+    fwd_nodes: &[f64],
+    bwd_nodes: &[f64],
+    fwd_ms: f64,
+    bwd_ms: f64,
+) {
+    let net = &plan.net;
     println!();
     println!(
         "GPU {}, guided backprop, mean of {RUNS} steady passes",
@@ -111,9 +127,13 @@ pub fn gpu_backward_times(
         "GPU wall clock: forward {fwd_ms:.1} ms, backward {bwd_ms:.1} ms ({:.2}x)",
         bwd_ms / fwd_ms.max(1e-9)
     );
+}
+
+/// The default occlusion grid batched on the GPU over `plan`, timed.
+fn time_occlusion(ctx: &GpuContext, plan: &Plan, image: &Tensor) -> Result<(), CliError> {
     let t = Instant::now();
     let settings = OcclusionSettings::default();
-    let maps = pollster::block_on(occlusion_on_gpu(&ctx, &plan, image, &settings, &mut Quiet))?;
+    let maps = pollster::block_on(occlusion_on_gpu(ctx, plan, image, &settings, &mut Quiet))?;
     let total = t.elapsed().as_secs_f64() * 1e3;
     let positions = maps.rows * maps.cols;
     println!(
@@ -124,5 +144,5 @@ pub fn gpu_backward_times(
         maps.stride,
         total / positions as f64
     );
-    Ok(true)
+    Ok(())
 }

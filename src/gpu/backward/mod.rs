@@ -30,7 +30,7 @@ use super::plan::timer::Timer;
 use super::plan::Plan;
 use super::readback::read_f32_many;
 use crate::cpu::backward::Mode;
-use crate::model::{Layer, NodeId};
+use crate::model::{Layer, Network, NodeId};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
 use fast::FastConvs;
@@ -141,7 +141,6 @@ impl BackwardPlan {
         let grads = gradient_buffers(ctx, plan, limit)?;
         let mut edges = Vec::with_capacity(net.nodes.len());
         let mut folded_edges = Vec::with_capacity(net.nodes.len());
-        let mut forward_reads = Vec::new();
         for (id, node) in net.nodes.iter().enumerate() {
             let inputs: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| plan.buffer(i)).collect();
             let dx: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| &grads[i]).collect();
@@ -171,20 +170,13 @@ impl BackwardPlan {
                 Some(bn) => Some(edge(&io(&grads[bn]), &folded_l, &fast_folded_l)?),
                 None => None,
             });
-            match node.layer {
-                Layer::Activation(_) | Layer::Softmax => forward_reads.push(id),
-                Layer::MaxPool2d(_) | Layer::Lrn(_) | Layer::Rbf(_) => {
-                    forward_reads.push(node.inputs[0])
-                }
-                _ => {}
-            }
         }
         let n = net.nodes.len();
         Ok(BackwardPlan {
             grads,
             edges,
             folded_edges,
-            forward_reads,
+            forward_reads: forward_reads(net),
             written: vec![false; n],
             ran: vec![false; n],
             folds,
@@ -341,6 +333,20 @@ impl BackwardPlan {
         let ran = |id: NodeId| self.ran[id];
         Ok(Some(t.node_ms(ctx, self.ran.len(), ran).await?))
     }
+}
+
+/// The nodes whose forward output the backward kernels read: an activation's (and
+/// softmax's) own output, the input of max pooling, LRN and RBF.
+fn forward_reads(net: &Network) -> Vec<NodeId> {
+    let mut reads = Vec::new();
+    for (id, node) in net.nodes.iter().enumerate() {
+        match node.layer {
+            Layer::Activation(_) | Layer::Softmax => reads.push(id),
+            Layer::MaxPool2d(_) | Layer::Lrn(_) | Layer::Rbf(_) => reads.push(node.inputs[0]),
+            _ => {}
+        }
+    }
+    reads
 }
 
 /// One gradient buffer per node, laid out as its output (a multiple of 16 bytes).
