@@ -18,6 +18,7 @@ mod imported;
 mod install;
 mod load;
 mod nodes;
+pub mod occlusion_gpu;
 mod pace;
 mod picture;
 pub mod report;

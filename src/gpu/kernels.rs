@@ -57,6 +57,10 @@ pub enum Kernel {
     Add,
     GlobalAvgPool,
     Softmax,
+    /// Occlusion: the input with the patch at the running position set to 0.
+    Occlude,
+    /// Occlusion: one position's class probability, top class and channel total appended.
+    OcclusionReduce,
     /// A backward kernel (`shaders/backward_*.wgsl`).
     Backward(BackwardKernel),
 }
@@ -92,6 +96,8 @@ impl Kernel {
             Kernel::Add => joined!("add.wgsl"),
             Kernel::GlobalAvgPool => joined!("global_avg_pool.wgsl"),
             Kernel::Softmax => joined!("softmax.wgsl"),
+            Kernel::Occlude => joined!("occlude.wgsl"),
+            Kernel::OcclusionReduce => joined!("occlusion_reduce.wgsl"),
             Kernel::Backward(b) => b.source(),
         }
     }
@@ -110,7 +116,7 @@ impl Kernel {
             | Kernel::DenseTexture => 3,
             Kernel::ConvPartial => 4,
             Kernel::BatchNorm => 5,
-            Kernel::Rbf | Kernel::Add => 2,
+            Kernel::Rbf | Kernel::Add | Kernel::Occlude | Kernel::OcclusionReduce => 2,
             Kernel::Im2col
             | Kernel::Pool
             | Kernel::AdaptivePool
@@ -162,6 +168,8 @@ impl Kernel {
             Kernel::Add => "add",
             Kernel::GlobalAvgPool => "global_avg_pool",
             Kernel::Softmax => "softmax",
+            Kernel::Occlude => "occlude",
+            Kernel::OcclusionReduce => "occlusion_reduce",
             Kernel::Backward(b) => b.name(),
         }
     }
@@ -172,7 +180,7 @@ impl Kernel {
     }
 
     /// The forward kernels.
-    pub const ALL: [Kernel; 21] = [
+    pub const ALL: [Kernel; 23] = [
         Kernel::ConvNaive,
         Kernel::ConvGemm,
         Kernel::ConvPointwise,
@@ -194,6 +202,8 @@ impl Kernel {
         Kernel::Add,
         Kernel::GlobalAvgPool,
         Kernel::Softmax,
+        Kernel::Occlude,
+        Kernel::OcclusionReduce,
     ];
 }
 
@@ -258,7 +268,9 @@ mod tests {
             K17 = 17,
             K18 = 18,
             K19 = 19,
-            K20 = 20
+            K20 = 20,
+            K21 = 21,
+            K22 = 22
         );
     }
 

@@ -127,8 +127,13 @@ pub fn node(l: &Lowering, layer: &Layer, io: &BackIo) -> Result<Vec<Edge>, GpuEr
         Layer::Concat => return Ok(route(l, io, true)),
         Layer::Conv2d(c) => {
             let w = l.tensor(io.name, "weight")?;
-            let job = Job::new(BackwardKernel::Conv, &[io.dy, &w], io.dx[0], n);
-            job.edge(l, io, &conv_params(c, s, io.out_shape))
+            // A group of at most 4 input channels (a stem's 3) in one invocation, sharing
+            // each dy value it reads.
+            let per_group = c.in_channels / c.groups;
+            let along = if per_group <= 4 { per_group } else { 1 };
+            let job = Job::new(BackwardKernel::Conv, &[io.dy, &w], io.dx[0], n / along);
+            job.with("IN", along as u32)
+                .edge(l, io, &conv_params(c, s, io.out_shape))
         }
         Layer::PartialConv2d(p) => partial_conv(l, io, p)?,
         Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => {
