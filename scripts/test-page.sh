@@ -22,6 +22,8 @@ if [ ! -f assets/weights/efficientnet_lite0.safetensors ] || [ ! -f assets/label
   ./scripts/setup.sh
 fi
 ./scripts/build-web.sh
+# The large checkpoints of the memory test (tests/page/pth.mjs), made once with Debian's torch.
+[ -f .cache/pth/alexnet.pth ] || /usr/bin/python3 scripts/fixtures/make_pth.py large .cache/pth
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p artifacts
@@ -35,7 +37,7 @@ for _ in $(seq 50); do
 done
 status=0
 # PAGE_SUITES picks some of the suites (tests/page/NAME.mjs), e.g. PAGE_SUITES=teach.
-for suite in ${PAGE_SUITES:-run lab teach families explain camera pth onnx transfer}; do
+for suite in ${PAGE_SUITES:-run lab labfamilies teach families explain evolution camera pth onnx transfer}; do
   ARTIFACTS=artifacts node "tests/page/$suite.mjs" "http://127.0.0.1:$port/" || status=1
 done
 exit $status

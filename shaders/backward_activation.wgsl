@@ -4,11 +4,13 @@
 // activation's forward OUTPUT y, which a fused convolution writes where its input (the
 // pre-activation) is never stored; each derivative is a function of y: ReLU's
 // 1[x > 0] = 1[y > 0], ReLU6's 1[0 < x < 6] = 1[0 < y < 6], sigmoid's s (1 - s) = y (1 - y),
-// tanh's 1 - y^2, the scaled tanh's 1.7159 * 2/3 * (1 - (y / 1.7159)^2).
-// - gradient: f'(x) g;
-// - guided backprop (Springenberg et al. 2014): a rectifier passes g where it was open and
-//   g > 0;
-// - deconvnet (Zeiler & Fergus 2013, section 2.1): a rectifier passes relu(g).
+// tanh's 1 - y^2, the scaled tanh's 1.7159 * 2/3 * (1 - (y / 1.7159)^2), leaky ReLU's
+// slope 1 where y > 0 else alpha (alpha >= 0, so y > 0 exactly where x > 0).
+// - gradient: f'(x) g (leaky ReLU: g where open, alpha g where shut);
+// - guided backprop (Springenberg et al. 2014): a rectifier's gradient, only where g > 0
+//   (leaky ReLU: alpha g kept where shut and g > 0);
+// - deconvnet (Zeiler & Fergus 2013, section 2.1): the rectifier applied to g, whatever x:
+//   relu(g), and leaky ReLU's leaky(g).
 // Sigmoid and the tanhs have no switch: their derivative in every mode.
 // Override ACCUMULATE adds to what the output holds.
 // Bindings: 0 y, 1 dy, 2 dx, 3 params (LengthParams, offset unused).
@@ -25,11 +27,13 @@ const MODE_DECONVNET: u32 = 2u;
 override MODE: u32 = MODE_GRADIENT;
 override ACCUMULATE: bool = false;
 
-fn rectifier(open: bool, g: f32) -> f32 {
+// `closed`: the slope where the rectifier is shut (0, or leaky ReLU's alpha).
+fn rectifier(open: bool, closed: f32, g: f32) -> f32 {
+    let slope = select(closed, 1.0, open);
     switch MODE {
-        case MODE_GUIDED: { return select(0.0, g, open && g > 0.0); }
-        case MODE_DECONVNET: { return max(g, 0.0); }
-        default: { return select(0.0, g, open); }
+        case MODE_GUIDED: { return select(0.0, slope * g, g > 0.0); }
+        case MODE_DECONVNET: { return max(g, 0.0) + closed * min(g, 0.0); }
+        default: { return slope * g; }
     }
 }
 
@@ -43,8 +47,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let g = dy[idx];
     var d: f32;
     switch ACT {
-        case ACT_RELU: { d = rectifier(v > 0.0, g); }
-        case ACT_RELU6: { d = rectifier(v > 0.0 && v < 6.0, g); }
+        case ACT_RELU: { d = rectifier(v > 0.0, 0.0, g); }
+        case ACT_RELU6: { d = rectifier(v > 0.0 && v < 6.0, 0.0, g); }
+        case ACT_LEAKY_RELU: { d = rectifier(v > 0.0, act_alpha(), g); }
         case ACT_SIGMOID: { d = v * (1.0 - v) * g; }
         case ACT_TANH: { d = (1.0 - v * v) * g; }
         case ACT_SCALED_TANH: {

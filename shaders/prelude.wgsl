@@ -13,8 +13,16 @@ const ACT_RELU6: u32 = 2u;
 const ACT_SIGMOID: u32 = 3u;
 const ACT_TANH: u32 = 4u;
 const ACT_SCALED_TANH: u32 = 5u;
+const ACT_LEAKY_RELU: u32 = 6u;
 
 override ACT: u32 = ACT_NONE;
+// Leaky ReLU's alpha as the bits of an f32 (Rust's `f32::to_bits`, so that a pipeline's key
+// stays whole numbers; `gpu::kernels::activation_overrides`). Default 0.01, ONNX's.
+override ACT_ALPHA: u32 = 0x3c23d70au;
+
+fn act_alpha() -> f32 {
+    return bitcast<f32>(ACT_ALPHA);
+}
 
 fn activate(v: f32) -> f32 {
     switch ACT {
@@ -24,6 +32,7 @@ fn activate(v: f32) -> f32 {
         case ACT_TANH: { return tanh(v); }
         // LeNet-5's squashing function (LeCun et al. 1998, Appendix A).
         case ACT_SCALED_TANH: { return 1.7159 * tanh(2.0 * v / 3.0); }
+        case ACT_LEAKY_RELU: { return select(act_alpha() * v, v, v > 0.0); }
         default: { return v; }
     }
 }

@@ -97,6 +97,10 @@ enum Command {
     /// The nine inputs of a dataset that excite each channel of a node most, with their
     /// receptive-field patches and deconvnet projections (PNGs and index.json).
     Top9(cli::Top9Args),
+    /// How a trained model's features grow during training (Zeiler & Fergus Fig. 4): per
+    /// checkpoint of its run record, the first-layer filters and each chosen channel's
+    /// strongest input with its deconvnet projection (PNGs and index.json).
+    Evolution(cli::EvolutionArgs),
     /// Train a small network on Fashion-MNIST (the model's recipe; options override it).
     Train {
         model: String,
@@ -151,6 +155,10 @@ enum Command {
     Lab {
         #[arg(long)]
         json: bool,
+        /// The five families and the plain twin: accuracy, costs, training time, curves, and
+        /// inference time per image measured now on the fast CPU engine and the GPU.
+        #[arg(long)]
+        families: bool,
     },
     /// One k x k convolution against the stack of 3x3 convolutions with the same receptive field.
     CompareKernels {
@@ -255,9 +263,13 @@ fn main() -> ExitCode {
             time,
             json,
         } => cli::compare_kernels(in_channels, out_channels, &size, kernel, time, json),
-        Command::Lab { json } => cli::lab_command(json),
+        Command::Lab { json, families } => match families {
+            true => cli::lab_families_command(json),
+            false => cli::lab_command(json),
+        },
         Command::Explain(args) => cli::explain(args),
         Command::Top9(args) => cli::top9(args),
+        Command::Evolution(args) => cli::evolution(args),
         Command::Transfer(args) => cli::transfer(args),
     };
     exit_code(result)

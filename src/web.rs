@@ -3,9 +3,12 @@
 //! typed arrays and plain objects, and its errors into `JsError`s. The only wasm-bindgen code.
 
 mod draw;
+mod evolution;
 mod explain;
 mod families;
+mod files;
 mod lab;
+mod lab_families;
 mod pace;
 mod transfer;
 
@@ -14,25 +17,10 @@ use crate::engine::{
     check_model_size, parse_labels, Backend, Engine, ImportOptions, MAX_PAGE_MODEL_BYTES,
 };
 use crate::preprocess::Recipe;
+pub use files::FileBytes;
 use pace::WebPace;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-
-/// `array` copied into WebAssembly memory once, or a message if that memory cannot grow
-/// enough (instead of an abort that would kill the session).
-fn copy_in(array: &js_sys::Uint8Array) -> Result<Vec<u8>, JsError> {
-    let len = array.length() as usize;
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(len).map_err(|_| {
-        JsError::new(&format!(
-            "there is not enough WebAssembly memory for the {:.1} MB file: close other tabs, or use the command-line tool",
-            len as f64 / 1e6
-        ))
-    })?;
-    bytes.resize(len, 0);
-    array.copy_to(&mut bytes);
-    Ok(bytes)
-}
 
 /// The page's handle on the engine.
 #[wasm_bindgen]
@@ -121,39 +109,42 @@ impl Session {
     }
 
     /// Load model `name` with safetensors or PyTorch checkpoint `weights` (validated; every
-    /// mismatch named by tensor), or with seeded random weights when `weights` is absent. If this fails the
-    /// previous model stays loaded. Long work runs in small steps that let the page paint;
+    /// mismatch named by tensor), or with seeded random weights when `weights` is absent. The
+    /// file's bytes are freed once its tensors are decoded, before the model is planned. If
+    /// this fails the previous model stays loaded. Long work runs in small steps that let the page paint;
     /// `on_progress(stage, fraction)` is called between them.
     pub async fn load_model(
         &self,
         name: String,
-        weights: Option<js_sys::Uint8Array>,
+        weights: Option<FileBytes>,
         on_progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
-        let bytes = weights.as_ref().map(copy_in).transpose()?;
         let mut pace = WebPace::new(on_progress);
-        let report = self
-            .engine
-            .load_model(&name, bytes.as_deref(), &mut pace)
-            .await
-            .map_err(js_error)?;
+        let report = match weights {
+            Some(file) => {
+                let bytes = file.into_bytes()?;
+                self.engine.load_model_from(&name, bytes, &mut pace).await
+            }
+            None => self.engine.load_model(&name, None, &mut pace).await,
+        }
+        .map_err(js_error)?;
         to_js(&report)
     }
 
     /// Import the ONNX file `bytes` (called `name`) and load it, its inputs prepared by the
     /// recipe `preprocess` (`torchvision`, `caffe`, `efficientnet` or `none`) and its classes
     /// named by `labels` (a labels file's text) if given. A file over
-    /// [`Session::max_model_bytes`] is refused before it is copied. If this fails the
-    /// previous model stays loaded.
+    /// [`Session::max_model_bytes`] is refused before it is read. If this fails the previous
+    /// model stays loaded.
     pub async fn load_onnx(
         &self,
         name: String,
-        bytes: js_sys::Uint8Array,
+        bytes: FileBytes,
         preprocess: String,
         labels: Option<String>,
         on_progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
-        check_model_size(&name, bytes.length() as usize, MAX_PAGE_MODEL_BYTES).map_err(js_error)?;
+        check_model_size(&name, bytes.size() as usize, MAX_PAGE_MODEL_BYTES).map_err(js_error)?;
         let recipe = Recipe::parse(&preprocess)
             .ok_or_else(|| JsError::new(&format!("unknown preprocessing `{preprocess}`")))?;
         let options = ImportOptions {
@@ -164,10 +155,16 @@ impl Session {
         let mut pace = WebPace::new(on_progress);
         let report = self
             .engine
-            .load_onnx(&name, bytes.to_vec(), options, &mut pace)
+            .load_onnx(&name, bytes.into_bytes()?, options, &mut pace)
             .await
             .map_err(js_error)?;
         to_js(&report)
+    }
+
+    /// The size of this module's WebAssembly memory in bytes: the most it ever held, since
+    /// the memory only grows (the page test of large files reads it).
+    pub fn memory_bytes() -> f64 {
+        (core::arch::wasm32::memory_size(0) * 65536) as f64
     }
 
     /// The largest model file the page reads, in bytes.

@@ -249,7 +249,8 @@ fn lrn_odd_and_even_windows() {
 #[test]
 fn activations_by_their_derivatives() {
     use Activation::*;
-    for (i, a) in [Relu, Relu6, Sigmoid, Tanh, ScaledTanh]
+    let leaky = LeakyRelu { alpha: 0.2 };
+    for (i, a) in [Relu, Relu6, Sigmoid, Tanh, ScaledTanh, leaky]
         .into_iter()
         .enumerate()
     {
@@ -324,6 +325,18 @@ fn rectifier_modes_gradient_guided_deconvnet() {
     assert_eq!(
         run(Activation::Relu6, Mode::Deconvnet),
         [0.5, 0.0, 0.5, 0.0, 0.5, 0.0]
+    );
+    // Leaky ReLU (alpha 0.25): slope alpha where x <= 0 in gradient mode; guided keeps that
+    // only where g > 0; deconvnet applies the leaky ReLU to g, whatever x.
+    let leaky = Activation::LeakyRelu { alpha: 0.25 };
+    assert_eq!(
+        run(leaky, Mode::Gradient),
+        [0.125, -0.125, 0.5, -0.5, 0.5, -0.5]
+    );
+    assert_eq!(run(leaky, Mode::Guided), [0.125, 0.0, 0.5, 0.0, 0.5, 0.0]);
+    assert_eq!(
+        run(leaky, Mode::Deconvnet),
+        [0.5, -0.125, 0.5, -0.125, 0.5, -0.125]
     );
     // Smooth activations have no switch: every mode is the derivative.
     let t = run(Activation::Tanh, Mode::Gradient);

@@ -132,9 +132,9 @@ fn bad_onnx_use_gets_clear_messages() {
         three.to_str().unwrap(),
     ]);
     assert!(e.contains("3 names") && e.contains("10 outputs"), "{e}");
-    let e = failing(&["summary", &fixture("bad_leaky_relu.onnx")]);
+    let e = failing(&["summary", &fixture("bad_elu.onnx")]);
     assert!(
-        e.contains("LeakyRelu") && e.contains("opset 12") && e.contains("bad_leaky_relu.onnx"),
+        e.contains("Elu") && e.contains("opset 12") && e.contains("bad_elu.onnx"),
         "{e}"
     );
     let truncated = std::env::temp_dir().join("convscope_cli_onnx_truncated.onnx");

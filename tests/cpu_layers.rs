@@ -282,9 +282,18 @@ fn activations() {
     // evaluated in double precision. LeNet-5's 1.7159 tanh(2x/3) is built so that f(1) ~= 1
     // (LeCun et al. 1998, Appendix A); 1.7159 tanh(4/3) = 1.4929388, 1.7159 tanh(1/3) = 0.5516837.
     let x = tensor(&[6, 1, 1], &[-2.0, -1.0, 0.0, 0.5, 1.0, 7.0]);
-    let cases: [(Activation, [f32; 6]); 5] = [
+    // Leaky ReLU: x for x > 0, alpha x otherwise (ONNX's LeakyRelu, alpha 0.01 by default).
+    let cases: [(Activation, [f32; 6]); 7] = [
         (Activation::Relu, [0.0, 0.0, 0.0, 0.5, 1.0, 7.0]),
         (Activation::Relu6, [0.0, 0.0, 0.0, 0.5, 1.0, 6.0]),
+        (
+            Activation::LeakyRelu { alpha: 0.01 },
+            [-0.02, -0.01, 0.0, 0.5, 1.0, 7.0],
+        ),
+        (
+            Activation::LeakyRelu { alpha: 0.25 },
+            [-0.5, -0.25, 0.0, 0.5, 1.0, 7.0],
+        ),
         (
             Activation::Sigmoid,
             [0.1192029, 0.2689414, 0.5, 0.6224593, 0.7310586, 0.9990889],

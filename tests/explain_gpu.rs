@@ -3,7 +3,9 @@
 //! EfficientNet-Lite0 with its real weights and on ResNet-18 (torchvision's layout) with the
 //! engine's seeded random weights, on a real photo. Maps agree within the whole-pass
 //! tolerance, scaled by the map's largest value (f32 rounding compounds with depth), but for
-//! a few values near rectifier kinks; the class and unit are the same.
+//! a few values near rectifier kinks; the class and unit are the same. Occlusion's three maps
+//! (batched on the GPU, the fast CPU engine on the CPU path) agree on EfficientNet-Lite0;
+//! tests/gpu_occlusion.rs has ResNet-18's.
 
 mod common;
 
@@ -116,4 +118,52 @@ fn efficientnet_lite0_explanations_agree_on_gpu_and_cpu() {
 #[test]
 fn resnet18_explanations_agree_on_gpu_and_cpu() {
     agree("resnet18", None, "layer2.0.conv1", "layer4.1.relu");
+}
+
+/// Occlusion through the engine: batched on the GPU where the plan is there (and said so),
+/// on the fast CPU engine otherwise, the same three maps (a 3x3 grid keeps lavapipe quick).
+#[test]
+fn efficientnet_lite0_occlusion_runs_on_the_gpu_and_agrees_with_the_cpu() {
+    let bytes = std::fs::read(asset("weights/efficientnet_lite0.safetensors"))
+        .expect("assets/weights/efficientnet_lite0.safetensors: run ./scripts/setup.sh first");
+    let Some((gpu, reference)) = engines("efficientnet_lite0", Some(&bytes)) else {
+        return;
+    };
+    let image = image::open(asset("photos/coffee.png")).unwrap();
+    let request = ExplainRequest {
+        patch: Some(112),
+        stride: Some(56),
+        ..Default::default()
+    };
+    let run = |e: &Engine| {
+        pollster::block_on(e.explain(&image, Method::Occlusion, &request, &mut Quiet)).unwrap()
+    };
+    let (g, c) = (run(&gpu), run(&reference));
+    assert_eq!((g.backend, c.backend), ("webgpu", "cpu"));
+    assert_eq!((g.class, &g.shape, &g.node), (c.class, &c.shape, &c.node));
+    assert_eq!(g.shape, [3, 3]);
+    let maps = |e: &Engine| {
+        let input = g.input.clone();
+        pollster::block_on(e.occlusion_maps(input, None, &request, &mut Quiet)).unwrap()
+    };
+    let ((gm, gb), (cm, cb)) = (maps(&gpu), maps(&reference));
+    assert_eq!((gb, cb), ("webgpu", "cpu"));
+    assert_eq!((gm.channel, &gm.top_class), (cm.channel, &cm.top_class));
+    assert_eq!(
+        gm.probability, g.values,
+        "the explanation is the probability map"
+    );
+    for (name, a, b) in [
+        ("probability", &gm.probability, &cm.probability),
+        ("activation", &gm.activation, &cm.activation),
+    ] {
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "{name}: a zero map proves nothing");
+        for (x, y) in a.iter().zip(b.iter()) {
+            assert!(
+                (x - y).abs() <= 2e-3 * scale + 1e-3 * y.abs(),
+                "{name}: gpu {x} cpu {y} (scale {scale})"
+            );
+        }
+    }
 }

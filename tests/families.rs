@@ -196,16 +196,20 @@ fn activation_derivatives_match_finite_differences() {
 }
 
 #[test]
-fn activation_curves_sample_the_four_functions_evenly() {
+fn activation_curves_sample_the_five_functions_evenly() {
     let c = activation_curves(-6.0, 8.0, 141);
     assert_eq!(c.x.len(), 141);
     assert_eq!((c.x[0], c.x[140]), (-6.0, 8.0));
     assert!((c.x[70] - 1.0).abs() < 1e-6);
     let names: Vec<&str> = c.curves.iter().map(|c| c.name).collect();
-    assert_eq!(names, ["sigmoid", "tanh", "relu", "relu6"]);
+    assert_eq!(names, ["sigmoid", "tanh", "relu", "relu6", "leaky_relu"]);
     let relu6 = &c.curves[3];
     assert_eq!((relu6.value[140], relu6.derivative[140]), (6.0, 0.0));
     assert_eq!(relu6.derivative[70], 1.0);
+    // Leaky ReLU at alpha 0.1: -0.6 and slope 0.1 at x = -6, x and slope 1 at x = 1.
+    let leaky = &c.curves[4];
+    assert!((leaky.value[0] + 0.6).abs() < 1e-6 && leaky.derivative[0] == 0.1);
+    assert_eq!((leaky.value[70], leaky.derivative[70]), (c.x[70], 1.0));
 }
 
 #[test]

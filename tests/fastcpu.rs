@@ -104,6 +104,12 @@ zoo_tests! {
     lab_tricks_smoothing: "lab_tricks_smoothing" at 28 x 28;
     lab_tricks_schedule: "lab_tricks_schedule" at 28 x 28;
     lab_tricks_all: "lab_tricks_all" at 28 x 28;
+    fmnist_alexnet: "fmnist_alexnet" at 28 x 28;
+    fmnist_vgg: "fmnist_vgg" at 28 x 28;
+    fmnist_nin: "fmnist_nin" at 28 x 28;
+    fmnist_googlenet: "fmnist_googlenet" at 28 x 28;
+    fmnist_resnet: "fmnist_resnet" at 28 x 28;
+    fmnist_plain: "fmnist_plain" at 28 x 28;
 }
 
 /// A network of one layer after the input.

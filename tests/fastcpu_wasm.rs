@@ -100,6 +100,10 @@ zoo_tests! {
         "lab_tricks_dropout" at 28, "lab_tricks_smoothing" at 28,
         "lab_tricks_schedule" at 28, "lab_tricks_all" at 28,
     ];
+    the_fashion_mnist_families_match_the_reference_in_wasm: [
+        "fmnist_alexnet" at 28, "fmnist_vgg" at 28, "fmnist_nin" at 28,
+        "fmnist_googlenet" at 28, "fmnist_resnet" at 28, "fmnist_plain" at 28,
+    ];
     grouped_alexnet_matches_the_reference_in_wasm: ["alexnet_original" at 227];
     alexnet_and_nin_match_the_reference_in_wasm: ["alexnet" at 64, "nin" at 48];
     zfnet_matches_the_reference_in_wasm: ["zfnet" at 224];

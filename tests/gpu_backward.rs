@@ -3,7 +3,8 @@
 //! not divisible by 4, max-pooling ties), in the three modes; each graph is run with every
 //! node as its own kernel and with convolutions fused to their BatchNorm and activation, and
 //! convolutions go back both on the forward pass's fast kernels (transposed weights) and on
-//! backward_conv.wgsl's gather.
+//! backward_conv.wgsl's gather; a BatchNorm after a convolution folds into the
+//! convolution's backward (scaled weights), its gradient filled when read.
 
 mod common;
 
@@ -245,6 +246,7 @@ fn normalisation_and_activations_match_in_every_mode() {
         Activation::Sigmoid,
         Activation::Tanh,
         Activation::ScaledTanh,
+        Activation::LeakyRelu { alpha: 0.2 },
     ] {
         // Convolution, BatchNorm, activation: fused in one plan, separate in the other.
         let mut net = Network::new(a.name(), 3, (8, 8));
@@ -368,4 +370,114 @@ fn a_pass_seeded_inside_stops_where_asked_and_skips_what_the_seed_ignores() {
     assert_close("d/d a", &got[1].as_ref().unwrap().data, &want);
     let wrong = back.run(ctx, &plan, ra, &seed[1..], Mode::Gradient, 0);
     assert!(wrong.is_err(), "a seed of the wrong length is refused");
+}
+
+/// Convolutions with BatchNorms: a narrow strided stem (gathered), a strided depthwise layer
+/// (spread), a 1x1 without an activation, and a 1x1 read by its BatchNorm and by an add (not
+/// folded). The ids of stem, bn0, dw, bn1, pw, bn2, bn3 and the output.
+fn folds_net() -> (Network, [NodeId; 8]) {
+    let bn = |c: usize| {
+        Layer::BatchNorm(BatchNorm {
+            channels: c,
+            eps: 1e-3,
+        })
+    };
+    let relu6 = Layer::Activation(Activation::Relu6);
+    let mut net = Network::new("folds", 3, (10, 10));
+    let stem = net.add("stem", Layer::Conv2d(conv(3, 16, 3).stride(2).same()), &[0]);
+    let bn0 = net.add("bn0", bn(16), &[stem]);
+    let r0 = net.add("r0", relu6.clone(), &[bn0]);
+    let dw = conv(16, 16, 3).groups(16).stride(2).same();
+    let dw = net.add("dw", Layer::Conv2d(dw), &[r0]);
+    let bn1 = net.add("bn1", bn(16), &[dw]);
+    let r1 = net.add("r1", relu6, &[bn1]);
+    let pw = net.add("pw", Layer::Conv2d(conv(16, 8, 1)), &[r1]);
+    let bn2 = net.add("bn2", bn(8), &[pw]);
+    let side = net.add("side", Layer::Conv2d(conv(16, 8, 1)), &[r1]);
+    let bn3 = net.add("bn3", bn(8), &[side]);
+    let sum = net.add("sum", Layer::Add, &[bn2, side]);
+    let out = net.add("out", Layer::Add, &[sum, bn3]);
+    (net, [stem, bn0, dw, bn1, pw, bn2, bn3, out])
+}
+
+#[test]
+fn batchnorm_folds_into_the_convolution_backward_unless_the_convolution_has_other_readers() {
+    let (net, [stem, bn0, dw, bn1, pw, bn2, bn3, _]) = folds_net();
+    check(&net, 10, 10);
+    let Some(ctx) = gpu() else { return };
+    let weights = Weights::random(&net, 7);
+    let plan = pollster::block_on(Plan::new(
+        ctx,
+        &net,
+        &weights,
+        10,
+        10,
+        PlanOptions::default(),
+    ))
+    .unwrap();
+    let back = pollster::block_on(BackwardPlan::new(ctx, &plan, &weights)).unwrap();
+    let folded: Vec<_> = [bn0, bn1, bn2, bn3].map(|b| back.folded_into(b)).into();
+    assert_eq!(folded, [Some(stem), Some(dw), Some(pw), None]);
+}
+
+#[test]
+fn a_folded_convolution_runs_back_plainly_where_the_pass_skips_its_batchnorm() {
+    let Some(ctx) = gpu() else { return };
+    let (net, [_, _, dw, _, pw, _, _, out]) = folds_net();
+    let weights = Weights::random(&net, 7);
+    let input = random_input(3, 10, 10, 11);
+    let plan = pollster::block_on(Plan::new(
+        ctx,
+        &net,
+        &weights,
+        10,
+        10,
+        PlanOptions::default(),
+    ))
+    .unwrap();
+    plan.forward(ctx, &input).unwrap();
+    let mut back = pollster::block_on(BackwardPlan::new(ctx, &plan, &weights)).unwrap();
+    let outputs = forward(&net, &weights, &input).unwrap();
+    // Stopped at a folded convolution (Grad-CAM there): its BatchNorm runs as usual.
+    let seed: Vec<f32> = (0..outputs[out].len())
+        .map(|i| (i % 7) as f32 - 3.0)
+        .collect();
+    back.run(ctx, &plan, out, &seed, Mode::Guided, pw).unwrap();
+    let got = pollster::block_on(back.read(ctx, &plan, pw))
+        .unwrap()
+        .unwrap();
+    let seed64: Vec<f64> = seed.iter().map(|&v| v as f64).collect();
+    let pass = convscope::cpu::backward::Backward::new(
+        &net,
+        &weights,
+        &outputs,
+        out,
+        seed64,
+        Mode::Guided,
+    );
+    let want = pass.unwrap().stop_at(pw).run().unwrap();
+    let want: Vec<f32> = want[pw]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    assert_close("d/d pw, stopped there", &got.data, &want);
+    // Seeded at a folded convolution (a deconvnet unit there): it runs back on its plain
+    // weights from its own gradient.
+    let mut unit = vec![0.0f32; outputs[dw].len()];
+    unit[5] = 1.0;
+    back.run(ctx, &plan, dw, &unit, Mode::Deconvnet, 0).unwrap();
+    let got = pollster::block_on(back.read(ctx, &plan, 0))
+        .unwrap()
+        .unwrap();
+    let unit64: Vec<f64> = unit.iter().map(|&v| v as f64).collect();
+    let want = backward(&net, &weights, &outputs, dw, unit64, Mode::Deconvnet).unwrap();
+    let want: Vec<f32> = want[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    assert_close("d/d input, seeded at dw", &got.data, &want);
 }

@@ -275,6 +275,7 @@ fn normalisation_and_activations_match() {
         Activation::Sigmoid,
         Activation::Tanh,
         Activation::ScaledTanh,
+        Activation::LeakyRelu { alpha: 0.2 },
     ] {
         let mut net = Network::new(a.name(), 3, (8, 8));
         // Scale values up so ReLU6's upper clip and the tanh tails are reached.
@@ -282,6 +283,25 @@ fn normalisation_and_activations_match() {
         net.then("act", Layer::Activation(a));
         check(&net, 7, 7);
     }
+}
+
+/// Leaky ReLU's alpha reaches every kernel that applies an activation: fused into a 3x3, a
+/// pointwise and a depthwise convolution (the matrix-product, pointwise and depthwise
+/// kernels, or the naive one) and on its own after a pooling; each with its own alpha, so
+/// a pipeline shared across alphas would show.
+#[test]
+fn leaky_relu_alpha_reaches_every_kernel() {
+    let leaky = |alpha| Layer::Activation(Activation::LeakyRelu { alpha });
+    let mut net = Network::new("leaky", 3, (9, 9));
+    net.then("conv", Layer::Conv2d(conv(3, 8, 3).pad(1)));
+    net.then("leaky1", leaky(0.2));
+    net.then("pw", Layer::Conv2d(conv(8, 12, 1)));
+    net.then("leaky2", leaky(0.05));
+    net.then("dw", Layer::Conv2d(conv(12, 12, 3).groups(12).same()));
+    net.then("leaky3", leaky(0.5));
+    net.then("pool", Layer::MaxPool2d(Pool2d::new(2, 2)));
+    net.then("leaky4", leaky(0.01));
+    check(&net, 9, 9);
 }
 
 #[test]

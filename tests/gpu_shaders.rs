@@ -91,7 +91,9 @@ fn overrides(kernel: Kernel, subgroup: Option<u32>) -> Vec<Vec<(&'static str, u3
         | Kernel::Copy
         | Kernel::Add
         | Kernel::GlobalAvgPool
-        | Kernel::Softmax => vec![vec![]],
+        | Kernel::Softmax
+        | Kernel::Occlude
+        | Kernel::OcclusionReduce => vec![vec![]],
         Kernel::Backward(b) => backward_overrides(b),
     }
 }
@@ -105,6 +107,7 @@ fn backward_overrides(kernel: BackwardKernel) -> Vec<Vec<(&'static str, u32)>> {
             .flat_map(|a| (0..3).map(move |m| vec![("ACT", a), ("MODE", m)]))
             .collect(),
         BackwardKernel::Pool => vec![vec![("MAX", 0)], vec![("MAX", 1)]],
+        BackwardKernel::Conv => (1..=4).map(|n| vec![("IN", n)]).collect(),
         BackwardKernel::Upsample => return vec![vec![]],
         _ => vec![vec![]],
     };

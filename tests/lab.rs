@@ -284,12 +284,22 @@ fn shipped_lab_networks_reach_their_recorded_accuracy() {
             .unwrap_or_else(|e| panic!("{}: {e}", record_path.display()));
         let record = RunRecord::from_json(&text).unwrap();
         assert_eq!(record.model, name);
-        assert_eq!(record.command, format!("convscope train {name}"));
-        assert_eq!(
-            record.config,
-            TrainConfig::for_model(name).unwrap(),
-            "{name}"
-        );
+        // The recipe's run; the checkpoints the feature-evolution view reads are the
+        // recipe's or asked for on the command line.
+        let mut command = format!("convscope train {name}");
+        let mut recipe = TrainConfig::for_model(name).unwrap();
+        if record.config.checkpoints != recipe.checkpoints {
+            let epochs: Vec<String> = record
+                .config
+                .checkpoints
+                .iter()
+                .map(usize::to_string)
+                .collect();
+            command += &format!(" --checkpoints {}", epochs.join(","));
+            recipe.checkpoints = record.config.checkpoints.clone();
+        }
+        assert_eq!(record.command, command);
+        assert_eq!(record.config, recipe, "{name}");
         assert_eq!(record.epochs.len(), record.config.epochs);
         assert_eq!((record.train_images, record.test_images), (60_000, 10_000));
         let net = convscope::zoo::build(name).unwrap();

@@ -11,7 +11,7 @@ use convscope::cpu;
 use convscope::fastcpu::FastPlan;
 use convscope::gpu::{Plan, PlanOptions};
 use convscope::import::{import_onnx, ImportError, OnnxImport};
-use convscope::model::Network;
+use convscope::model::{Activation, Layer, Network};
 use convscope::tensor::Tensor;
 use convscope::weights::Weights;
 use std::path::PathBuf;
@@ -109,6 +109,27 @@ fn the_layouts_become_convscopes_layers() {
     assert_eq!(alexnet.iter().filter(|k| **k == "lrn").count(), 2);
     assert_eq!(alexnet.iter().filter(|k| **k == "dense").count(), 2);
     assert!(alexnet.contains(&"dropout"));
+    for opset in [9, 12, 17] {
+        // make_onnx.py: LeakyRelu with alpha 0.2 after the first conv, with the default 0.01
+        // after the first Gemm.
+        let leaky: Vec<Activation> = import(&format!("alexnet_like_op{opset}"))
+            .net
+            .nodes
+            .iter()
+            .filter_map(|n| match n.layer {
+                Layer::Activation(a @ Activation::LeakyRelu { .. }) => Some(a),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            leaky,
+            [
+                Activation::LeakyRelu { alpha: 0.2 },
+                Activation::LeakyRelu { alpha: 0.01 }
+            ],
+            "opset {opset}"
+        );
+    }
     let googlenet = kinds("googlenet_like_op17");
     assert!(googlenet.contains(&"concat") && googlenet.contains(&"avgpool"));
     assert_eq!(googlenet.last(), Some(&"softmax"));
@@ -133,8 +154,6 @@ fn the_layouts_become_convscopes_layers() {
     );
     assert!(mobilenet.weights.try_get("classifier", "bias").is_some());
 }
-
-use convscope::model::Layer;
 
 #[test]
 fn an_open_input_size_is_assumed_224_and_said_so() {
@@ -205,10 +224,10 @@ fn bad_files_get_clear_messages() {
         ImportError::Zip
     );
     let read = |name: &str| std::fs::read(fixture(name)).unwrap();
-    let leaky = import_error(read("bad_leaky_relu.onnx")).to_string();
+    let elu = import_error(read("bad_elu.onnx")).to_string();
     assert!(
-        leaky.contains("LeakyRelu") && leaky.contains("`leaky`") && leaky.contains("opset 12"),
-        "{leaky}"
+        elu.contains("Elu") && elu.contains("`elu`") && elu.contains("opset 12"),
+        "{elu}"
     );
     let external = import_error(read("bad_external_data.onnx")).to_string();
     assert!(

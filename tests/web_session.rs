@@ -5,7 +5,7 @@
 //! .cargo/config.toml and webdriver.json); on native targets this file is empty.
 #![cfg(target_arch = "wasm32")]
 
-use convscope::web::Session;
+use convscope::web::{FileBytes, Session};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -101,8 +101,21 @@ async fn webgpu_session() -> Session {
     session
 }
 
+/// `bytes` as the page hands a file to the session: room for `size` bytes, then `bytes` pushed.
+fn file_of(size: usize, bytes: &[u8]) -> FileBytes {
+    let mut file = FileBytes::new("weights", size as f64)
+        .unwrap_or_else(|e| panic!("no room: {}", message(e)));
+    file.push(&js_sys::Uint8Array::from(bytes))
+        .unwrap_or_else(|e| panic!("push: {}", message(e)));
+    file
+}
+
+fn file(bytes: &[u8]) -> FileBytes {
+    file_of(bytes.len(), bytes)
+}
+
 async fn load(session: &Session, name: &str, weights: &[u8]) -> LoadReport {
-    let bytes = js_sys::Uint8Array::from(weights);
+    let bytes = file(weights);
     let report = session
         .load_model(name.into(), Some(bytes), None)
         .await
@@ -393,7 +406,7 @@ async fn cpu_fallback_session_classifies_and_shows_feature_maps() {
 async fn truncated_weights_are_refused_and_the_model_stays() {
     let cpu = Session::create(Some("cpu".into())).await;
     load(&cpu, "lenet5", LENET5).await;
-    let half = js_sys::Uint8Array::from(&LENET5[..LENET5.len() / 2]);
+    let half = file(&LENET5[..LENET5.len() / 2]);
     let e = cpu
         .load_model("lenet5".into(), Some(half), None)
         .await
@@ -402,10 +415,20 @@ async fn truncated_weights_are_refused_and_the_model_stays() {
         .unwrap_err();
     assert!(e.contains("these weights do not fit lenet5"), "{e}");
     assert!(e.contains("truncated"), "{e}");
-    let empty = js_sys::Uint8Array::new_with_length(0);
+    let empty = file(&[]);
     let e = cpu.load_model("lenet5".into(), Some(empty), None).await;
     let e = message(e.map(|_| ()).unwrap_err());
     assert!(e.contains("truncated: it has 0 bytes"), "{e}");
+    // A file whose reading stopped part way.
+    let unfinished = file_of(LENET5.len(), &LENET5[..100]);
+    let e = cpu
+        .load_model("lenet5".into(), Some(unfinished), None)
+        .await;
+    let e = message(e.map(|_| ()).unwrap_err());
+    assert!(
+        e.contains(&format!("read up to byte 100 of {}", LENET5.len())),
+        "{e}"
+    );
     // The previous model is still loaded and runs.
     assert_eq!(classify(&cpu).await.top5.len(), 5);
 }
@@ -413,8 +436,9 @@ async fn truncated_weights_are_refused_and_the_model_stays() {
 #[wasm_bindgen_test]
 async fn weights_of_another_model_are_refused_tensor_by_tensor() {
     let gpu = webgpu_session().await;
-    let bytes = js_sys::Uint8Array::from(LENET5_MODERN);
-    let e = gpu.load_model("lenet5".into(), Some(bytes), None).await;
+    let e = gpu
+        .load_model("lenet5".into(), Some(file(LENET5_MODERN)), None)
+        .await;
     let e = message(e.map(|_| ()).unwrap_err());
     assert!(e.contains("missing tensor `c1.weight`"), "{e}");
     assert!(e.contains("unexpected tensor `conv1.weight`"), "{e}");

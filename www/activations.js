@@ -1,10 +1,11 @@
 // The activation views: every activation node's share of units that pass no gradient back
 // for the current input (at 0: dead ReLUs; ReLU6 also at its ceiling; sigmoid and tanh
-// saturated), and sigmoid, tanh, ReLU and ReLU6 with their derivatives, sampled by the engine.
+// saturated), and sigmoid, tanh, ReLU, ReLU6 and leaky ReLU with their derivatives, sampled by
+// the engine.
 import { el } from './dom.js';
 
 const percent = (v) => (v == null ? '–' : `${(100 * v).toFixed(1)}%`);
-const COLORS = { sigmoid: '#a4161a', tanh: '#e1892f', relu: '#2f7de1', relu6: '#27ad81' };
+const COLORS = { sigmoid: '#a4161a', tanh: '#e1892f', relu: '#2f7de1', relu6: '#27ad81', leaky_relu: '#7b4fd0' };
 
 function shareBar(v) {
   return el('span', { class: 'share params' }, el('span', { class: 'fill', style: { width: `${100 * (v ?? 0)}%` } }));
@@ -80,6 +81,7 @@ export function curvesPanel(body, curves) {
     legend,
     el('p', { class: 'caption', 'data-testid': 'sigmoid-peak', 'data-peak': peak }, `Sigmoid's slope is at most ${peak.toFixed(2)} and all but vanishes once it saturates `
       + `(|x| beyond about 5): backpropagation multiplies one such factor per layer, so the gradient reaching the first layers of a deep `
-      + `sigmoid network fades away. ReLU passes a slope of 1 for every positive input; ReLU6 caps the value at 6 (and the slope there is 0).`),
+      + `sigmoid network fades away. ReLU passes a slope of 1 for every positive input; ReLU6 caps the value at 6 (and the slope there is 0); `
+      + `leaky ReLU (drawn with alpha 0.1) keeps a slope of alpha for negative inputs, so its units never die.`),
   );
 }

@@ -3,7 +3,9 @@
 // cost from the engine's analysis, the kernel pair timed on this device, a step-through of
 // the growing receptive field, then the trained twins and the tricks panel (labtwins.js).
 import { el } from './dom.js';
+import { EvolutionView } from './evolution.js';
 import { TwinsView } from './labtwins.js';
+import { FamiliesPanel } from './labfamilies.js';
 
 const exact = (n) => Number(n).toLocaleString('en-US');
 
@@ -187,6 +189,8 @@ export class LabView {
     }
     const twins = new TwinsView(this.root, { session: this.session, status: this.status, catalog });
     await twins.load();
+    new FamiliesPanel(this.root, { session: this.session, serial: this.serial, status: this.status }).load();
+    await new EvolutionView(this.root, { session: this.session, serial: this.serial }).load();
     this.root.dataset.ready = 'true';
   }
 

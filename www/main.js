@@ -159,6 +159,7 @@ async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
     }
     status.busy(`loading ${name} on ${state.session.backend()}…`);
     let report;
+    const size = bytes?.size() ?? 0; // the session takes `bytes` (WebAssembly memory) for itself
     try {
       report = await (info.load ?? state.session.load_model.bind(state.session))(name, bytes, (stage, fraction) => {
         status.busy(`${name}: ${stage}…`);
@@ -172,7 +173,7 @@ async function loadModelTask(name, { weightsFile = null, node = null } = {}) {
     }
     state.model = name;
     state.picker.set(name);
-    status.notice('weights', report.trained ? `${name}: ${report.weights} from ${source} (${megabytes(bytes.length)}), checked tensor by tensor.`
+    status.notice('weights', report.trained ? `${name}: ${report.weights} from ${source} (${megabytes(size)}), checked tensor by tensor.`
       : `${name} runs with ${report.weights}. Its predictions mean nothing; drop a matching .safetensors or .pth file to use trained weights.`,
     report.trained ? 'info' : 'warn');
     status.notice('gpu', report.gpu_problem, 'warn');

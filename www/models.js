@@ -2,7 +2,7 @@
 // weights with a progress bar.
 import { PATHS } from './config.js';
 import { el } from './dom.js';
-import { readFileInChunks } from './filereader.js';
+import { fileBytes, readFileInChunks } from './filereader.js';
 
 /** Names of the models whose trained weights the server has (one file name a line). */
 export async function availableWeights() {
@@ -16,24 +16,35 @@ export async function availableWeights() {
   }
 }
 
-/** The bytes of `url`, calling `onProgress(fraction)` as they arrive. */
+/**
+ * The bytes of `url` as a `FileBytes` for the session (each piece copied into WebAssembly
+ * memory as it arrives), calling `onProgress(fraction)` as they do.
+ */
 export async function fetchWithProgress(url, onProgress) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: the server answered ${response.status} ${response.statusText}`);
   const total = Number(response.headers.get('Content-Length')) || 0;
-  if (!response.body || !total) return new Uint8Array(await response.arrayBuffer());
-  const bytes = new Uint8Array(total);
-  const reader = response.body.getReader();
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (received + value.length > total) throw new Error(`${url}: more bytes than its Content-Length`);
-    bytes.set(value, received);
-    received += value.length;
-    onProgress(received / total);
+  if (!response.body || !total) {
+    const whole = new Uint8Array(await response.arrayBuffer());
+    const bytes = fileBytes(url, whole.length);
+    bytes.push(whole);
+    return bytes;
   }
-  if (received !== total) throw new Error(`${url}: the download stopped at ${received} of ${total} bytes`);
+  const bytes = fileBytes(url, total);
+  try {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (bytes.filled() + value.length > total) throw new Error(`${url}: more bytes than its Content-Length`);
+      bytes.push(value);
+      onProgress(bytes.filled() / total);
+    }
+    if (bytes.filled() !== total) throw new Error(`${url}: the download stopped at ${bytes.filled()} of ${total} bytes`);
+  } catch (e) {
+    bytes.free();
+    throw e;
+  }
   return bytes;
 }
 

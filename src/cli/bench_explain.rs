@@ -1,8 +1,8 @@
-//! `bench --explain`: the CPU backward pass beside the forward pass, per node and in total,
-//! and an occlusion batch. Today both run on the CPU: the f64 reference's forward and its
-//! backward (guided backprop of the top class), the fast CPU engine's forward, and the default
-//! occlusion grid on the fast engine; then, where an adapter is found, the GPU's backward
-//! beside its forward (`bench_explain_gpu.rs`).
+//! `bench --explain`: the backward pass beside the forward pass, per node and in total, and
+//! the occlusion grid. On the CPU: the f64 reference's forward and its backward (guided
+//! backprop of the top class), the fast CPU engine's forward, and the default occlusion grid
+//! on the fast engine; then, where an adapter is found, the GPU's backward beside its forward
+//! and the occlusion grid batched on the GPU (`bench_explain_gpu.rs`).
 
 use super::bench_explain_gpu::gpu_backward_times;
 use super::{model, parse_size, CliError};

@@ -1,9 +1,13 @@
 //! `bench --explain` on the GPU: the backward pass (guided backprop of the top class) beside
 //! the forward pass on the same plan, per node (GPU timestamps) and in total (wall clock,
-//! steady passes after a first one), when an adapter is found.
+//! steady passes after a first one), then the default occlusion grid batched on the same
+//! plan, when an adapter is found.
 
 use super::CliError;
 use convscope::cpu::backward::Mode;
+use convscope::engine::occlusion_gpu::occlusion_on_gpu;
+use convscope::engine::Quiet;
+use convscope::explain::OcclusionSettings;
 use convscope::gpu::{BackwardPlan, GpuContext, Plan, PlanOptions};
 use convscope::model::{Network, NodeId};
 use convscope::tensor::Tensor;
@@ -66,6 +70,22 @@ pub fn gpu_backward_times(
             pollster::block_on(back.node_times_ms(&ctx))?,
         );
     }
+    print_times(&ctx, &plan, &back, &fwd_nodes, &bwd_nodes, fwd_ms, bwd_ms);
+    time_occlusion(&ctx, &plan, image)?;
+    Ok(true)
+}
+
+/// The per-node table and the totals, forward beside backward.
+fn print_times(
+    ctx: &GpuContext,
+    plan: &Plan,
+    back: &BackwardPlan,
+    fwd_nodes: &[f64],
+    bwd_nodes: &[f64],
+    fwd_ms: f64,
+    bwd_ms: f64,
+) {
+    let net = &plan.net;
     println!();
     println!(
         "GPU {}, guided backprop, mean of {RUNS} steady passes",
@@ -78,6 +98,7 @@ pub fn gpu_backward_times(
     for (id, node) in net.nodes.iter().enumerate() {
         let (f, b) = (fwd_nodes[id], bwd_nodes[id]);
         let fused = plan.fused_into(id).is_some();
+        let folded = back.folded_into(id).is_some();
         if f == 0.0 && b == 0.0 && !fused {
             continue;
         }
@@ -86,8 +107,13 @@ pub fn gpu_backward_times(
         } else {
             format!("{f:.3}")
         };
+        let b = if folded {
+            "folded".to_string()
+        } else {
+            format!("{b:.3}")
+        };
         println!(
-            "{:<34} {:<16} {f:>12} {b:>12.3}",
+            "{:<34} {:<16} {f:>12} {b:>12}",
             node.name,
             node.layer.kind()
         );
@@ -101,5 +127,22 @@ pub fn gpu_backward_times(
         "GPU wall clock: forward {fwd_ms:.1} ms, backward {bwd_ms:.1} ms ({:.2}x)",
         bwd_ms / fwd_ms.max(1e-9)
     );
-    Ok(true)
+}
+
+/// The default occlusion grid batched on the GPU over `plan`, timed.
+fn time_occlusion(ctx: &GpuContext, plan: &Plan, image: &Tensor) -> Result<(), CliError> {
+    let t = Instant::now();
+    let settings = OcclusionSettings::default();
+    let maps = pollster::block_on(occlusion_on_gpu(ctx, plan, image, &settings, &mut Quiet))?;
+    let total = t.elapsed().as_secs_f64() * 1e3;
+    let positions = maps.rows * maps.cols;
+    println!(
+        "occlusion on the GPU: {positions} positions ({}x{}, patch {}, stride {}), a row a batch: {total:.0} ms, {:.1} ms a position",
+        maps.rows,
+        maps.cols,
+        maps.patch,
+        maps.stride,
+        total / positions as f64
+    );
+    Ok(())
 }

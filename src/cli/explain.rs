@@ -20,7 +20,8 @@ pub struct ExplainArgs {
     /// A safetensors file (default: the shipped weights, else random weights, said so).
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Run on the CPU (today every method does; the GPU path will be the default).
+    /// Run on the CPU (the f64 reference; occlusion on the fast CPU engine). Default: the GPU
+    /// where an adapter is found, the CPU where not.
     #[arg(long)]
     cpu: bool,
     /// gradient, guided, deconvnet, gradcam or occlusion.
@@ -78,7 +79,9 @@ pub fn explain(args: ExplainArgs) -> Result<(), CliError> {
     let backend = if args.cpu { Backend::Cpu } else { Backend::Gpu };
     let engine = block_on(Engine::new(backend));
     let (load, _) = load_model(&engine, &args.model, args.weights.as_deref())?;
+    let started = std::time::Instant::now();
     let result = block_on(engine.explain(&picture, method, &request, &mut Quiet))?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
     write_npy(&args.out, &result.shape, &result.values)?;
     let how = match method {
         Method::Occlusion => Normalise::Range,
@@ -97,7 +100,7 @@ pub fn explain(args: ExplainArgs) -> Result<(), CliError> {
         "webgpu" => "GPU",
         _ => "CPU reference",
     };
-    println!("method: {} (on the {backend})", method.name());
+    println!("method: {} (on the {backend}, {ms:.0} ms)", method.name());
     if method != Method::Deconvnet {
         println!("class: {} {}", result.class, result.class_name);
     }

@@ -39,19 +39,19 @@ pub struct Top9Args {
 }
 
 /// The inputs of a dataset, made on demand.
-enum Inputs {
+pub(super) enum Inputs {
     Fashion(convscope::train::Dataset, GreyscaleFrame),
     Folder(Vec<Tensor>),
 }
 
 impl Inputs {
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match self {
             Inputs::Fashion(d, _) => d.len(),
             Inputs::Folder(v) => v.len(),
         }
     }
-    fn get(&self, i: usize) -> Tensor {
+    pub(super) fn get(&self, i: usize) -> Tensor {
         match self {
             Inputs::Fashion(d, frame) => frame.image(d.image(i), d.rows, d.cols),
             Inputs::Folder(v) => v[i].clone(),
@@ -59,7 +59,9 @@ impl Inputs {
     }
 }
 
-fn load_inputs(
+/// `fashion-test` (the 10,000 Fashion-MNIST test images, for the 28x28 networks) or a folder
+/// of photos, prepared by `preprocess`.
+pub(super) fn load_inputs(
     dataset: &str,
     preprocess: Preprocess,
     net: &convscope::model::Network,

@@ -75,8 +75,8 @@ pub const CALIBRATED_LOGIT_STD: f32 = 1.0;
 /// random logits reach the hundreds or thousands (ResNet-50: 3000) and one class takes
 /// p = 1.0; scaling the last weighted layer fixes the size of the scores without changing
 /// their order. That layer is found from the output back through layers that scale with
-/// their input (softmax, flatten, dropout, average pooling, ReLU); returns it, or `None` when
-/// there is none (an RBF output, say) or the scores do not vary.
+/// their input (softmax, flatten, dropout, average pooling, ReLU, leaky ReLU); returns it,
+/// or `None` when there is none (an RBF output, say) or the scores do not vary.
 pub fn calibrate_output(
     net: &Network,
     weights: &mut Weights,
@@ -109,7 +109,7 @@ pub fn calibrate_output(
             | Layer::GlobalAvgPool
             | Layer::AvgPool2d(_)
             | Layer::AdaptiveAvgPool2d(_)
-            | Layer::Activation(Activation::Relu) => {
+            | Layer::Activation(Activation::Relu | Activation::LeakyRelu { .. }) => {
                 id = node.inputs[0];
                 continue;
             }

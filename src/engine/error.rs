@@ -25,6 +25,8 @@ pub enum EngineError {
     LabelCount { outputs: usize, found: usize },
     #[error("no model called `{name}` in the zoo")]
     UnknownModel { name: String },
+    #[error("the run record of {model} lists no checkpoints: train it with `convscope train {model} --checkpoints 1,2,3,6`")]
+    NoCheckpoints { model: String },
     #[error("no model is loaded yet: pick one first")]
     NoModel,
     #[error("model `{model}` has no node called `{node}`")]

@@ -1,10 +1,10 @@
-//! Explanations of the loaded model on one image, the one place the CLI (and later the page)
-//! asks for them: gradient, guided backprop, deconvnet, Grad-CAM, occlusion. Today every
-//! method runs on the CPU (`crate::explain`: backward passes on the f64 reference, occlusion's
-//! forward passes on the fast CPU engine); a GPU path plugs in at [`Engine::explain`], trying
-//! the GPU first with this as its fallback, as classification does, and at
-//! [`Engine::occlusion_maps`] for occlusion's batched passes.
+//! Explanations of the loaded model on one image, the one place the CLI and the page ask for
+//! them: gradient, guided backprop, deconvnet, Grad-CAM, occlusion. Each runs on the GPU
+//! where the model has a plan (`explain_gpu.rs`, `occlusion_gpu.rs`), with the CPU as its
+//! fallback (`crate::explain`: backward passes on the f64 reference, occlusion's forward
+//! passes on the fast CPU engine), as classification does.
 
+use super::occlusion_gpu::occlusion_on_gpu;
 use super::run::cpu_pass;
 use super::{Engine, EngineError, Model, Pace};
 use crate::cpu::backward::{Backward, Mode};
@@ -71,7 +71,8 @@ pub struct ExplainRequest {
 #[derive(Clone, Debug, Serialize)]
 pub struct Explanation {
     pub method: Method,
-    /// What computed it: `reference` (f64 CPU), or `cpu` (fast CPU engine) for occlusion.
+    /// What computed it: `webgpu`, `reference` (f64 CPU), or `cpu` (fast CPU engine) for
+    /// occlusion.
     pub backend: &'static str,
     pub class: usize,
     pub class_name: String,
@@ -113,10 +114,24 @@ impl Engine {
         pace: &mut impl Pace,
     ) -> Result<Explanation, EngineError> {
         let model = self.model()?;
-        if let Some(done) = self.explain_gpu(&model, &input, method, request).await {
+        self.explain_with(&model, input, method, request, pace)
+            .await
+    }
+
+    /// [`Engine::explain_input`] on `model`, loaded or not (a checkpoint's weights): its GPU
+    /// plan first, the CPU below as fallback.
+    pub(super) async fn explain_with(
+        &self,
+        model: &Model,
+        input: Tensor,
+        method: Method,
+        request: &ExplainRequest,
+        pace: &mut impl Pace,
+    ) -> Result<Explanation, EngineError> {
+        if let Some(done) = self.explain_gpu(model, &input, method, request).await {
             return done;
         }
-        self.explain_cpu(&model, input, method, request, pace).await
+        self.explain_cpu(model, input, method, request, pace).await
     }
 
     async fn explain_cpu(
@@ -214,12 +229,12 @@ impl Engine {
         request: &ExplainRequest,
         pace: &mut impl Pace,
     ) -> Result<Explanation, EngineError> {
-        let maps = self
+        let (maps, backend) = self
             .occlusion_maps(input.clone(), node, request, pace)
             .await?;
         Ok(Explanation {
             method: Method::Occlusion,
-            backend: "cpu",
+            backend,
             class: maps.class,
             class_name: self.name_of(&model.classes, maps.class),
             node: Some(model.net.nodes[maps.node].name.clone()),
@@ -230,16 +245,16 @@ impl Engine {
         })
     }
 
-    /// The three maps of occlusion sensitivity (ZF Fig. 7) of a preprocessed input, a
-    /// position a step; their forward passes run on the fast CPU engine (the GPU's batched
-    /// path plugs in here).
+    /// The three maps of occlusion sensitivity (ZF Fig. 7) of a preprocessed input, and the
+    /// backend that ran them: `webgpu` (batched, `occlusion_gpu.rs`) where the model has a GPU
+    /// plan, else (or where the GPU fails) `cpu`, the fast CPU engine a position a step.
     pub async fn occlusion_maps(
         &self,
         input: Tensor,
         node: Option<NodeId>,
         request: &ExplainRequest,
         pace: &mut impl Pace,
-    ) -> Result<OcclusionMaps, EngineError> {
+    ) -> Result<(OcclusionMaps, &'static str), EngineError> {
         let model = self.model()?;
         let settings = OcclusionSettings {
             patch: request.patch,
@@ -248,10 +263,17 @@ impl Engine {
             node,
             channel: request.channel,
         };
+        if let (Some(ctx), Some(plan)) = (self.gpu_for(&model), model.plan.as_ref()) {
+            match occlusion_on_gpu(&ctx, plan, &input, &settings, pace).await {
+                Ok(maps) => return Ok((maps, "webgpu")),
+                Err(EngineError::Gpu(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let mut occ = Occlusion::new(&model.net, &model.weights, &input, &settings)?;
         while occ.step()? {
             pace.tick("occluding", occ.progress()).await;
         }
-        Ok(occ.run()?)
+        Ok((occ.run()?, "cpu"))
     }
 }

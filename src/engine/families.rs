@@ -31,8 +31,8 @@ pub struct Heads {
     pub aux_loss_weight: f32,
 }
 
-/// GoogLeNet's auxiliary loss weight (Szegedy et al. 2014, §5).
-pub const AUX_LOSS_WEIGHT: f32 = 0.3;
+/// GoogLeNet's auxiliary loss weight (Szegedy et al. 2014, §5), as the trainer uses it.
+pub use crate::model::AUX_LOSS_WEIGHT;
 
 /// One residual connection: the `Add` node, its residual branch `F(x)` and its shortcut.
 #[derive(Debug, Serialize)]
@@ -88,10 +88,15 @@ pub struct Curves {
     pub curves: Vec<Curve>,
 }
 
+/// The leaky ReLU drawn among the curves: 0.1, ten times ONNX's default 0.01, so that its
+/// slope on the negative side can be seen.
+pub const CURVE_LEAKY_ALPHA: f32 = 0.1;
+
 /// Below this fraction of its largest slope a sigmoid or tanh unit counts as saturated.
 pub const SATURATED_SLOPE: f32 = 0.1;
 
-/// Sigmoid, tanh, ReLU and ReLU6 and their derivatives at `n` points from `lo` to `hi`.
+/// Sigmoid, tanh, ReLU, ReLU6 and leaky ReLU (alpha 0.1, [`CURVE_LEAKY_ALPHA`]) and their
+/// derivatives at `n` points from `lo` to `hi`.
 pub fn activation_curves(lo: f32, hi: f32, n: usize) -> Curves {
     let n = n.max(2);
     let x: Vec<f32> = (0..n)
@@ -102,6 +107,9 @@ pub fn activation_curves(lo: f32, hi: f32, n: usize) -> Curves {
         Activation::Tanh,
         Activation::Relu,
         Activation::Relu6,
+        Activation::LeakyRelu {
+            alpha: CURVE_LEAKY_ALPHA,
+        },
     ]
     .into_iter()
     .map(|a| Curve {
@@ -154,6 +162,8 @@ pub fn activation_share(
             Some(share(count(&|v| v == 6.0))),
             None,
         ),
+        // Its slope is alpha or 1: no unit blocks the gradient.
+        Activation::LeakyRelu { .. } => (None, None, None),
         _ => {
             let limit = SATURATED_SLOPE * a.slope(0.0);
             let saturated = input.map(|u| {
@@ -310,7 +320,7 @@ impl Engine {
             };
             let output = self.node_output(&node.name).await?;
             let input = match a {
-                Activation::Relu | Activation::Relu6 => None,
+                Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. } => None,
                 _ => Some(self.node_output(&net.nodes[node.inputs[0]].name).await?),
             };
             shares.push(activation_share(&node.name, a, &output, input.as_ref()));

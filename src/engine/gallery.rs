@@ -7,9 +7,10 @@
 use super::explain::{ExplainRequest, Method};
 use super::nodes::input_to_rgba;
 use super::views::unit_box;
-use super::{Engine, EngineError, Pace};
+use super::{Engine, EngineError, Model, Pace};
 use crate::explain::picture::tensor_rgba;
 use crate::explain::{crop, ExplainError, Top9};
+use crate::model::NodeId;
 use crate::tensor::Tensor;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -99,7 +100,55 @@ pub struct Gallery {
     pub projections: Vec<u8>,
 }
 
+/// A unit's input patch (under its receptive field) and deconvnet projection cut to the
+/// same box, as pictures, and the projection's values in that box.
+pub(crate) struct UnitPictures {
+    /// What projected it: `webgpu` or `reference`.
+    pub backend: &'static str,
+    pub top: i64,
+    pub left: i64,
+    pub height: usize,
+    pub width: usize,
+    pub patch_rgba: Vec<u8>,
+    /// 0 mid-grey, max |v| the extremes.
+    pub projection_rgba: Vec<u8>,
+    /// `[C, height, width]`.
+    pub projection: Tensor,
+}
+
 impl Engine {
+    /// The pictures of unit `(node, channel, y, x)` of `model` (loaded or a checkpoint's) on
+    /// `input`, projected through [`Engine::explain_input`]'s path (the GPU first).
+    pub(crate) async fn unit_pictures(
+        &self,
+        model: &Model,
+        input: &Tensor,
+        (node, channel, y, x): (NodeId, usize, usize, usize),
+        pace: &mut impl Pace,
+    ) -> Result<UnitPictures, EngineError> {
+        let request = ExplainRequest {
+            node: Some(model.net.nodes[node].name.clone()),
+            channel: Some(channel),
+            at: Some((y, x)),
+            ..Default::default()
+        };
+        let e = self
+            .explain_with(model, input.clone(), Method::Deconvnet, &request, pace)
+            .await?;
+        let (top, left, height, width) = unit_box(model, node, y, x);
+        let projection = crop(&Tensor::new(e.shape, e.values), top, left, height, width);
+        Ok(UnitPictures {
+            backend: e.backend,
+            top,
+            left,
+            height,
+            width,
+            patch_rgba: input_to_rgba(&model.preprocess, &crop(input, top, left, height, width)),
+            projection_rgba: tensor_rgba(&projection, true),
+            projection,
+        })
+    }
+
     /// Remember an input for the gallery (classification does this for every frame).
     pub(crate) fn remember(&self, input: &Tensor) {
         self.dataset.borrow_mut().add(input);
@@ -151,31 +200,20 @@ impl Engine {
         let (mut entries, mut patches, mut projections) = (Vec::new(), Vec::new(), Vec::new());
         let (mut height, mut width, mut projection_backend) = (0, 0, "reference");
         for (rank, &(value, image, y, x)) in ranking.iter().enumerate() {
-            let input = &inputs[image].1;
-            let request = ExplainRequest {
-                node: Some(node.into()),
-                channel: Some(channel),
-                at: Some((y, x)),
-                ..Default::default()
-            };
-            let e = self
-                .explain_input(Tensor::clone(input), Method::Deconvnet, &request, pace)
+            let unit = (id, channel, y, x);
+            let p = self
+                .unit_pictures(&model, &inputs[image].1, unit, pace)
                 .await?;
-            let (top, left, h, w) = unit_box(&model, id, y, x);
-            (height, width, projection_backend) = (h, w, e.backend);
-            let projection = Tensor::new(e.shape, e.values);
-            patches.extend(input_to_rgba(
-                &model.preprocess,
-                &crop(input, top, left, h, w),
-            ));
-            projections.extend(tensor_rgba(&crop(&projection, top, left, h, w), true));
+            (height, width, projection_backend) = (p.height, p.width, p.backend);
+            patches.extend(p.patch_rgba);
+            projections.extend(p.projection_rgba);
             entries.push(GalleryEntry {
                 image: inputs[image].0,
                 value,
                 y,
                 x,
-                top,
-                left,
+                top: p.top,
+                left: p.left,
             });
             let done = (rank + 1) as f64 / ranking.len() as f64;
             pace.report("projecting the nine", 0.5 + 0.5 * done);

@@ -10,10 +10,14 @@ use crate::import::import_onnx;
 use crate::labels::Labels;
 use crate::preprocess::{Preprocess, Recipe};
 
-/// The largest model file the page reads: 1 GiB. Importing holds the file's bytes and the
-/// decoded weights at once (about twice the file), and the CPU engine's plan another copy of
-/// the weights, within WebAssembly's 4 GiB.
+/// The largest model file the page reads: 1 GiB. A load holds the file's bytes and the
+/// decoded weights at once (twice the file), and the CPU engine's plan later another copy of
+/// the weights with every node's output (in the file's place, freed by then), beside the
+/// previous model's weights until the new one is ready: within WebAssembly's 4 GiB.
 pub const MAX_PAGE_MODEL_BYTES: usize = 1 << 30;
+
+/// Files over this size (64 MiB) make room first ([`Engine::make_room_for`]).
+pub const LARGE_FILE_BYTES: usize = 64 << 20;
 
 /// What a model's outputs name.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,6 +94,7 @@ impl Engine {
                 limit,
             }));
         }
+        self.make_room_for(bytes.len());
         pace.report("reading the ONNX graph and its weights", 0.0);
         let imported = import_onnx(bytes, name).map_err(import_error)?;
         pace.report("reading the ONNX graph and its weights", 1.0);

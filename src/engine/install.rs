@@ -2,6 +2,7 @@
 //! imported file's), analysed, planned on the GPU where it can be, and given a fresh run.
 
 use super::*;
+use crate::zoo::ZooEntry;
 
 impl Engine {
     /// Load zoo model `name` with safetensors `weights` (validated; every mismatch named by
@@ -18,11 +19,53 @@ impl Engine {
             zoo::entry(name).ok_or_else(|| EngineError::UnknownModel { name: name.into() })?;
         let net = (entry.build)();
         let loaded = model_weights(entry, &net, weights, pace).await?;
-        let classes = Classes::Known(entry.labels);
+        self.install_zoo(entry, net, loaded, pace).await
+    }
+
+    /// [`Engine::load_model`] given the weights file's bytes to keep: they are freed as soon
+    /// as its tensors are decoded, before the model is planned (the page's large files).
+    pub async fn load_model_from(
+        &self,
+        name: &str,
+        weights: Vec<u8>,
+        pace: &mut impl Pace,
+    ) -> Result<LoadReport, EngineError> {
+        self.check_device()?;
+        let entry =
+            zoo::entry(name).ok_or_else(|| EngineError::UnknownModel { name: name.into() })?;
+        let net = (entry.build)();
+        self.make_room_for(weights.len());
+        let loaded = model_weights(entry, &net, Some(&weights), pace).await?;
+        drop(weights);
+        self.install_zoo(entry, net, loaded, pace).await
+    }
+
+    /// Before a file of `size` bytes over [`LARGE_FILE_BYTES`] is decoded: drop the loaded
+    /// model's fast CPU plan and GPU backward plan (a copy of its weights and every node's
+    /// output), made again on its next pass, so that a large file never meets two models'
+    /// plans in WebAssembly's 4 GiB. The model itself and its weights stay, so a bad file
+    /// leaves it loaded; only its last pass's node reads are gone until it runs again.
+    pub(super) fn make_room_for(&self, size: usize) {
+        if size <= LARGE_FILE_BYTES {
+            return;
+        }
+        if let Some(model) = self.model.borrow().as_ref() {
+            model.fast.borrow_mut().take();
+            model.backward.borrow_mut().take();
+        }
+    }
+
+    async fn install_zoo(
+        &self,
+        entry: &ZooEntry,
+        net: Network,
+        loaded: ModelWeights,
+        pace: &mut impl Pace,
+    ) -> Result<LoadReport, EngineError> {
         let installed = Installed {
-            name,
+            name: entry.name,
             preprocess: entry.preprocess,
-            classes,
+            classes: Classes::Known(entry.labels),
             notes: Vec::new(),
         };
         self.install(net, loaded, installed, pace).await
@@ -37,6 +80,23 @@ impl Engine {
         how: Installed<'_>,
         pace: &mut impl Pace,
     ) -> Result<LoadReport, EngineError> {
+        let (model, report) = self.prepare(net, loaded, how, pace).await?;
+        *self.model.borrow_mut() = Some(Rc::new(model));
+        *self.run.borrow_mut() = Run::default();
+        *self.dataset.borrow_mut() = gallery::Dataset::default();
+        Ok(report)
+    }
+
+    /// `net` with `loaded` weights analysed and planned on the GPU (where it can be), not
+    /// installed: [`Engine::install`] keeps it as the loaded model, the feature-evolution view
+    /// (`evolution.rs`) runs a checkpoint's weights on it beside the loaded model.
+    pub(super) async fn prepare(
+        &self,
+        net: Network,
+        loaded: ModelWeights,
+        how: Installed<'_>,
+        pace: &mut impl Pace,
+    ) -> Result<(Model, LoadReport), EngineError> {
         if self.backend() == Backend::Gpu {
             pace.report("uploading the weights to the GPU", 1.0);
         }
@@ -68,10 +128,7 @@ impl Engine {
             fast: RefCell::new(None),
             backward: RefCell::new(None),
         };
-        *self.model.borrow_mut() = Some(Rc::new(model));
-        *self.run.borrow_mut() = Run::default();
-        *self.dataset.borrow_mut() = gallery::Dataset::default();
-        Ok(report)
+        Ok((model, report))
     }
 
     /// A GPU plan for `net`, or why there is none (then the CPU reference runs it).

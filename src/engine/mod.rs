@@ -7,6 +7,7 @@
 
 mod choose;
 mod error;
+pub mod evolution;
 pub mod explain;
 mod explain_gpu;
 pub mod families;
@@ -17,6 +18,7 @@ mod imported;
 mod install;
 mod load;
 mod nodes;
+pub mod occlusion_gpu;
 mod pace;
 mod picture;
 pub mod report;
@@ -26,7 +28,9 @@ pub mod views;
 
 pub use choose::EngineTiming;
 pub use error::EngineError;
-pub use imported::{check_model_size, parse_labels, Classes, ImportOptions, MAX_PAGE_MODEL_BYTES};
+pub use imported::{
+    check_model_size, parse_labels, Classes, ImportOptions, LARGE_FILE_BYTES, MAX_PAGE_MODEL_BYTES,
+};
 pub use load::{decode_weights, model_weights, random_weights, ModelWeights, RANDOM_SEED};
 pub use nodes::GpuNode;
 pub use pace::{Pace, Progress, Quiet};

@@ -3,7 +3,7 @@
 //! beside the input under its receptive field, and occlusion's three maps. Maps,
 //! normalisation and colours are computed here (`explain::picture`); the page only paints the
 //! bytes. Every method goes through the engine's entry points ([`Engine::explain_input`],
-//! [`Engine::occlusion_maps`]), where the GPU path plugs in.
+//! [`Engine::occlusion_maps`]): the GPU first where there is one, the CPU as fallback.
 
 use super::explain::{ExplainRequest, Method};
 use super::nodes::input_to_rgba;
@@ -316,7 +316,7 @@ impl Engine {
             Some(name) => Some(Self::node_id(&model, name)?),
             None => None,
         };
-        let maps = self.occlusion_maps(input, node, request, pace).await?;
+        let (maps, backend) = self.occlusion_maps(input, node, request, pace).await?;
         let mut counts = std::collections::BTreeMap::new();
         for &c in &maps.top_class {
             *counts.entry(c).or_insert(0usize) += 1;
@@ -338,7 +338,7 @@ impl Engine {
         }));
         rgba.extend(heat_rgba(&maps.activation, Normalise::Range));
         Ok(OcclusionView {
-            backend: "cpu",
+            backend,
             rows: maps.rows,
             cols: maps.cols,
             patch: maps.patch,

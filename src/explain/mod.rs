@@ -2,8 +2,9 @@
 //! score w.r.t. the input, Zeiler & Fergus's deconvnet projection of one unit, Grad-CAM at any
 //! node with spatial extent, occlusion sensitivity and the top-9 inputs of a channel. The
 //! backward passes run on the f64 reference (`cpu::backward`); the many forward passes of
-//! occlusion and top-9 on the fast CPU engine. The engine routes here (and, later, to the GPU
-//! first); every long method can run in steps so the page stays responsive.
+//! occlusion and top-9 on the fast CPU engine. The engine runs the GPU's twins first where
+//! it has a plan and routes here otherwise; every long method can run in steps so the page
+//! stays responsive.
 //!
 //! Seeds are logits, never probabilities: a network ending in a softmax is seeded at the
 //! softmax's input, and LeNet-5's RBF distances (smaller is better) are seeded with -1.
@@ -16,7 +17,9 @@ mod top9;
 
 pub use error::ExplainError;
 pub use gradcam::{upsample_bilinear, GradCam};
-pub use occlusion::{Occlusion, OcclusionMaps, OcclusionSettings};
+pub use occlusion::{
+    position_values, watched_node, Occlusion, OcclusionGrid, OcclusionMaps, OcclusionSettings,
+};
 pub use top9::{crop, Top9, Top9Entry};
 
 use crate::cpu::backward::{Backward, Mode};

@@ -1,13 +1,14 @@
 //! Small loops the fast engine's kernels share: activations in place, a convolution's bias
 //! and activation, and the valid span of a sliding window along one axis.
 
-use crate::model::Activation;
+use crate::model::{leaky, Activation};
 
 /// `y = a(y)` for every element, the match hoisted out of the loop so each arm vectorises.
 pub fn activate(a: Activation, y: &mut [f32]) {
     match a {
         Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
         Activation::Relu6 => y.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0)),
+        Activation::LeakyRelu { alpha } => y.iter_mut().for_each(|v| *v = leaky(*v, alpha)),
         other => y.iter_mut().for_each(|v| *v = other.apply(*v)),
     }
 }
@@ -27,6 +28,9 @@ impl Epilogue<'_> {
             None => y.iter_mut().for_each(|v| *v += b),
             Some(Activation::Relu) => y.iter_mut().for_each(|v| *v = (*v + b).max(0.0)),
             Some(Activation::Relu6) => y.iter_mut().for_each(|v| *v = (*v + b).clamp(0.0, 6.0)),
+            Some(Activation::LeakyRelu { alpha }) => {
+                y.iter_mut().for_each(|v| *v = leaky(*v + b, alpha))
+            }
             Some(other) => y.iter_mut().for_each(|v| *v = other.apply(*v + b)),
         }
     }

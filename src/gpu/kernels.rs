@@ -15,7 +15,18 @@ pub fn activation_code(activation: Option<Activation>) -> u32 {
         Some(Activation::Sigmoid) => 3,
         Some(Activation::Tanh) => 4,
         Some(Activation::ScaledTanh) => 5,
+        Some(Activation::LeakyRelu { .. }) => 6,
     }
+}
+
+/// The overrides that pick a kernel's activation: `ACT`, and for leaky ReLU `ACT_ALPHA`, its
+/// alpha as the bits of an f32 (the prelude bitcasts it back). Sorted by name.
+pub fn activation_overrides(activation: Option<Activation>) -> Vec<(&'static str, u32)> {
+    let mut overrides = vec![("ACT", activation_code(activation))];
+    if let Some(Activation::LeakyRelu { alpha }) = activation {
+        overrides.push(("ACT_ALPHA", alpha.to_bits()));
+    }
+    overrides
 }
 
 /// One compute kernel family; one shader file each (two for some), behind the prelude.
@@ -46,6 +57,10 @@ pub enum Kernel {
     Add,
     GlobalAvgPool,
     Softmax,
+    /// Occlusion: the input with the patch at the running position set to 0.
+    Occlude,
+    /// Occlusion: one position's class probability, top class and channel total appended.
+    OcclusionReduce,
     /// A backward kernel (`shaders/backward_*.wgsl`).
     Backward(BackwardKernel),
 }
@@ -81,6 +96,8 @@ impl Kernel {
             Kernel::Add => joined!("add.wgsl"),
             Kernel::GlobalAvgPool => joined!("global_avg_pool.wgsl"),
             Kernel::Softmax => joined!("softmax.wgsl"),
+            Kernel::Occlude => joined!("occlude.wgsl"),
+            Kernel::OcclusionReduce => joined!("occlusion_reduce.wgsl"),
             Kernel::Backward(b) => b.source(),
         }
     }
@@ -99,7 +116,7 @@ impl Kernel {
             | Kernel::DenseTexture => 3,
             Kernel::ConvPartial => 4,
             Kernel::BatchNorm => 5,
-            Kernel::Rbf | Kernel::Add => 2,
+            Kernel::Rbf | Kernel::Add | Kernel::Occlude | Kernel::OcclusionReduce => 2,
             Kernel::Im2col
             | Kernel::Pool
             | Kernel::AdaptivePool
@@ -151,6 +168,8 @@ impl Kernel {
             Kernel::Add => "add",
             Kernel::GlobalAvgPool => "global_avg_pool",
             Kernel::Softmax => "softmax",
+            Kernel::Occlude => "occlude",
+            Kernel::OcclusionReduce => "occlusion_reduce",
             Kernel::Backward(b) => b.name(),
         }
     }
@@ -161,7 +180,7 @@ impl Kernel {
     }
 
     /// The forward kernels.
-    pub const ALL: [Kernel; 21] = [
+    pub const ALL: [Kernel; 23] = [
         Kernel::ConvNaive,
         Kernel::ConvGemm,
         Kernel::ConvPointwise,
@@ -183,6 +202,8 @@ impl Kernel {
         Kernel::Add,
         Kernel::GlobalAvgPool,
         Kernel::Softmax,
+        Kernel::Occlude,
+        Kernel::OcclusionReduce,
     ];
 }
 
@@ -247,7 +268,9 @@ mod tests {
             K17 = 17,
             K18 = 18,
             K19 = 19,
-            K20 = 20
+            K20 = 20,
+            K21 = 21,
+            K22 = 22
         );
     }
 
@@ -284,6 +307,7 @@ mod tests {
             Some(Activation::Sigmoid) => "ACT_SIGMOID",
             Some(Activation::Tanh) => "ACT_TANH",
             Some(Activation::ScaledTanh) => "ACT_SCALED_TANH",
+            Some(Activation::LeakyRelu { .. }) => "ACT_LEAKY_RELU",
         };
         let all = [
             None,
@@ -292,6 +316,7 @@ mod tests {
             Some(Activation::Sigmoid),
             Some(Activation::Tanh),
             Some(Activation::ScaledTanh),
+            Some(Activation::LeakyRelu { alpha: 0.01 }),
         ];
         let constants = prelude_constants();
         let act: Vec<&(String, u32)> = constants

@@ -19,6 +19,7 @@
 //! - `plan/`: `lower/` and all of the above.
 //! - `draw`: `context`, `error`, `readback`.
 //! - `backward/`: `plan/`, `lower/` and all of the above but `draw`.
+//! - `occlusion`: `plan/`, `lower/` and all of the above but `draw` and `backward/`.
 //!
 //! This file only declares the modules and re-exports what the rest of the crate uses.
 
@@ -42,6 +43,7 @@ mod error;
 pub mod kernels;
 pub mod kernels_backward;
 mod lower;
+mod occlusion;
 mod options;
 pub mod params;
 mod pipelines;
@@ -52,6 +54,7 @@ mod x_texture;
 pub use backward::BackwardPlan;
 pub use context::GpuContext;
 pub use error::GpuError;
+pub use occlusion::{OcclusionPlan, OcclusionSpec, PositionValues};
 pub use options::{ConvPath, PlanOptions};
 pub use plan::Plan;
 pub use readback::{read_bytes, read_f32};

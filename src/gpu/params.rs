@@ -128,6 +128,33 @@ pub struct SmallParams {
     pub _pad: [u32; 2],
 }
 
+/// occlude.wgsl's `OccludeParams`: the input's shape and the occlusion grid.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct OccludeParams {
+    pub c: u32,
+    pub h: u32,
+    pub w: u32,
+    /// The patch's side.
+    pub side: u32,
+    pub stride: u32,
+    pub cols: u32,
+    pub _pad: [u32; 2],
+}
+
+/// occlusion_reduce.wgsl's `OcclusionReduceParams`: the scores, their rule (the shader's
+/// `RULE_*`), the class, and the watched channel's `plane` values from `offset`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct OcclusionReduceParams {
+    pub classes: u32,
+    pub chosen: u32,
+    pub rule: u32,
+    pub offset: u32,
+    pub plane: u32,
+    pub _pad: [u32; 3],
+}
+
 // naga, the WGSL front end wgpu builds on, is there on native targets only.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
@@ -151,6 +178,8 @@ mod tests {
             "LengthParams" | "PlaneParams" => size_of::<SmallParams>(),
             "RangeParams" => size_of::<RangeParams>(),
             "DrawParams" => size_of::<DrawParams>(),
+            "OccludeParams" => size_of::<OccludeParams>(),
+            "OcclusionReduceParams" => size_of::<OcclusionReduceParams>(),
             _ => return None,
         })
     }

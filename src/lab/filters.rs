@@ -55,7 +55,7 @@ pub struct FirstLayer {
 }
 
 /// The first `Conv2d` of `net` and the node holding its rectified response.
-fn first_conv(net: &Network) -> Option<(NodeId, NodeId)> {
+pub fn first_conv(net: &Network) -> Option<(NodeId, NodeId)> {
     let conv = net
         .nodes
         .iter()

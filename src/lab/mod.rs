@@ -6,15 +6,22 @@
 //! recipes (`ZooEntry::recipe`), and each shipped run's curves and accuracy are its
 //! [`RunRecord`](crate::train::RunRecord).
 
+mod families;
 mod filters;
 mod lessons;
 mod report;
 mod timing;
 
-pub use filters::{first_layer, forward_to, FilterView, FirstLayer, DEAD_LEVEL, LOW_CONTRAST};
+pub use families::{
+    family, family_row, family_rows, time_families, CurvePoint, FamiliesReport, Family, FamilyRow,
+    TimingError, DEGRADATION_PAIR, FAMILIES,
+};
+pub use filters::{
+    first_conv, first_layer, forward_to, FilterView, FirstLayer, DEAD_LEVEL, LOW_CONTRAST,
+};
 pub use lessons::Lesson;
 pub use report::{sample_inputs, side_report, LabError, SideReport};
-pub use timing::{time_block, BlockTime, Clock};
+pub use timing::{time_block, time_fast_cpu, BlockTime, Clock};
 
 use serde::Serialize;
 

@@ -45,11 +45,17 @@ pub struct BatchNorm {
 }
 
 /// Element-wise activation functions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub enum Activation {
     Relu,
     /// `min(max(x, 0), 6)`.
     Relu6,
+    /// `x` where `x > 0`, else `alpha * x` (Maas et al. 2013); ONNX's default `alpha` is 0.01.
+    /// `alpha >= 0` (the ONNX import refuses a negative one): then the output's sign is the
+    /// input's, which lets a backward pass read the slope from the output alone.
+    LeakyRelu {
+        alpha: f32,
+    },
     Sigmoid,
     Tanh,
     /// LeNet-5's squashing function `1.7159 * tanh(2x / 3)` (LeCun et al. 1998, Appendix A).
@@ -65,6 +71,7 @@ impl Activation {
         match self {
             Activation::Relu => x.max(0.0),
             Activation::Relu6 => x.clamp(0.0, 6.0),
+            Activation::LeakyRelu { alpha } => leaky(x, alpha),
             Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Activation::Tanh => x.tanh(),
             Activation::ScaledTanh => 1.7159 * (2.0 * x / 3.0).tanh(),
@@ -72,11 +79,12 @@ impl Activation {
     }
     /// `d a(u) / du` at input `u`, whose output is `v = a(u)` (so sigmoid and tanh need no
     /// second exponential). ReLU's kink at 0 and ReLU6's at 0 and 6 take the derivative 0,
-    /// as PyTorch's autograd does.
+    /// and leaky ReLU's kink at 0 the slope `alpha`, as PyTorch's autograd does.
     pub fn derivative(self, u: f32, v: f32) -> f32 {
         match self {
             Activation::Relu => (u > 0.0) as u8 as f32,
             Activation::Relu6 => (u > 0.0 && u < 6.0) as u8 as f32,
+            Activation::LeakyRelu { alpha } => leaky_slope(u > 0.0, alpha),
             Activation::Sigmoid => v * (1.0 - v),
             Activation::Tanh => 1.0 - v * v,
             // v = A tanh(S u)  =>  dv/du = A S (1 - tanh^2) = S (A - v^2 / A).
@@ -91,10 +99,29 @@ impl Activation {
         match self {
             Activation::Relu => "relu",
             Activation::Relu6 => "relu6",
+            Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::ScaledTanh => "scaled_tanh",
         }
+    }
+}
+
+/// Leaky ReLU: `x` where `x > 0`, else `alpha * x`.
+pub fn leaky(x: f32, alpha: f32) -> f32 {
+    if x > 0.0 {
+        x
+    } else {
+        alpha * x
+    }
+}
+
+/// Leaky ReLU's slope: 1 on the open side, `alpha` on the other (the kink at 0 included).
+pub fn leaky_slope(open: bool, alpha: f32) -> f32 {
+    if open {
+        1.0
+    } else {
+        alpha
     }
 }
 

@@ -11,5 +11,5 @@ pub use fusion::{consumers, fusions, Fusion};
 pub use layer::*;
 pub use network::*;
 pub use shape::*;
-pub use softmax::{log_softmax, softmax};
+pub use softmax::{log_softmax, softmax, ScoreRule};
 pub use window::*;

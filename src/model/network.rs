@@ -14,6 +14,11 @@ pub struct Node {
     pub inputs: Vec<NodeId>,
 }
 
+/// Weight of each auxiliary output's loss in training, beside the main output's weight 1
+/// (Szegedy et al. 2014, §5: "the losses of the auxiliary classifiers were weighted by 0.3");
+/// at inference auxiliary outputs are dropped.
+pub const AUX_LOSS_WEIGHT: f32 = 0.3;
+
 /// A directed acyclic graph of layers with one input (node 0) and one or more outputs:
 /// the first is the main output, the rest are side outputs such as GoogLeNet's auxiliary
 /// classifiers.

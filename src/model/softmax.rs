@@ -1,6 +1,31 @@
 //! The softmax of `Layer::Softmax`, written once: the CPU reference's layer, the trainer's
 //! forward pass and loss, and the ranking of any network's outputs all call it.
 
+use super::Layer;
+
+/// How a network's output values become scores and probabilities (`predict::head_scores`,
+/// and the GPU's occlusion reduction, read the rule here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScoreRule {
+    /// Logits: higher is better, probabilities by a softmax.
+    Logits,
+    /// The output is a softmax already: its own scores and probabilities.
+    Probabilities,
+    /// LeNet-5's RBF distances: smaller is a better match, so the scores are negated.
+    Distances,
+}
+
+impl ScoreRule {
+    /// The rule of an output head whose last layer is `layer`.
+    pub fn of(layer: &Layer) -> ScoreRule {
+        match layer {
+            Layer::Softmax => ScoreRule::Probabilities,
+            Layer::Rbf(_) => ScoreRule::Distances,
+            _ => ScoreRule::Logits,
+        }
+    }
+}
+
 /// `ln softmax(x)_i = x_i - (max + ln sum_j exp(x_j - max))`, in f64. Subtracting the
 /// maximum keeps every exponent at most 0, so large logits cannot overflow, and working in
 /// logarithms keeps tiny probabilities finite (the trainer's cross-entropy takes their log).

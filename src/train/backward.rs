@@ -6,6 +6,7 @@ use super::activation::derivative;
 use super::conv::{conv_backward, expand_partial, ConvSpec};
 use super::forward::{avg_windows, unravel, Batch, Params, Saved};
 use super::gemm::{matmul_nn, matmul_tn};
+use super::lrn::lrn_backward;
 use super::TrainError;
 use crate::model::Layer;
 use crate::weights::Weights;
@@ -183,6 +184,12 @@ pub fn backward_layer(
             add_to(sink.get("weight"), &dgamma);
             add_to(sink.get("bias"), &dbeta);
         }
+        Layer::Lrn(l) => {
+            let Saved::LrnScale(scale) = saved else {
+                unreachable!("LRN saves its scale")
+            };
+            lrn_backward(l, x, &y.data, scale, dy, &mut dx);
+        }
         Layer::Flatten => dx.copy_from_slice(dy),
         Layer::Dense(d) => {
             let (n, fi, fo) = (x.n, d.in_features, d.out_features);
@@ -231,7 +238,7 @@ pub fn backward_layer(
                 }
             }
         }
-        Layer::Input { .. } | Layer::Lrn(_) | Layer::AdaptiveAvgPool2d(_) => {
+        Layer::Input { .. } | Layer::AdaptiveAvgPool2d(_) => {
             return Err(TrainError::Unsupported {
                 node: params.node.to_string(),
                 kind: layer.kind(),

@@ -41,9 +41,22 @@ pub(super) struct Setup {
     pub pre: GreyscaleFrame,
     pub shapes: Vec<Shape>,
     /// The node whose output the loss and the predictions read, and the sign that makes
-    /// larger mean more likely: -1 for LeNet-5's RBF distances (smaller is a better match),
-    /// the logits before a final Softmax node, else the output itself.
+    /// larger mean more likely ([`head`] of the main output).
     pub scores: (NodeId, f32),
+    /// The same for each auxiliary head (`Network::outputs` after the first), whose losses
+    /// training adds with weight [`AUX_LOSS_WEIGHT`](crate::model::AUX_LOSS_WEIGHT).
+    pub aux: Vec<(NodeId, f32)>,
+}
+
+/// The node an output head's scores are read from, and their sign: -1 for LeNet-5's RBF
+/// distances (smaller is a better match), the logits before a final Softmax node, else the
+/// output itself.
+fn head(net: &Network, out: NodeId) -> (NodeId, f32) {
+    match &net.nodes[out].layer {
+        Layer::Rbf(_) => (out, -1.0),
+        Layer::Softmax => (net.nodes[out].inputs[0], 1.0),
+        _ => (out, 1.0),
+    }
 }
 
 impl Setup {
@@ -74,24 +87,20 @@ impl Setup {
         pre: GreyscaleFrame,
         shapes: Vec<Shape>,
     ) -> Result<Self, TrainError> {
-        let unsupported =
-            |n: &&crate::model::Node| matches!(n.layer, Layer::Lrn(_) | Layer::Input { .. });
+        let unsupported = |n: &&crate::model::Node| matches!(n.layer, Layer::Input { .. });
         if let Some(node) = net.nodes.iter().skip(1).find(unsupported) {
             return Err(TrainError::Unsupported {
                 node: node.name.clone(),
                 kind: node.layer.kind(),
             });
         }
-        let out = net.output();
-        let scores = match &net.nodes[out].layer {
-            Layer::Rbf(_) => (out, -1.0),
-            Layer::Softmax => (net.nodes[out].inputs[0], 1.0),
-            _ => (out, 1.0),
-        };
+        let scores = head(net, net.output());
+        let aux = net.outputs.iter().skip(1).map(|&o| head(net, o)).collect();
         Ok(Setup {
             pre,
             shapes,
             scores,
+            aux,
         })
     }
 

@@ -8,6 +8,7 @@ use super::batch::add_bias;
 pub use super::batch::Batch;
 use super::conv::{conv_forward, expand_partial, ConvSpec};
 use super::gemm::matmul_nt;
+use super::lrn::lrn_forward;
 use super::TrainError;
 use crate::model::{softmax, Layer, Pool2d, Shape};
 use crate::weights::Weights;
@@ -32,6 +33,8 @@ pub enum Saved {
     Argmax(Vec<u32>),
     /// Dropout: the factor each value was multiplied by (0 or `1 / (1 - p)`).
     Mask(Vec<f32>),
+    /// LRN: each value's `k + alpha * sum of squares` over its channel window.
+    LrnScale(Vec<f32>),
     /// BatchNorm in training mode: per-channel batch mean, biased variance and `1/sqrt(var+eps)`.
     BatchStats {
         mean: Vec<f32>,
@@ -204,6 +207,7 @@ pub fn forward_layer(
                 };
             }
         }
+        Layer::Lrn(l) => saved = Saved::LrnScale(lrn_forward(l, x, &mut y.data)),
         Layer::Flatten => y.data.copy_from_slice(&x.data),
         Layer::Dense(d) => {
             matmul_nt(
@@ -254,7 +258,7 @@ pub fn forward_layer(
                 y.data[b * out.len()..(b + 1) * out.len()].copy_from_slice(&probs);
             }
         }
-        Layer::Input { .. } | Layer::Lrn(_) | Layer::AdaptiveAvgPool2d(_) => {
+        Layer::Input { .. } | Layer::AdaptiveAvgPool2d(_) => {
             return Err(TrainError::Unsupported {
                 node: params.node.to_string(),
                 kind: layer.kind(),

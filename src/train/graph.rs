@@ -48,20 +48,25 @@ pub fn forward(
     Ok(tape)
 }
 
-/// Back-propagates `d_output` (the gradient at node `from`) through the tape, adding
-/// parameter gradients to `grads`; returns the gradient with respect to the input batch if
-/// `input_grad` asks for it (zeros otherwise).
+/// Back-propagates the gradients `seeds` (`(node, d loss / d node output)`, one per output
+/// head the loss reads) through the tape, adding parameter gradients to `grads`; returns the
+/// gradient with respect to the input batch if `input_grad` asks for it (zeros otherwise).
 pub fn backward(
     net: &Network,
     weights: &Weights,
     tape: &Tape,
-    from: NodeId,
-    d_output: Vec<f32>,
+    seeds: Vec<(NodeId, Vec<f32>)>,
     grads: &mut Weights,
     input_grad: bool,
 ) -> Result<Vec<f32>, TrainError> {
     let mut pending: Vec<Option<Vec<f32>>> = vec![None; net.nodes.len()];
-    pending[from] = Some(d_output);
+    let from = seeds.iter().map(|s| s.0).max().unwrap_or(0);
+    for (node, d_output) in seeds {
+        match &mut pending[node] {
+            Some(acc) => acc.iter_mut().zip(&d_output).for_each(|(a, d)| *a += d),
+            slot => *slot = Some(d_output),
+        }
+    }
     for id in (1..=from).rev() {
         let Some(dy) = pending[id].take() else {
             continue;

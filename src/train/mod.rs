@@ -6,9 +6,9 @@
 //! Files, in the order data flows: `idx` (files to a [`Dataset`]), `gemm` (matrix products),
 //! `conv` (convolutions on them), `activation` (tanh and its kin), `forward` and `backward`
 //! (one layer on a batch), `graph` (a network on a batch), `params` (initialisation, saving),
-//! `optim` (the update rule), `trainer` (the loop), `eval` (accuracy); `head` and `head_io`
-//! (transfer learning: a new dense head on a frozen network's features, and its file),
-//! `finetune` (the last layers retrained with a head).
+//! `loss` (cross-entropy over the output heads), `optim` (the update rule), `trainer` (the
+//! loop), `eval` (accuracy); `head` and `head_io` (transfer learning: a new dense head on a
+//! frozen network's features, and its file), `finetune` (the last layers retrained with a head).
 
 mod activation;
 mod backward;
@@ -22,6 +22,8 @@ mod graph;
 mod head;
 mod head_io;
 mod idx;
+mod loss;
+mod lrn;
 mod optim;
 mod params;
 mod record;

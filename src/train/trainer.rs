@@ -2,13 +2,14 @@
 //! SGD steps on the warm-up + cosine schedule, BatchNorm running statistics, a report per
 //! epoch.
 
-use super::eval::{argmax, evaluate, Setup};
+use super::eval::{evaluate, Setup};
 use super::forward::{Batch, Mode, Saved};
 use super::graph::{self, Tape};
+use super::loss::head_losses;
 use super::optim::{learning_rate, Sgd};
 use super::params::{init_weights, optimised, zero_grads};
 use super::{Dataset, Schedule, TrainConfig, TrainError};
-use crate::model::{log_softmax, Layer, Network, NodeId, Shape};
+use crate::model::{Layer, Network, NodeId, Shape};
 use crate::preprocess::GreyscaleFrame;
 use crate::weights::{check_weights, Weights};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
@@ -59,7 +60,7 @@ impl fmt::Display for EpochReport {
 /// The loss on a batch and its gradients.
 #[derive(Clone, Debug)]
 pub struct Gradients {
-    /// Mean cross-entropy over the batch.
+    /// Mean cross-entropy over the batch (main head plus the weighted auxiliary heads).
     pub loss: f64,
     /// `d loss / d tensor` for every trainable tensor.
     pub params: Weights,
@@ -76,36 +77,9 @@ struct ShardResult {
     batch_stats: Vec<(NodeId, Vec<f32>, Vec<f32>, usize)>,
 }
 
-/// Cross-entropy of softmax(`logits`) against `label` smoothed by `smoothing`; writes
-/// `scale * d loss / d logits` into `grad`.
-fn cross_entropy(
-    logits: &[f32],
-    label: usize,
-    smoothing: f32,
-    scale: f32,
-    grad: &mut [f32],
-) -> f64 {
-    let k = logits.len() as f64;
-    let mut loss = 0.0;
-    for (i, (log_p, g)) in log_softmax(logits)
-        .into_iter()
-        .zip(grad.iter_mut())
-        .enumerate()
-    {
-        let target = smoothing as f64 / k
-            + if i == label {
-                1.0 - smoothing as f64
-            } else {
-                0.0
-            };
-        loss -= target * log_p;
-        *g = ((log_p.exp() - target) * scale as f64) as f32;
-    }
-    loss
-}
-
 /// Forward, loss and backward on one batch; the loss gradient is scaled by `1 / total` so
-/// that shards of one batch add up to the batch mean.
+/// that shards of one batch add up to the batch mean. The loss is the main head's
+/// cross-entropy plus 0.3 times each auxiliary head's ([`head_losses`]).
 #[allow(clippy::too_many_arguments)]
 fn run_batch(
     net: &Network,
@@ -120,20 +94,9 @@ fn run_batch(
     input_grad: bool,
 ) -> Result<(ShardResult, Vec<f32>), TrainError> {
     let tape: Tape = graph::forward(net, weights, shapes, input, mode)?;
-    let (node, sign) = setup.scores;
-    let out = &tape.outputs[node];
-    let mut d_out = vec![0.0; out.data.len()];
-    let (mut loss_sum, mut correct) = (0.0, 0);
-    let classes = out.shape.len();
-    for (b, &label) in labels.iter().enumerate() {
-        let logits: Vec<f32> = out.image(b).iter().map(|v| sign * v).collect();
-        correct += (argmax(&logits) == label as usize) as usize;
-        let grad = &mut d_out[b * classes..(b + 1) * classes];
-        let scale = sign / total as f32;
-        loss_sum += cross_entropy(&logits, label as usize, smoothing, scale, grad);
-    }
+    let (seeds, loss_sum, correct) = head_losses(setup, &tape, labels, smoothing, total);
     let mut grads = zero_grads(net);
-    let d_input = graph::backward(net, weights, &tape, node, d_out, &mut grads, input_grad)?;
+    let d_input = graph::backward(net, weights, &tape, seeds, &mut grads, input_grad)?;
     let batch_stats = tape
         .saved
         .iter()

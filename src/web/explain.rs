@@ -10,7 +10,10 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// `value` as a plain object with typed arrays added under the names given.
-fn with_arrays<T: Serialize>(value: &T, arrays: &[(&str, JsValue)]) -> Result<JsValue, JsError> {
+pub(super) fn with_arrays<T: Serialize>(
+    value: &T,
+    arrays: &[(&str, JsValue)],
+) -> Result<JsValue, JsError> {
     let object = to_js(value)?;
     for (name, array) in arrays {
         js_sys::Reflect::set(&object, &(*name).into(), array)

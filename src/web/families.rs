@@ -34,7 +34,7 @@ impl Session {
         to_js(&self.engine.activation_shares().await.map_err(js_error)?)
     }
 
-    /// Sigmoid, tanh, ReLU and ReLU6 and their derivatives at `n` points of `[lo, hi]`.
+    /// Sigmoid, tanh, ReLU, ReLU6 and leaky ReLU and their derivatives at `n` points of `[lo, hi]`.
     pub fn activation_curves(&self, lo: f32, hi: f32, n: u32) -> Result<JsValue, JsError> {
         to_js(&activation_curves(lo, hi, n.min(10_000) as usize))
     }

@@ -29,7 +29,9 @@ impl Init {
         let relu = net.nodes.iter().any(|n| {
             matches!(
                 n.layer,
-                Layer::Activation(Activation::Relu | Activation::Relu6)
+                Layer::Activation(
+                    Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. }
+                )
             )
         });
         Init::Training { relu }

@@ -2,6 +2,8 @@
 
 mod alexnet;
 mod efficientnet;
+mod fmnist;
+mod fmnist_resnet;
 mod googlenet;
 mod lab;
 mod lenet;
@@ -69,6 +71,13 @@ pub const ZOO: &[ZooEntry] = &[
     ZooEntry { name: "lab_tricks_smoothing", description: "Lab tricks: trained with label smoothing 0.1", build: lab::lab_tricks_smoothing, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(lab::SMOOTHING_RECIPE) },
     ZooEntry { name: "lab_tricks_schedule", description: "Lab tricks: trained with warm-up + cosine learning rate", build: lab::lab_tricks_schedule, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(lab::LAB_RECIPE) },
     ZooEntry { name: "lab_tricks_all", description: "Lab tricks: BatchNorm, dropout, label smoothing and the schedule", build: lab::lab_tricks_all, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(lab::ALL_TRICKS_RECIPE) },
+    // The families at Fashion-MNIST scale, trained by convscope (see `fmnist.rs`, `fmnist_resnet.rs`).
+    ZooEntry { name: "fmnist_alexnet", description: "AlexNet at Fashion-MNIST scale: 7x7/2 first layer, LRN, overlapping pooling, dropout", build: fmnist::fmnist_alexnet, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(fmnist::FAMILY_RECIPE) },
+    ZooEntry { name: "fmnist_vgg", description: "VGG at Fashion-MNIST scale: 3x3 blocks, channels doubling, pooling halving", build: fmnist::fmnist_vgg, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(fmnist::FAMILY_RECIPE) },
+    ZooEntry { name: "fmnist_nin", description: "Network in Network at Fashion-MNIST scale: mlpconv blocks, global average pooling", build: fmnist::fmnist_nin, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(fmnist::FAMILY_RECIPE) },
+    ZooEntry { name: "fmnist_googlenet", description: "GoogLeNet at Fashion-MNIST scale: Inception modules, two auxiliary classifiers", build: fmnist::fmnist_googlenet, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(fmnist::FAMILY_RECIPE) },
+    ZooEntry { name: "fmnist_resnet", description: "ResNet-20 layout at Fashion-MNIST scale: basic blocks, BatchNorm, projection shortcuts", build: fmnist_resnet::fmnist_resnet, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(fmnist::FAMILY_RECIPE) },
+    ZooEntry { name: "fmnist_plain", description: "The ResNet's plain twin: the same 20 layers without shortcuts", build: fmnist_resnet::fmnist_plain, preprocess: Preprocess::FASHION_28, labels: Labels::FashionMnist, recipe: Some(fmnist::FAMILY_RECIPE) },
 ];
 
 /// The model called `name`, if the zoo has it.

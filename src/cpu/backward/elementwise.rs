@@ -5,10 +5,13 @@ use super::Mode;
 use crate::model::{Activation, BatchNorm, Lrn, Shape};
 
 /// `dx = f'(x) * dy` with `x` the activation's input, changed by `mode` for the rectifiers:
-/// - `Gradient`: ReLU `1[x > 0] * g`, ReLU6 `1[0 < x < 6] * g`; sigmoid `s (1 - s) g`, tanh
-///   `(1 - t^2) g`, scaled tanh `1.7159 * 2/3 * (1 - tanh^2(2x/3)) g`;
-/// - `Guided` (Springenberg et al. 2014): the rectifier's gradient, and only where `g > 0`;
-/// - `Deconvnet` (Zeiler & Fergus 2013, §2.1): the rectifier passes `relu(g)`, whatever `x`.
+/// - `Gradient`: ReLU `1[x > 0] * g`, ReLU6 `1[0 < x < 6] * g`, leaky ReLU `g` where `x > 0`
+///   else `alpha * g`; sigmoid `s (1 - s) g`, tanh `(1 - t^2) g`, scaled tanh
+///   `1.7159 * 2/3 * (1 - tanh^2(2x/3)) g`;
+/// - `Guided` (Springenberg et al. 2014): the rectifier's gradient, and only where `g > 0`
+///   (leaky ReLU: its gradient, `alpha * g` for `x <= 0`, kept where `g > 0`);
+/// - `Deconvnet` (Zeiler & Fergus 2013, §2.1): the rectifier applied to the signal going back,
+///   whatever `x`: `relu(g)`, and leaky ReLU's own `leaky(g)` (`alpha * g` where `g <= 0`).
 ///
 /// Sigmoid, tanh and scaled tanh have no switch to change: they use their derivative in every
 /// mode (as Captum's `GuidedBackprop` and `Deconvolution`, which override only ReLUs).
@@ -17,14 +20,19 @@ pub fn activation_backward(a: Activation, mode: Mode, x: &[f32], dy: &[f64]) -> 
         .zip(dy)
         .map(|(&v, &g)| {
             let v = v as f64;
-            let rectifier = |open: bool| match mode {
-                Mode::Gradient => open as u8 as f64 * g,
-                Mode::Guided => (open && g > 0.0) as u8 as f64 * g,
-                Mode::Deconvnet => g.max(0.0),
+            // `closed`: the slope where the rectifier is shut (0, or leaky ReLU's alpha).
+            let rectifier = |open: bool, closed: f64| {
+                let slope = if open { 1.0 } else { closed };
+                match mode {
+                    Mode::Gradient => slope * g,
+                    Mode::Guided => (g > 0.0) as u8 as f64 * slope * g,
+                    Mode::Deconvnet => g.max(0.0) + closed * g.min(0.0),
+                }
             };
             match a {
-                Activation::Relu => rectifier(v > 0.0),
-                Activation::Relu6 => rectifier(v > 0.0 && v < 6.0),
+                Activation::Relu => rectifier(v > 0.0, 0.0),
+                Activation::Relu6 => rectifier(v > 0.0 && v < 6.0, 0.0),
+                Activation::LeakyRelu { alpha } => rectifier(v > 0.0, alpha as f64),
                 Activation::Sigmoid => {
                     let s = 1.0 / (1.0 + (-v).exp());
                     s * (1.0 - s) * g

@@ -5,7 +5,7 @@
 use crate::cpu::backward::Mode;
 use crate::gpu::dispatch::Dispatch;
 use crate::gpu::error::GpuError;
-use crate::gpu::kernels::{activation_code, Kernel, Variant};
+use crate::gpu::kernels::{activation_overrides, Kernel, Variant};
 use crate::gpu::kernels_backward::{mode_code, BackwardKernel};
 use crate::gpu::lower::{grid, Lowering};
 use crate::gpu::params::*;
@@ -127,8 +127,13 @@ pub fn node(l: &Lowering, layer: &Layer, io: &BackIo) -> Result<Vec<Edge>, GpuEr
         Layer::Concat => return Ok(route(l, io, true)),
         Layer::Conv2d(c) => {
             let w = l.tensor(io.name, "weight")?;
-            let job = Job::new(BackwardKernel::Conv, &[io.dy, &w], io.dx[0], n);
-            job.edge(l, io, &conv_params(c, s, io.out_shape))
+            // A group of at most 4 input channels (a stem's 3) in one invocation, sharing
+            // each dy value it reads.
+            let per_group = c.in_channels / c.groups;
+            let along = if per_group <= 4 { per_group } else { 1 };
+            let job = Job::new(BackwardKernel::Conv, &[io.dy, &w], io.dx[0], n / along);
+            job.with("IN", along as u32)
+                .edge(l, io, &conv_params(c, s, io.out_shape))
         }
         Layer::PartialConv2d(p) => partial_conv(l, io, p)?,
         Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => {
@@ -282,14 +287,14 @@ fn activation(l: &Lowering, io: &BackIo, a: Activation) -> Edge {
     let len = io.out_shape.len();
     let mut variants = Vec::new();
     for mode in [Mode::Gradient, Mode::Guided, Mode::Deconvnet] {
-        let job = Job::new(
+        let mut job = Job::new(
             BackwardKernel::Activation,
             &[io.output, io.dy],
             io.dx[0],
             len,
         )
-        .with("ACT", activation_code(Some(a)))
         .with("MODE", mode_code(mode));
+        job.extra.extend(activation_overrides(Some(a)));
         variants.extend(job.both(l, io, &small(len, 0)).map(|d| vec![d]));
     }
     Edge { variants }

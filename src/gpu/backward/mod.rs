@@ -17,6 +17,8 @@
 //! Imports `plan` (the forward buffers, the timer), `lower` (the builder), `dispatch`,
 //! `readback` and the kernel tables; nothing imports it but `gpu/mod.rs`.
 
+mod fast;
+mod fold;
 mod lower;
 mod transposed;
 
@@ -24,17 +26,16 @@ use super::context::GpuContext;
 use super::dispatch::encode;
 use super::error::GpuError;
 use super::lower::Lowering;
-use super::options::{choose_conv_kernel, Capabilities, Choice, ConvKernel, PlanOptions};
-use super::plan::buffers::Shared;
 use super::plan::timer::Timer;
 use super::plan::Plan;
 use super::readback::read_f32_many;
 use crate::cpu::backward::Mode;
-use crate::model::{Layer, NodeId};
+use crate::model::{Layer, Network, NodeId};
 use crate::tensor::Tensor;
 use crate::weights::Weights;
+use fast::FastConvs;
+use fold::Folds;
 use lower::{BackIo, Edge};
-use transposed::Transposed;
 
 /// A plan's backward pass: gradient buffers and recorded dispatches, made once.
 pub struct BackwardPlan {
@@ -42,12 +43,20 @@ pub struct BackwardPlan {
     grads: Vec<wgpu::Buffer>,
     /// Each node's dispatches, one [`Edge`] per input.
     edges: Vec<Vec<Edge>>,
+    /// A folded convolution's dispatches from its BatchNorm's output gradient (`fold.rs`),
+    /// run where the pass skipped that BatchNorm.
+    folded_edges: Vec<Option<Vec<Edge>>>,
     /// Nodes whose forward output the backward kernels read.
     forward_reads: Vec<NodeId>,
     /// Which gradients the last pass wrote.
     written: Vec<bool>,
     /// Which nodes the last pass ran back through.
     ran: Vec<bool>,
+    /// BatchNorms folded into the convolution before them (`fold.rs`).
+    folds: Folds,
+    /// Convolutions whose output gradient the last pass skipped (its BatchNorm folded):
+    /// filled by the BatchNorm's own dispatch when read.
+    skipped: Vec<bool>,
     timer: Option<Timer>,
 }
 
@@ -111,7 +120,12 @@ impl BackwardPlan {
             scratch: None,
             x_texture: None,
         };
-        let convs = FastConvs::new(ctx, plan, weights, fast);
+        let folds = Folds::new(net, weights);
+        let folded_l = Lowering {
+            weights: &folds.weights,
+            ..l
+        };
+        let convs = FastConvs::new(ctx, plan, weights, &folds, fast);
         let fast_l = Lowering {
             ctx,
             weights: &convs.weights,
@@ -120,44 +134,53 @@ impl BackwardPlan {
             scratch: convs.shared.scratch.as_ref(),
             x_texture: convs.shared.x_texture.as_ref().map(|(t, v)| (t, v)),
         };
+        let fast_folded_l = Lowering {
+            weights: &convs.folded,
+            ..fast_l
+        };
         let grads = gradient_buffers(ctx, plan, limit)?;
         let mut edges = Vec::with_capacity(net.nodes.len());
-        let mut forward_reads = Vec::new();
+        let mut folded_edges = Vec::with_capacity(net.nodes.len());
         for (id, node) in net.nodes.iter().enumerate() {
             let inputs: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| plan.buffer(i)).collect();
             let dx: Vec<&wgpu::Buffer> = node.inputs.iter().map(|&i| &grads[i]).collect();
             let in_shapes: Vec<_> = node.inputs.iter().map(|&i| shapes[i]).collect();
-            let io = BackIo {
+            let io = |dy| BackIo {
                 name: &node.name,
                 inputs: &inputs,
                 in_shapes: &in_shapes,
                 output: plan.buffer(id),
                 out_shape: shapes[id],
-                dy: &grads[id],
+                dy,
                 dx: &dx,
             };
-            edges.push(match (&convs.specs[id], &node.layer) {
+            let edge = |io: &BackIo, gather: &Lowering, fast: &Lowering| match (
+                &convs.specs[id],
+                &node.layer,
+            ) {
                 (Some((t, kernel)), Layer::Conv2d(c)) => {
                     let (up, spill) = (&convs.up, &convs.spill);
-                    vec![t.edge(&fast_l, &l, &io, c, *kernel, up, spill)?]
+                    Ok(vec![t.edge(fast, &l, io, c, *kernel, up, spill)?])
                 }
-                _ => lower::node(&l, &node.layer, &io)?,
+                _ => lower::node(gather, &node.layer, io),
+            };
+            edges.push(edge(&io(&grads[id]), &l, &fast_l)?);
+            // A folded convolution also runs back from its BatchNorm's output gradient.
+            folded_edges.push(match folds.bn_of[id] {
+                Some(bn) => Some(edge(&io(&grads[bn]), &folded_l, &fast_folded_l)?),
+                None => None,
             });
-            match node.layer {
-                Layer::Activation(_) | Layer::Softmax => forward_reads.push(id),
-                Layer::MaxPool2d(_) | Layer::Lrn(_) | Layer::Rbf(_) => {
-                    forward_reads.push(node.inputs[0])
-                }
-                _ => {}
-            }
         }
         let n = net.nodes.len();
         Ok(BackwardPlan {
             grads,
             edges,
-            forward_reads,
+            folded_edges,
+            forward_reads: forward_reads(net),
             written: vec![false; n],
             ran: vec![false; n],
+            folds,
+            skipped: vec![false; n],
             timer: Timer::new(ctx, n),
         })
     }
@@ -195,6 +218,7 @@ impl BackwardPlan {
         let reached = reached(plan, seed, stop);
         self.written.fill(false);
         self.ran.fill(false);
+        self.skipped.fill(false);
         self.written[seed] = true;
         let mut encoder = ctx
             .device
@@ -203,8 +227,18 @@ impl BackwardPlan {
             });
         for id in (stop + 1..=seed).rev().filter(|&id| reached[id]) {
             let node = &net.nodes[id];
+            // The convolution below runs back through this BatchNorm on scaled weights.
+            if let Some(conv) = self.folds.conv_of[id].filter(|&c| c > stop) {
+                self.written[conv] = true;
+                self.skipped[conv] = true;
+                continue;
+            }
             let mut dispatches = Vec::new();
-            for (edge, &input) in self.edges[id].iter().zip(&node.inputs) {
+            let edges = match &self.folded_edges[id] {
+                Some(folded) if self.skipped[id] => folded,
+                _ => &self.edges[id],
+            };
+            for (edge, &input) in edges.iter().zip(&node.inputs) {
                 dispatches.extend(edge.pick(mode, self.written[input]));
                 self.written[input] = true;
             }
@@ -230,6 +264,7 @@ impl BackwardPlan {
         plan: &Plan,
         ids: &[NodeId],
     ) -> Result<Vec<Option<Tensor>>, GpuError> {
+        self.fill_skipped(ctx, ids);
         let wanted: Vec<NodeId> = ids.iter().copied().filter(|&id| self.written[id]).collect();
         let parts: Vec<(&wgpu::Buffer, u64)> = wanted
             .iter()
@@ -248,6 +283,31 @@ impl BackwardPlan {
             .collect())
     }
 
+    /// Run the folded BatchNorms' own dispatches where the last pass skipped the gradient of
+    /// one of `ids` (a convolution's output gradient).
+    fn fill_skipped(&self, ctx: &GpuContext, ids: &[NodeId]) {
+        let dispatches: Vec<_> = (ids.iter())
+            .filter(|&&id| self.skipped[id])
+            .filter_map(|&id| self.folds.bn_of[id])
+            .flat_map(|bn| self.edges[bn][0].pick(Mode::Gradient, false))
+            .collect();
+        if dispatches.is_empty() {
+            return;
+        }
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("folded BatchNorm gradients"),
+            });
+        encode(
+            &mut encoder,
+            "folded BatchNorm",
+            dispatches.into_iter(),
+            None,
+        );
+        ctx.queue.submit([encoder.finish()]);
+    }
+
     /// The gradient at node `id` after the last pass (`None`: not reached).
     pub async fn read(
         &self,
@@ -256,6 +316,12 @@ impl BackwardPlan {
         id: NodeId,
     ) -> Result<Option<Tensor>, GpuError> {
         Ok(self.read_many(ctx, plan, &[id]).await?.pop().flatten())
+    }
+
+    /// The convolution whose backward BatchNorm `id` is folded into (its own pass skipped
+    /// but where the pass stops at that convolution), if any.
+    pub fn folded_into(&self, id: NodeId) -> Option<NodeId> {
+        self.folds.conv_of.get(id).copied().flatten()
     }
 
     /// Milliseconds each node's backward took in the last pass (0 for nodes it did not run
@@ -267,6 +333,20 @@ impl BackwardPlan {
         let ran = |id: NodeId| self.ran[id];
         Ok(Some(t.node_ms(ctx, self.ran.len(), ran).await?))
     }
+}
+
+/// The nodes whose forward output the backward kernels read: an activation's (and
+/// softmax's) own output, the input of max pooling, LRN and RBF.
+fn forward_reads(net: &Network) -> Vec<NodeId> {
+    let mut reads = Vec::new();
+    for (id, node) in net.nodes.iter().enumerate() {
+        match node.layer {
+            Layer::Activation(_) | Layer::Softmax => reads.push(id),
+            Layer::MaxPool2d(_) | Layer::Lrn(_) | Layer::Rbf(_) => reads.push(node.inputs[0]),
+            _ => {}
+        }
+    }
+    reads
 }
 
 /// One gradient buffer per node, laid out as its output (a multiple of 16 bytes).
@@ -295,75 +375,6 @@ fn gradient_buffers(
         }));
     }
     Ok(grads)
-}
-
-/// The convolutions that run back on the forward pass's fast kernels: for each node, the
-/// transposed convolution and its kernel; their transposed weights under the nodes' names;
-/// the buffers those kernels share; the scratch buffers of the spread gradient and of the
-/// accumulating variant.
-struct FastConvs {
-    specs: Vec<Option<(Transposed, ConvKernel)>>,
-    weights: Weights,
-    shared: Shared,
-    up: wgpu::Buffer,
-    spill: wgpu::Buffer,
-}
-
-impl FastConvs {
-    fn new(ctx: &GpuContext, plan: &Plan, weights: &Weights, fast: bool) -> FastConvs {
-        let options = PlanOptions::default();
-        let caps = Capabilities::new(ctx, &options);
-        let specs: Vec<Option<(Transposed, ConvKernel)>> = (plan.net.nodes.iter().enumerate())
-            .map(|(id, node)| {
-                let Layer::Conv2d(c) = &node.layer else {
-                    return None;
-                };
-                let (s, o) = (plan.shapes[node.inputs[0]], plan.shapes[id]);
-                let t = Transposed::new(c, s, o).filter(|_| fast)?;
-                let kernel = choose_conv_kernel(&t.conv, t.input, s, &options, &caps);
-                // A transposed convolution with a few output channels (a stem's 3) would
-                // keep the matrix product's channel lanes idle over a large spread map: the
-                // gather is quicker there (BENCHMARKS.md).
-                // (A strided depthwise layer measured 5x slower gathered than spread.)
-                let narrow = s.c < 16 && c.groups == 1;
-                (kernel != ConvKernel::Naive && !narrow).then_some((t, kernel))
-            })
-            .collect();
-        let mut tensors = std::collections::BTreeMap::new();
-        let (mut kernels, mut up, mut spill) = (Vec::new(), 16u64, 16u64);
-        for (id, node) in plan.net.nodes.iter().enumerate() {
-            let (Some((t, kernel)), Layer::Conv2d(c)) = (&specs[id], &node.layer) else {
-                continue;
-            };
-            let s = plan.shapes[node.inputs[0]];
-            let w = &weights.get(&node.name, "weight").data;
-            let data = Transposed::weight(c, w);
-            let shape = vec![s.c, c.out_channels / c.groups, c.kernel.0, c.kernel.1];
-            tensors.insert(format!("{}.weight", node.name), Tensor::new(shape, data));
-            kernels.push((Choice::Conv(&t.conv, *kernel), t.input, s));
-            if t.upsampled.is_some() {
-                up = up.max(t.input.len() as u64 * 4);
-            }
-            spill = spill.max(s.len() as u64 * 4);
-        }
-        let shared = Shared::for_kernels(ctx, &kernels);
-        let scratch = |label: &str, bytes: u64| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: bytes.div_ceil(16) * 16,
-                // Copied into the X texture by the matrix-product kernels.
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            })
-        };
-        FastConvs {
-            weights: Weights { tensors },
-            shared,
-            up: scratch("spread gradient", up),
-            spill: scratch("gradient to add", spill),
-            specs,
-        }
-    }
 }
 
 /// The nodes the seed depends on, down to `stop` (exclusive of what lies below it).

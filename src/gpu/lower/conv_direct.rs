@@ -16,7 +16,10 @@ pub fn naive(l: &Lowering, io: &NodeIo, conv: &ConvSetup) -> Result<Vec<Dispatch
         bytemuck::cast_slice(&conv.weight),
     )?;
     let b = l.bias(name, conv.bias.as_deref())?;
-    let variant = Variant::with(Kernel::ConvNaive, "ACT", conv.act);
+    let variant = Variant {
+        kernel: Kernel::ConvNaive,
+        overrides: conv.act.clone(),
+    };
     let reads = [io.input(), &w, &b];
     let workgroups = grid(io.out_shape.len(), 64);
     Ok(vec![l.dispatch(
@@ -42,7 +45,7 @@ pub fn gemm(l: &Lowering, io: &NodeIo, conv: &ConvSetup) -> Result<Vec<Dispatch>
     let wg = invocations.next_power_of_two().clamp(8, 64);
     let variant = Variant {
         kernel: Kernel::ConvGemm,
-        overrides: vec![("ACT", conv.act), ("CH4", 2), ("PX", 8), ("WG", wg as u32)],
+        overrides: [&conv.act[..], &[("CH4", 2), ("PX", 8), ("WG", wg as u32)]].concat(),
     };
     let tiles = [
         invocations.div_ceil(wg) as u32,

@@ -3,7 +3,7 @@
 //! of the matrix-product kernels.
 
 use super::builder::{Lowering, NodeIo};
-use crate::gpu::kernels::activation_code;
+use crate::gpu::kernels::activation_overrides;
 use crate::gpu::params::ConvParams;
 use crate::model::{Activation, BatchNorm, Conv2d};
 
@@ -22,8 +22,8 @@ pub struct ConvSetup<'c> {
     pub weight: Vec<f32>,
     pub bias: Option<Vec<f32>>,
     pub params: ConvParams,
-    /// The `ACT` override.
-    pub act: u32,
+    /// The overrides of its activation (`ACT`, `ACT_ALPHA`).
+    pub act: Vec<(&'static str, u32)>,
 }
 
 impl<'c> ConvSetup<'c> {
@@ -55,7 +55,7 @@ impl<'c> ConvSetup<'c> {
             weight,
             bias,
             params,
-            act: activation_code(epilogue.activation),
+            act: activation_overrides(epilogue.activation),
         }
     }
 

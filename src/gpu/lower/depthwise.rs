@@ -85,12 +85,12 @@ fn taps_and_bias(
 /// The overrides both depthwise kernels take, sorted by name.
 fn shape_overrides(conv: &ConvSetup) -> Vec<(&'static str, u32)> {
     let c = conv.c;
-    vec![
-        ("ACT", conv.act),
+    let shape = [
         ("DW", c.dilation.1 as u32),
         ("KH", c.kernel.0 as u32),
         ("KW", c.kernel.1 as u32),
-    ]
+    ];
+    [&conv.act[..], &shape].concat()
 }
 
 /// One invocation per 8 outputs of a row.

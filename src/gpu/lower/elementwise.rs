@@ -4,7 +4,7 @@
 use super::builder::{grid, Lowering, NodeIo};
 use crate::gpu::dispatch::Dispatch;
 use crate::gpu::error::GpuError;
-use crate::gpu::kernels::{activation_code, Kernel, Variant};
+use crate::gpu::kernels::{activation_overrides, Kernel, Variant};
 use crate::gpu::params::{BatchNormParams, LrnParams, SmallParams};
 use crate::model::{Activation, BatchNorm, Lrn};
 
@@ -38,8 +38,10 @@ pub fn batchnorm(l: &Lowering, io: &NodeIo, b: &BatchNorm) -> Result<Dispatch, G
 
 /// activation.wgsl, the function chosen by its `ACT` override.
 pub fn activation(l: &Lowering, io: &NodeIo, a: Activation) -> Dispatch {
-    let code = activation_code(Some(a));
-    let variant = Variant::with(Kernel::Activation, "ACT", code);
+    let variant = Variant {
+        kernel: Kernel::Activation,
+        overrides: activation_overrides(Some(a)),
+    };
     let len = io.out_shape.len();
     let (params, workgroups) = (small(len, 0), grid(len, 64));
     l.dispatch(

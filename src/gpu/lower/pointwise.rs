@@ -78,7 +78,7 @@ fn product(
         .max(round as usize * 4);
     let variant = Variant {
         kernel,
-        overrides: vec![("ACT", conv.act), ("ROUND", round), ("WG", wg as u32)],
+        overrides: [&conv.act[..], &[("ROUND", round), ("WG", wg as u32)]].concat(),
     };
     let tiles = [
         invocations.div_ceil(wg) as u32,

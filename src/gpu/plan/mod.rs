@@ -161,6 +161,22 @@ impl Plan {
     /// dispatches. [`Plan::read`] and [`Plan::read_many`] call this; call it before using
     /// [`Plan::buffer`] of such a node.
     pub fn materialize(&self, ctx: &GpuContext, ids: &[NodeId]) {
+        let dispatches = self.deferred_for(ids);
+        if dispatches.is_empty() {
+            return;
+        }
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("un-fused nodes"),
+            });
+        encode(&mut encoder, "un-fused nodes", dispatches.into_iter(), None);
+        ctx.queue.submit([encoder.finish()]);
+    }
+
+    /// The un-fused dispatches that fill the buffers of `ids` (and of the nodes they read
+    /// from) where the forward pass skipped them, producers first.
+    fn deferred_for(&self, ids: &[NodeId]) -> Vec<&Dispatch> {
         let mut needed = vec![false; self.net.nodes.len()];
         let mut stack = ids.to_vec();
         while let Some(id) = stack.pop() {
@@ -173,23 +189,28 @@ impl Plan {
                 stack.extend(&self.net.nodes[id].inputs);
             }
         }
-        if !needed.contains(&true) {
-            return;
-        }
-        let mut encoder = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("un-fused nodes"),
-            });
         // Node ids are in graph order, so producers run before their consumers.
-        let dispatches = self
-            .deferred
+        self.deferred
             .iter()
             .enumerate()
             .filter(|&(id, _)| needed[id])
-            .flat_map(|(_, d)| d.iter().flatten());
-        encode(&mut encoder, "un-fused nodes", dispatches, None);
-        ctx.queue.submit([encoder.finish()]);
+            .flat_map(|(_, d)| d.iter().flatten())
+            .collect()
+    }
+
+    /// Encode a forward pass over what the input buffer holds when it runs (no upload, no
+    /// timestamps), then the un-fused dispatches that fill the buffers of `ids`: one pass of
+    /// a batch encoded after a kernel that writes the input (occlusion).
+    pub(in crate::gpu) fn encode_pass(&self, encoder: &mut wgpu::CommandEncoder, ids: &[NodeId]) {
+        for (id, dispatches) in self.steps.iter().enumerate() {
+            if !dispatches.is_empty() {
+                encode(encoder, &self.net.nodes[id].name, dispatches.iter(), None);
+            }
+        }
+        let deferred = self.deferred_for(ids);
+        if !deferred.is_empty() {
+            encode(encoder, "un-fused nodes", deferred.into_iter(), None);
+        }
     }
 
     /// Node `id`'s output after the last forward pass, shaped `[c, h, w]`.

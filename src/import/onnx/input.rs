@@ -21,8 +21,11 @@ pub(super) fn parse(bytes: Vec<u8>) -> Result<ModelProto, ImportError> {
     if bytes.starts_with(b"PK\x03\x04") {
         return Err(ImportError::Zip);
     }
-    let model = ModelProto::decode(bytes.as_slice()).map_err(|e| ImportError::Malformed {
-        reason: e.to_string(),
+    // From `Bytes`, each initializer's raw data is a slice of this one buffer, not a copy.
+    let model = ModelProto::decode(prost::bytes::Bytes::from(bytes)).map_err(|e| {
+        ImportError::Malformed {
+            reason: e.to_string(),
+        }
     })?;
     if model.graph.is_none() && model.opset_import.is_empty() {
         return Err(ImportError::Malformed {

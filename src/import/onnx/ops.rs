@@ -24,6 +24,7 @@ impl Builder {
             "Relu" => activation(Activation::Relu),
             "Sigmoid" => activation(Activation::Sigmoid),
             "Tanh" => activation(Activation::Tanh),
+            "LeakyRelu" => activation(leaky_relu(site, &a)?),
             "Clip" => activation(self.clip(site, node, &a)?),
             "LRN" => Some(Layer::Lrn(lrn(site, &a)?)),
             "GlobalAveragePool" => Some(Layer::GlobalAvgPool),
@@ -52,8 +53,8 @@ impl Builder {
             }
             "Pad" => self.pad(node, site, &a),
             "Constant" => self.constant_node(node, site, &a),
-            "LeakyRelu" | "PRelu" | "Elu" | "Selu" => Err(site.unsupported(
-                "convscope's activations are ReLU, ReLU6, sigmoid and tanh; it has no leaky or exponential ReLU",
+            "PRelu" | "Elu" | "Selu" => Err(site.unsupported(
+                "convscope's activations are ReLU, ReLU6, leaky ReLU, sigmoid and tanh; it has no learned or exponential ReLU",
             )),
             _ => Err(site.unsupported(
                 "convscope maps the operators of classic CNNs (Conv, pooling, LRN, BatchNormalization, Gemm, Concat, Add, ...) onto its layers",
@@ -318,4 +319,17 @@ fn lrn(site: &Site, a: &Attrs) -> Result<Lrn, ImportError> {
         beta: a.float("beta", 0.75),
         k: a.float("bias", 1.0),
     })
+}
+
+/// LeakyRelu: attribute `alpha`, default 0.01, the same from opset 6 to 18 (16 only added
+/// bfloat16). A negative alpha is refused: the backward passes read the slope from the sign
+/// of the output, which only a slope `>= 0` keeps equal to the input's.
+fn leaky_relu(site: &Site, a: &Attrs) -> Result<Activation, ImportError> {
+    let alpha = a.float("alpha", 0.01);
+    if alpha.is_nan() || alpha < 0.0 {
+        return Err(site.unsupported(format!(
+            "alpha {alpha}: convscope's leaky ReLU takes a slope alpha >= 0"
+        )));
+    }
+    Ok(Activation::LeakyRelu { alpha })
 }
