@@ -77,7 +77,7 @@ export class FamiliesPanel {
       ...COLUMNS.map(([, id, text]) => el('td', { class: 'num', 'data-testid': `family-${r.model}-${id}` }, text(r))))));
     const gpu = report.families.every((r) => r.gpu);
     this.note.textContent = gpu
-      ? `CPU: the fast CPU engine (WebAssembly); GPU: WebGPU (adapter ${report.gpu_adapter}). Each the median of ${report.families[0].cpu.runs} samples.`
+      ? `CPU: the fast CPU engine (WebAssembly); GPU: WebGPU, ${report.gpu_adapter}. Each the median of ${report.families[0].cpu.runs} samples.`
       : `CPU: the fast CPU engine (WebAssembly), median of ${report.families[0]?.cpu?.runs ?? 0} samples. GPU time unavailable: this browser offers no WebGPU adapter.`;
     this.note.title = report.gpu_adapter;
     const rows = new Map(report.families.map((r) => [r.model, r]));

@@ -83,10 +83,15 @@ impl GpuContext {
     }
 
     /// One line naming the adapter: `llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)`.
+    /// Browsers do not tell the adapter's name; then the line starts with "unnamed adapter".
     pub fn describe(&self) -> String {
+        let name = match self.info.name.trim() {
+            "" => "unnamed adapter",
+            name => name,
+        };
         format!(
-            "{} ({:?}, {:?})",
-            self.info.name, self.info.backend, self.info.device_type
+            "{name} ({:?}, {:?})",
+            self.info.backend, self.info.device_type
         )
     }
 
