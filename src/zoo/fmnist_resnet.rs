@@ -11,7 +11,8 @@
 //! stem strides by 2, so the stages run at 14x14, 7x7 and 4x4, with widths 6, 12, 24 (the
 //! paper's 16, 32, 64 scaled by 3/8).
 
-use crate::model::{Activation, BatchNorm, Conv2d, Dense, Layer, Network, NodeId};
+use super::resnet::{self, conv_bn, relu, Block};
+use crate::model::{Conv2d, Dense, Layer, Network, NodeId};
 
 /// Channels of the three stages.
 const WIDTHS: [usize; 3] = [6, 12, 24];
@@ -50,8 +51,9 @@ fn build(name: &str, residual: bool) -> Network {
     net
 }
 
-/// Two 3x3 convolutions with BatchNorm, ReLU between; with `residual` the block's input (or
-/// its projection) is added before the last ReLU.
+/// A basic block of `resnet.rs` (two 3x3 convolutions with BatchNorm, ReLU between); with
+/// `residual` its input (or its projection) is added before the last ReLU, without it the
+/// body is followed by the ReLU alone. Node names are the same either way.
 fn block(
     net: &mut Network,
     name: &str,
@@ -61,45 +63,9 @@ fn block(
     stride: usize,
     residual: bool,
 ) -> NodeId {
-    let c1 = Conv2d::new(in_channels, width, 3).stride(stride).pad(1);
-    let x = conv_bn(
-        net,
-        &format!("{name}.conv1"),
-        &format!("{name}.bn1"),
-        input,
-        c1.no_bias(),
-    );
-    let x = relu(net, format!("{name}.relu1"), x);
-    let c2 = Conv2d::new(width, width, 3).pad(1).no_bias();
-    let body = conv_bn(net, &format!("{name}.conv2"), &format!("{name}.bn2"), x, c2);
-    if !residual {
-        return relu(net, format!("{name}.relu"), body);
+    if residual {
+        return resnet::block(net, name, Block::Basic, input, in_channels, width, stride);
     }
-    let shortcut = if stride != 1 || in_channels != width {
-        let proj = Conv2d::new(in_channels, width, 1).stride(stride).no_bias();
-        let (c, b) = (
-            format!("{name}.downsample.0"),
-            format!("{name}.downsample.1"),
-        );
-        conv_bn(net, &c, &b, input, proj)
-    } else {
-        input
-    };
-    let sum = net.add(format!("{name}.add"), Layer::Add, &[body, shortcut]);
-    relu(net, format!("{name}.relu"), sum)
-}
-
-/// A convolution reading `input`, followed by BatchNorm (PyTorch's eps 1e-5).
-fn conv_bn(net: &mut Network, conv: &str, bn: &str, input: NodeId, c: Conv2d) -> NodeId {
-    let channels = c.out_channels;
-    let x = net.add(conv, Layer::Conv2d(c), &[input]);
-    let norm = BatchNorm {
-        channels,
-        eps: 1e-5,
-    };
-    net.add(bn, Layer::BatchNorm(norm), &[x])
-}
-
-fn relu(net: &mut Network, name: String, input: NodeId) -> NodeId {
-    net.add(name, Layer::Activation(Activation::Relu), &[input])
+    let body = resnet::block_body(net, name, Block::Basic, input, in_channels, width, stride);
+    relu(net, format!("{name}.relu"), body)
 }

@@ -11,7 +11,7 @@ use crate::model::{Activation, BatchNorm, Conv2d, Dense, Layer, Network, NodeId,
 
 /// The residual block a network is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Block {
+pub(super) enum Block {
     /// Two 3x3 convolutions (ResNet-18/34).
     Basic,
     /// 1x1 reduce, 3x3, 1x1 expand by four (ResNet-50/101/152).
@@ -106,7 +106,32 @@ fn build(spec: &Spec) -> Network {
 
 /// One residual block `name` (`layer2.0`): its body, a projection shortcut when the shape
 /// changes, the sum, and the ReLU after the sum. Returns the block's output node.
-fn block(
+pub(super) fn block(
+    net: &mut Network,
+    name: &str,
+    kind: Block,
+    input: NodeId,
+    in_channels: usize,
+    planes: usize,
+    stride: usize,
+) -> NodeId {
+    let out_channels = planes * kind.expansion();
+    let body = block_body(net, name, kind, input, in_channels, planes, stride);
+    let shortcut = if stride != 1 || in_channels != out_channels {
+        let proj = Conv2d::new(in_channels, out_channels, 1).stride(stride);
+        let down = format!("{name}.downsample");
+        let (c, b) = (format!("{down}.0"), format!("{down}.1"));
+        conv_bn(net, &c, &b, input, proj.no_bias())
+    } else {
+        input
+    };
+    let sum = net.add(format!("{name}.add"), Layer::Add, &[body, shortcut]);
+    relu(net, format!("{name}.relu"), sum)
+}
+
+/// A block's convolutions, BatchNorms and inner ReLUs, ending at its last BatchNorm (before
+/// any sum): what a plain network of the same layout stacks without shortcuts.
+pub(super) fn block_body(
     net: &mut Network,
     name: &str,
     kind: Block,
@@ -118,7 +143,7 @@ fn block(
     let out_channels = planes * kind.expansion();
     let conv = |i: usize| format!("{name}.conv{i}");
     let bn = |i: usize| format!("{name}.bn{i}");
-    let body = match kind {
+    match kind {
         Block::Basic => {
             let c1 = Conv2d::new(in_channels, planes, 3).stride(stride).pad(1);
             let x = conv_bn(net, &conv(1), &bn(1), input, c1.no_bias());
@@ -136,21 +161,11 @@ fn block(
             let c3 = Conv2d::new(planes, out_channels, 1);
             conv_bn(net, &conv(3), &bn(3), x, c3.no_bias())
         }
-    };
-    let shortcut = if stride != 1 || in_channels != out_channels {
-        let proj = Conv2d::new(in_channels, out_channels, 1).stride(stride);
-        let down = format!("{name}.downsample");
-        let (c, b) = (format!("{down}.0"), format!("{down}.1"));
-        conv_bn(net, &c, &b, input, proj.no_bias())
-    } else {
-        input
-    };
-    let sum = net.add(format!("{name}.add"), Layer::Add, &[body, shortcut]);
-    relu(net, format!("{name}.relu"), sum)
+    }
 }
 
 /// A convolution `conv` reading `input`, followed by BatchNorm `bn` (PyTorch's eps 1e-5).
-fn conv_bn(net: &mut Network, conv: &str, bn: &str, input: NodeId, c: Conv2d) -> NodeId {
+pub(super) fn conv_bn(net: &mut Network, conv: &str, bn: &str, input: NodeId, c: Conv2d) -> NodeId {
     let channels = c.out_channels;
     let x = net.add(conv, Layer::Conv2d(c), &[input]);
     net.add(
@@ -163,6 +178,6 @@ fn conv_bn(net: &mut Network, conv: &str, bn: &str, input: NodeId, c: Conv2d) ->
     )
 }
 
-fn relu(net: &mut Network, name: String, input: NodeId) -> NodeId {
+pub(super) fn relu(net: &mut Network, name: String, input: NodeId) -> NodeId {
     net.add(name, Layer::Activation(Activation::Relu), &[input])
 }
